@@ -1,0 +1,181 @@
+// Construction-time configuration of a database: shape, index and knobs.
+//
+// Every knob has a default; set the ones you care about with the fluent
+// with_* setters. A knob left at 0 means "let iqdb choose".
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <variant>
+
+#include "iqdb/export.h"
+#include "iqdb/types.h"
+
+namespace iqdb {
+
+class Filter;
+
+// Exact brute-force search. The recall ground truth; no knobs.
+struct FlatConfig {
+  friend bool operator==(const FlatConfig&, const FlatConfig&) = default;
+};
+
+// Hierarchical Navigable Small World graph (approximate).
+struct HnswConfig {
+  size_t m = 16;                 // links per node on upper levels; 2m on level 0
+  size_t ef_construction = 200;  // beam width while inserting
+  size_t ef_search = 64;         // default beam width while searching
+  uint64_t seed = 0x5EED;        // level generator seed (deterministic builds)
+
+  HnswConfig& with_m(size_t v) { m = v; return *this; }
+  HnswConfig& with_ef_construction(size_t v) { ef_construction = v; return *this; }
+  HnswConfig& with_ef_search(size_t v) { ef_search = v; return *this; }
+  HnswConfig& with_seed(uint64_t v) { seed = v; return *this; }
+  friend bool operator==(const HnswConfig&, const HnswConfig&) = default;
+};
+
+// Inverted-file index (approximate): IVF-Flat or IVF-PQ.
+struct IvfConfig {
+  enum class Pq : uint8_t { kNone = 0, k8Bit = 1, k4BitFastScan = 2 };
+  size_t n_clusters = 0;              // 0: about sqrt(rows)
+  size_t n_probes = 8;                // lists scanned per query
+  size_t training_sample_size = 0;    // 0: 256 rows per cluster
+  Pq pq = Pq::kNone;
+  size_t pq_subvectors = 0;           // 0: dim / 2 (4-bit) or dim / 4 (8-bit)
+  size_t refine_factor = 4;           // rerank refine_factor * k with exact distances
+  uint64_t seed = 0x5EED;
+
+  IvfConfig& with_n_clusters(size_t v) { n_clusters = v; return *this; }
+  IvfConfig& with_n_probes(size_t v) { n_probes = v; return *this; }
+  IvfConfig& with_training_sample_size(size_t v) { training_sample_size = v; return *this; }
+  IvfConfig& with_pq(Pq v) { pq = v; return *this; }
+  IvfConfig& with_pq_subvectors(size_t v) { pq_subvectors = v; return *this; }
+  IvfConfig& with_refine_factor(size_t v) { refine_factor = v; return *this; }
+  IvfConfig& with_seed(uint64_t v) { seed = v; return *this; }
+  friend bool operator==(const IvfConfig&, const IvfConfig&) = default;
+};
+
+// Which index backs a database. Defaults to Flat.
+class IndexKind {
+ public:
+  IndexKind() = default;
+  IndexKind(FlatConfig c) : v_(c) {}  // NOLINT: implicit by design
+  IndexKind(HnswConfig c) : v_(c) {}  // NOLINT
+  IndexKind(IvfConfig c) : v_(c) {}   // NOLINT
+
+  bool is_flat() const noexcept { return std::holds_alternative<FlatConfig>(v_); }
+  bool is_hnsw() const noexcept { return std::holds_alternative<HnswConfig>(v_); }
+  bool is_ivf() const noexcept { return std::holds_alternative<IvfConfig>(v_); }
+  // Each requires the matching is_*().
+  const HnswConfig& hnsw() const { return std::get<HnswConfig>(v_); }
+  const IvfConfig& ivf() const { return std::get<IvfConfig>(v_); }
+  // "flat", "hnsw" or "ivf".
+  const char* name() const noexcept { return is_flat() ? "flat" : is_hnsw() ? "hnsw" : "ivf"; }
+  friend bool operator==(const IndexKind&, const IndexKind&) = default;
+
+ private:
+  std::variant<FlatConfig, HnswConfig, IvfConfig> v_;
+};
+
+// Result cache (see Database::cache_stats). Capacity 0 disables it.
+struct CacheConfig {
+  enum class Policy : uint8_t { kLru, kLfu, kFifo };
+  size_t capacity = 0;
+  Policy policy = Policy::kLru;
+  std::chrono::milliseconds ttl{0};  // 0: entries never expire by age
+
+  CacheConfig& with_capacity(size_t v) { capacity = v; return *this; }
+  CacheConfig& with_policy(Policy v) { policy = v; return *this; }
+  CacheConfig& with_ttl(std::chrono::milliseconds v) { ttl = v; return *this; }
+};
+
+struct CacheStats {
+  uint64_t hits = 0, misses = 0, evictions = 0;
+  size_t length = 0, capacity = 0;
+  double hit_rate() const { return hits + misses ? double(hits) / double(hits + misses) : 0.0; }
+};
+
+// When the write-ahead log is forced to stable storage. Ignored in memory.
+class FsyncPolicy {
+ public:
+  enum class Kind : uint8_t { kAlways, kPeriodic, kNever };
+  // Acknowledge a write only after the fsync that covers it (default).
+  static FsyncPolicy always() { return FsyncPolicy(Kind::kAlways, {}); }
+  // fsync at least every `interval`; a power failure can lose that much.
+  static FsyncPolicy periodic(std::chrono::milliseconds interval) {
+    return FsyncPolicy(Kind::kPeriodic, interval);
+  }
+  // Leave it to the OS; a power failure can lose any unsynced write.
+  static FsyncPolicy never() { return FsyncPolicy(Kind::kNever, {}); }
+
+  FsyncPolicy() = default;
+  Kind kind() const noexcept { return kind_; }
+  std::chrono::milliseconds interval() const noexcept { return interval_; }
+
+ private:
+  FsyncPolicy(Kind k, std::chrono::milliseconds i) : kind_(k), interval_(i) {}
+  Kind kind_ = Kind::kAlways;
+  std::chrono::milliseconds interval_{0};
+};
+
+// Snapshot section compression. Ignored in memory.
+class Compression {
+ public:
+  enum class Kind : uint8_t { kNone = 0, kZstd = 1, kLz4 = 2 };
+  static Compression none() { return Compression(Kind::kNone, 0); }
+  static Compression zstd(int level = 3) { return Compression(Kind::kZstd, level); }
+  static Compression lz4() { return Compression(Kind::kLz4, 0); }
+
+  Compression() = default;
+  Kind kind() const noexcept { return kind_; }
+  int level() const noexcept { return level_; }
+
+ private:
+  Compression(Kind k, int level) : kind_(k), level_(level) {}
+  Kind kind_ = Kind::kNone;
+  int level_ = 0;
+};
+
+class IQDB_EXPORT Config {
+ public:
+  Config(size_t dim, Metric metric) : dim_(dim), metric_(metric) {}
+
+  Config& index(IndexKind kind) { index_ = kind; return *this; }
+  Config& cache(CacheConfig cache) { cache_ = cache; return *this; }
+  Config& fsync(FsyncPolicy policy) { fsync_ = policy; return *this; }
+  Config& compression(Compression c) { compression_ = c; return *this; }
+
+  size_t dim() const noexcept { return dim_; }
+  Metric metric() const noexcept { return metric_; }
+  const IndexKind& index_kind() const noexcept { return index_; }
+  const CacheConfig& cache_config() const noexcept { return cache_; }
+  bool is_cached() const noexcept { return cache_.capacity > 0; }
+  const FsyncPolicy& fsync_policy() const noexcept { return fsync_; }
+  const Compression& compression_kind() const noexcept { return compression_; }
+
+  // kInvalidArgument when a value is out of range (dim 0 or above
+  // kMaxDim, HNSW m < 2 or > 256, ...).
+  Status validate() const;
+
+  static constexpr size_t kMaxDim = 65'536;
+
+ private:
+  size_t dim_;
+  Metric metric_;
+  IndexKind index_;
+  CacheConfig cache_;
+  FsyncPolicy fsync_;
+  Compression compression_;
+};
+
+// Per-query knobs. 0 (or null) means "the index's default".
+struct SearchParams {
+  size_t k = 10;
+  const Filter* filter = nullptr;  // not owned; must outlive the call
+  size_t ef = 0;                   // HNSW beam width
+  size_t n_probes = 0;             // IVF lists to scan
+  bool with_metadata = false;      // fill Hit::metadata
+};
+
+}  // namespace iqdb

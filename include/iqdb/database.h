@@ -1,0 +1,100 @@
+// Database: the handle a host program opens, writes to and searches.
+//
+// A database fixes its dimension and metric when it is created. In memory it
+// lives as long as the handle; on disk it is a snapshot file at PATH plus a
+// write-ahead log at PATH.wal, and every acknowledged write survives a crash
+// (under the default FsyncPolicy::always()).
+//
+// Thread-safety: every method may be called from many threads at once.
+// Searches run concurrently with each other; a write excludes readers only
+// while it changes the in-memory structures. The handle is move-only; using a
+// moved-from handle returns kInvalidArgument.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "iqdb/config.h"
+#include "iqdb/export.h"
+#include "iqdb/filter.h"
+#include "iqdb/status.h"
+#include "iqdb/types.h"
+
+namespace iqdb {
+
+class DatabaseImpl;
+
+class IQDB_EXPORT Database {
+ public:
+  // An in-memory database with the exact flat index.
+  static Result<Database> open_in_memory(size_t dim, Metric metric);
+  static Result<Database> open_in_memory(const Config& config);
+
+  // Opens the database at `path`, creating it when absent. On reopen the
+  // stored dim and metric must match (else kConfigMismatch) and the stored
+  // index kind wins over the requested one. kBusy when another process has
+  // it open.
+  static Result<Database> open(const std::filesystem::path& path, size_t dim, Metric metric);
+  static Result<Database> open(const std::filesystem::path& path, const Config& config);
+
+  Database(Database&&) noexcept;
+  Database& operator=(Database&&) noexcept;
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+  // Closes the database if close() was not called; errors are dropped, so
+  // call close() to see them.
+  ~Database();
+
+  // Inserts or replaces the record under `id`. The vector must have dim()
+  // finite floats. Replacing keeps size() unchanged.
+  Status upsert(const VectorId& id, std::span<const float> vector, const Metadata* metadata = nullptr);
+  // Upserts rows.size() / dim() records at once; rows is row-major. metadata
+  // is empty or has one entry (possibly null) per id. Either every record is
+  // written or, on a validation error, none is. Readers see all rows of the
+  // batch together or none of them.
+  Status upsert_batch(std::span<const VectorId> ids, std::span<const float> rows,
+                      std::span<const Metadata* const> metadata = {});
+  // Exactly the floats written, and the metadata; nullopt when absent.
+  Result<std::optional<Record>> get(const VectorId& id) const;
+  // True if the record was present.
+  Result<bool> remove(const VectorId& id);
+
+  size_t size() const;
+  bool empty() const { return size() == 0; }
+  size_t dim() const;
+  Metric metric() const;
+  // The index in use (for a reopened database: the stored one).
+  IndexKind index_kind() const;
+
+  // The k nearest records, nearest first; ties break on insertion order.
+  // Fewer than k only when fewer records (or matching records) exist.
+  Result<std::vector<Hit>> search(std::span<const float> query, size_t k) const;
+  Result<std::vector<Hit>> search(std::span<const float> query, size_t k, const Filter& filter) const;
+  Result<std::vector<Hit>> search(std::span<const float> query, const SearchParams& params) const;
+  // One result list per query, in order; `queries` is row-major n x dim().
+  // Runs in parallel.
+  Result<std::vector<std::vector<Hit>>> search_batch(std::span<const float> queries, size_t k,
+                                                     const Filter* filter = nullptr) const;
+  Result<std::vector<std::vector<Hit>>> search_batch(std::span<const float> queries,
+                                                     const SearchParams& params) const;
+
+  // Rebuilds or retrains the approximate index over the current records.
+  Status optimize();
+  // Folds the write-ahead log into a fresh snapshot. No-op in memory.
+  Status flush();
+  // Flushes and releases the database; further calls return kInvalidArgument.
+  Status close();
+
+  // nullopt when no cache is configured.
+  std::optional<CacheStats> cache_stats() const;
+
+ private:
+  explicit Database(std::unique_ptr<DatabaseImpl> impl);
+  std::unique_ptr<DatabaseImpl> impl_;
+};
+
+}  // namespace iqdb

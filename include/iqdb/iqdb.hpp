@@ -1,0 +1,11 @@
+// The whole public API of iqdb in one include.
+#pragma once
+
+#include "iqdb/config.h"
+#include "iqdb/database.h"
+#include "iqdb/export.h"
+#include "iqdb/filter.h"
+#include "iqdb/simd.h"
+#include "iqdb/status.h"
+#include "iqdb/types.h"
+#include "iqdb/version.h"

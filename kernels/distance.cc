@@ -1,0 +1,110 @@
+// Dynamic dispatch for the f32 distance kernels of distance.h.
+//
+// foreach_target.h re-includes this file once per target in HWY_TARGETS, each
+// time with HWY_NAMESPACE naming that target (N_AVX3, N_AVX2, ...). Each pass
+// builds that target's DistanceKernels table from the loops in
+// distance-inl.h. The final pass (HWY_ONCE) exports the per-target
+// `target_kernels` functions and chooses among them at run time.
+//
+// Callers pay for dispatch once: they fetch a table and call through its
+// function pointers, so the hot loops see no per-call target check.
+
+#include "kernels/distance.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/distance.cc"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
+#include "kernels/distance-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace iqdb::kernels {
+namespace HWY_NAMESPACE {
+
+// This target's table; built on first use, immutable afterwards.
+const DistanceKernels* target_kernels() {
+  static const DistanceKernels kTable = {
+      hwy::TargetName(HWY_TARGET),
+      &pair_kernel<L2SquaredOp>,
+      &pair_kernel<DotOp>,
+      &pair_kernel<L1Op>,
+      &pair_kernel<HammingOp>,
+      &pair_kernel<SquaredNormOp>,
+      &block_kernel<L2SquaredOp>,
+      &block_kernel<DotOp>,
+      &block_kernel<L1Op>,
+      &block_kernel<HammingOp>,
+      &gather_kernel<L2SquaredOp>,
+      &gather_kernel<DotOp>,
+      &gather_kernel<L1Op>,
+      &gather_kernel<HammingOp>,
+  };
+  return &kTable;
+}
+
+// NOLINTNEXTLINE(google-readability-namespace-comments)
+}  // namespace HWY_NAMESPACE
+}  // namespace iqdb::kernels
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace iqdb::kernels {
+
+HWY_EXPORT(target_kernels);
+
+namespace {
+
+// The table of one target bit of HWY_TARGETS, read straight from the export
+// table rather than by re-targeting HWY_DYNAMIC_DISPATCH: changing the chosen
+// target (SetSupportedTargetsForTest) is process-wide and would race with other
+// threads' dispatch. The index computation mirrors hwy::ChosenTarget::GetIndex
+// (Highway 1.0.x layout: slot 0 initialises dispatch, then one slot per
+// dynamic target, then EMU128/SCALAR last). The unit test checks that every
+// table returned here names the target it was asked for, so a change of
+// layout in a future Highway fails loudly.
+const DistanceKernels* kernels_for_target(int64_t target) {
+#if HWY_IDE || ((HWY_TARGETS & (HWY_TARGETS - 1)) == 0)
+  // Only one target compiled: the export table has a single entry.
+  static_cast<void>(target);
+  return HWY_DISPATCH_TABLE(target_kernels)[0]();
+#else
+  int64_t chosen_mask = HWY_CHOSEN_TARGET_SHIFT(target);
+  if (chosen_mask == 0) chosen_mask = HWY_CHOSEN_TARGET_MASK_SCALAR;
+  const size_t index = hwy::Num0BitsBelowLS1Bit_Nonzero64(static_cast<uint64_t>(chosen_mask));
+  return HWY_DISPATCH_TABLE(target_kernels)[index]();
+#endif
+}
+
+}  // namespace
+
+// Cached for the life of the process, so a later hwy::DisableTargets does not
+// change the kernels an index already uses.
+const DistanceKernels& active_kernels() {
+  static const DistanceKernels* const kActive = HWY_DYNAMIC_DISPATCH(target_kernels)();
+  return *kActive;
+}
+
+std::vector<const DistanceKernels*> runnable_kernels() {
+  std::vector<const DistanceKernels*> tables;
+  // Lowest bit first, which Highway numbers as the best target.
+  for (const int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    tables.push_back(kernels_for_target(target));
+  }
+  return tables;
+}
+
+std::vector<const char*> compiled_target_names() {
+  std::vector<const char*> names;
+  for (int64_t targets = HWY_TARGETS; targets != 0; targets &= targets - 1) {
+    names.push_back(hwy::TargetName(targets & -targets));
+  }
+  return names;
+}
+
+}  // namespace iqdb::kernels
+#endif  // HWY_ONCE

@@ -1,0 +1,62 @@
+// f32 distance kernels, compiled once per Highway target and chosen at run
+// time for the CPU (see distance.cc).
+//
+// Contract for every function: pointers and counts in, numbers out. No
+// allocation, no Status, no threads, no alignment requirement (aligned rows
+// are faster). `dim` may be any value >= 1. Rows of a block are
+// `stride_floats` floats apart (stride_floats >= dim).
+//
+// Thread-safety: the tables are immutable after first use; every function is
+// reentrant.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace iqdb::kernels {
+
+// One query against one row.
+using PairFn = float (*)(const float* a, const float* b, size_t dim);
+// One query against n rows starting at `rows`, out[i] = f(q, rows + i * stride).
+using BlockFn = void (*)(const float* q, const float* rows, size_t stride_floats, size_t n,
+                         size_t dim, float* out);
+// One query against the rows base + slots[i] * stride, out[i] = f(q, row).
+using GatherFn = void (*)(const float* q, const float* base, size_t stride_floats,
+                          const uint32_t* slots, size_t n, size_t dim, float* out);
+
+struct DistanceKernels {
+  const char* target;  // Highway target name, e.g. "AVX3"
+
+  // sum (a_i - b_i)^2
+  PairFn l2_squared;
+  // sum a_i * b_i
+  PairFn dot;
+  // sum |a_i - b_i|
+  PairFn l1;
+  // number of i with a_i != b_i (as float)
+  PairFn hamming;
+  // sum a_i^2 (b is ignored; pass the same pointer)
+  PairFn squared_norm;
+
+  BlockFn l2_squared_block, dot_block, l1_block, hamming_block;
+  GatherFn l2_squared_gather, dot_gather, l1_gather, hamming_gather;
+};
+
+// The kernels for the best target this CPU supports. Chosen on first call.
+const DistanceKernels& active_kernels();
+
+// One table per target compiled into this build that the CPU can run, best
+// first. For tests and benchmarks that compare targets.
+std::vector<const DistanceKernels*> runnable_kernels();
+
+// Names of all targets compiled into this build, best first.
+std::vector<const char*> compiled_target_names();
+
+// Cosine distance from a dot product and the two inverse norms
+// (inv_norm = 1/|x|, or 0 for a zero vector, which is then at distance 1).
+inline float cosine_from_dot(float dot, float inv_norm_a, float inv_norm_b) {
+  return 1.0f - dot * inv_norm_a * inv_norm_b;
+}
+
+}  // namespace iqdb::kernels

@@ -1,0 +1,26 @@
+// The tree behind a Filter, shared by evaluation, parsing and printing.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "iqdb/filter.h"
+
+namespace iqdb {
+
+struct Filter::Node {
+  Op op = Op::kAnd;
+  std::string field;          // leaves
+  std::vector<Value> values;  // one for comparisons, the list for kIn
+  std::vector<Filter> operands;  // kAnd, kOr, kNot
+};
+
+namespace detail {
+struct FilterAccess {
+  static const Filter::Node* node(const Filter& f) { return f.node_.get(); }
+  static Filter make(std::shared_ptr<const Filter::Node> node) { return Filter(std::move(node)); }
+};
+}  // namespace detail
+
+}  // namespace iqdb

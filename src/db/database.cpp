@@ -1,0 +1,165 @@
+// The public Database handle: forwards to DatabaseImpl and makes sure no
+// exception crosses the API (std::bad_alloc becomes kResourceExhausted).
+#include "iqdb/database.h"
+
+#include <exception>
+#include <new>
+#include <string>
+
+#include "db/database_impl.h"
+
+namespace iqdb {
+namespace {
+
+Status from_exception(std::exception_ptr e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::bad_alloc&) {
+    return Status::ResourceExhausted("out of memory");
+  } catch (const std::length_error&) {
+    return Status::ResourceExhausted("a container outgrew its limits");
+  } catch (const std::exception& ex) {
+    return Status::IOError(std::string("internal error: ") + ex.what());
+  } catch (...) {
+    return Status::IOError("internal error: unknown exception");
+  }
+}
+
+// Runs fn() and turns any exception into a Status (or a failed Result).
+template <typename Fn>
+auto guarded(Fn&& fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (...) {
+    return from_exception(std::current_exception());
+  }
+}
+
+Status moved_from() { return Status::InvalidArgument("the database handle was moved from or closed"); }
+
+}  // namespace
+
+Database::Database(std::unique_ptr<DatabaseImpl> impl) : impl_(std::move(impl)) {}
+Database::Database(Database&&) noexcept = default;
+Database& Database::operator=(Database&& other) noexcept {
+  if (this != &other) {
+    if (impl_) (void)impl_->close();
+    impl_ = std::move(other.impl_);
+  }
+  return *this;
+}
+Database::~Database() {
+  if (impl_) {
+    try {
+      (void)impl_->close();
+    } catch (...) {  // a destructor must not throw; close() reports errors
+    }
+  }
+}
+
+Result<Database> Database::open_in_memory(size_t dim, Metric metric) {
+  return open_in_memory(Config(dim, metric));
+}
+
+Result<Database> Database::open_in_memory(const Config& config) {
+  return guarded([&]() -> Result<Database> {
+    auto impl = DatabaseImpl::create(config);
+    if (!impl) return impl.status();
+    return Database(std::move(*impl));
+  });
+}
+
+Result<Database> Database::open(const std::filesystem::path& path, size_t dim, Metric metric) {
+  return open(path, Config(dim, metric));
+}
+
+Result<Database> Database::open(const std::filesystem::path& path, const Config& config) {
+  return guarded([&]() -> Result<Database> {
+    auto impl = DatabaseImpl::open(path, config);
+    if (!impl) return impl.status();
+    return Database(std::move(*impl));
+  });
+}
+
+Status Database::upsert(const VectorId& id, std::span<const float> vector, const Metadata* metadata) {
+  if (!impl_) return moved_from();
+  return guarded([&] { return impl_->upsert(id, vector, metadata); });
+}
+
+Status Database::upsert_batch(std::span<const VectorId> ids, std::span<const float> rows,
+                              std::span<const Metadata* const> metadata) {
+  if (!impl_) return moved_from();
+  return guarded([&] { return impl_->upsert_batch(ids, rows, metadata); });
+}
+
+Result<std::optional<Record>> Database::get(const VectorId& id) const {
+  if (!impl_) return moved_from();
+  return guarded([&] { return impl_->get(id); });
+}
+
+Result<bool> Database::remove(const VectorId& id) {
+  if (!impl_) return moved_from();
+  return guarded([&] { return impl_->remove(id); });
+}
+
+size_t Database::size() const { return impl_ ? impl_->size() : 0; }
+size_t Database::dim() const { return impl_ ? impl_->dim() : 0; }
+Metric Database::metric() const { return impl_ ? impl_->metric() : Metric::kL2; }
+IndexKind Database::index_kind() const { return impl_ ? impl_->index_kind() : IndexKind(); }
+
+Result<std::vector<Hit>> Database::search(std::span<const float> query, size_t k) const {
+  SearchParams params;
+  params.k = k;
+  return search(query, params);
+}
+
+Result<std::vector<Hit>> Database::search(std::span<const float> query, size_t k,
+                                          const Filter& filter) const {
+  SearchParams params;
+  params.k = k;
+  params.filter = &filter;
+  return search(query, params);
+}
+
+Result<std::vector<Hit>> Database::search(std::span<const float> query,
+                                          const SearchParams& params) const {
+  if (!impl_) return moved_from();
+  return guarded([&] { return impl_->search(query, params); });
+}
+
+Result<std::vector<std::vector<Hit>>> Database::search_batch(std::span<const float> queries, size_t k,
+                                                             const Filter* filter) const {
+  SearchParams params;
+  params.k = k;
+  params.filter = filter;
+  return search_batch(queries, params);
+}
+
+Result<std::vector<std::vector<Hit>>> Database::search_batch(std::span<const float> queries,
+                                                             const SearchParams& params) const {
+  if (!impl_) return moved_from();
+  return guarded([&] { return impl_->search_batch(queries, params); });
+}
+
+Status Database::optimize() {
+  if (!impl_) return moved_from();
+  return guarded([&] { return impl_->optimize(); });
+}
+
+Status Database::flush() {
+  if (!impl_) return moved_from();
+  return guarded([&] { return impl_->flush(); });
+}
+
+Status Database::close() {
+  if (!impl_) return moved_from();
+  Status s = guarded([&] { return impl_->close(); });
+  impl_.reset();
+  return s;
+}
+
+std::optional<CacheStats> Database::cache_stats() const {
+  return impl_ ? impl_->cache_stats() : std::nullopt;
+}
+
+}  // namespace iqdb

@@ -1,0 +1,40 @@
+// Input validation shared by the Database entry points. Every check returns
+// kInvalidArgument with a message that names the problem but never echoes
+// vector values or metadata contents.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <span>
+#include <string>
+
+#include "iqdb/config.h"
+#include "iqdb/filter.h"
+#include "iqdb/status.h"
+
+namespace iqdb::db {
+
+inline Status check_vector(std::span<const float> v, size_t dim, const char* what = "vector") {
+  if (v.empty()) return Status::InvalidArgument(std::string(what) + " is empty");
+  if (v.size() != dim) {
+    return Status::InvalidArgument(std::string(what) + " has " + std::to_string(v.size()) +
+                                   " dimensions, the database has " + std::to_string(dim));
+  }
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (!std::isfinite(v[i])) {
+      return Status::InvalidArgument(std::string(what) + " has a non-finite value (NaN or Inf) at index " +
+                                     std::to_string(i));
+    }
+  }
+  return Status::OK();
+}
+
+inline Status check_search(const SearchParams& p) {
+  if (p.k == 0) return Status::InvalidArgument("k must be at least 1");
+  if (p.k > 1'000'000) return Status::InvalidArgument("k is limited to 1000000");
+  if (p.ef > 1'000'000) return Status::InvalidArgument("ef is limited to 1000000");
+  if (p.filter != nullptr) return p.filter->validate();
+  return Status::OK();
+}
+
+}  // namespace iqdb::db

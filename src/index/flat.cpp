@@ -1,0 +1,66 @@
+#include "index/flat.h"
+
+#include <algorithm>
+
+namespace iqdb::index {
+namespace {
+
+// Rows scored per kernel call: big enough to amortise the call, small
+// enough that the distances stay in L1.
+constexpr size_t kBlockRows = 256;
+
+}  // namespace
+
+std::vector<util::Candidate> flat_search(const QueryScorer& scorer, size_t k,
+                                         const SlotPredicate* predicate) {
+  const VectorStore& store = scorer.store();
+  util::TopK top(k);
+  float dist[kBlockRows];
+  uint32_t slots[kBlockRows];
+  const uint32_t end = store.slot_end();
+  const bool dense = predicate == nullptr && store.size() == end;
+  for (uint32_t first = 0; first < end; first += kBlockRows) {
+    uint32_t n = std::min<uint32_t>(kBlockRows, end - first);
+    if (dense) {
+      // Every slot is live and wanted: stream the rows in order.
+      scorer.block(first, n, dist);
+      float threshold = top.threshold();
+      for (uint32_t i = 0; i < n; ++i) {
+        if (dist[i] <= threshold) {
+          top.push({dist[i], store.sequence(first + i), first + i});
+          threshold = top.threshold();
+        }
+      }
+      continue;
+    }
+    uint32_t m = 0;
+    for (uint32_t s = first; s < first + n; ++s) {
+      if (store.is_live(s) && (predicate == nullptr || predicate->matches(s))) slots[m++] = s;
+    }
+    if (m == 0) continue;
+    scorer.gather(slots, m, dist);
+    for (uint32_t i = 0; i < m; ++i) {
+      if (dist[i] <= top.threshold()) top.push({dist[i], store.sequence(slots[i]), slots[i]});
+    }
+  }
+  return top.take_sorted();
+}
+
+std::vector<util::Candidate> flat_search_slots(const QueryScorer& scorer,
+                                               std::span<const uint32_t> slots, size_t k) {
+  const VectorStore& store = scorer.store();
+  util::TopK top(k);
+  float dist[kBlockRows];
+  for (size_t first = 0; first < slots.size(); first += kBlockRows) {
+    size_t n = std::min(kBlockRows, slots.size() - first);
+    scorer.gather(slots.data() + first, n, dist);
+    for (size_t i = 0; i < n; ++i) {
+      if (dist[i] <= top.threshold()) {
+        top.push({dist[i], store.sequence(slots[first + i]), slots[first + i]});
+      }
+    }
+  }
+  return top.take_sorted();
+}
+
+}  // namespace iqdb::index

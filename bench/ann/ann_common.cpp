@@ -1,0 +1,146 @@
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <thread>
+#include <unordered_set>
+
+#include "ann/ann.h"
+#include "iqdb/iqdb.hpp"
+
+namespace iqdb::bench {
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+Result<Dataset> load_dataset(const std::string& dir, size_t queries) {
+  auto fm = dataset::load_fashion_mnist(dir);
+  if (!fm) return fm.status();
+  Dataset ds;
+  ds.dim = fm->dim;
+  ds.base_rows = fm->train_rows();
+  ds.query_rows = std::min(queries, fm->test_rows());
+  ds.base = std::move(fm->train);
+  ds.base_labels = std::move(fm->train_labels);
+  ds.queries.assign(fm->test.begin(), fm->test.begin() + ptrdiff_t(ds.query_rows * ds.dim));
+
+  auto db = Database::open_in_memory(ds.dim, Metric::kL2);
+  if (!db) return db.status();
+  std::vector<VectorId> ids;
+  for (size_t i = 0; i < ds.base_rows; ++i) ids.emplace_back(i);
+  IQDB_RETURN_IF_ERROR(db->upsert_batch(ids, ds.base));
+  auto truth = db->search_batch(ds.queries, kRecallK);
+  if (!truth) return truth.status();
+  ds.truth.assign(ds.query_rows * kRecallK, UINT32_MAX);
+  for (size_t q = 0; q < ds.query_rows; ++q) {
+    for (size_t j = 0; j < (*truth)[q].size(); ++j) {
+      ds.truth[q * kRecallK + j] = static_cast<uint32_t>((*truth)[q][j].id.as_u64());
+    }
+  }
+  return ds;
+}
+
+void print_machine(const Dataset& ds) {
+  std::string cpu = "unknown CPU";
+  std::ifstream info("/proc/cpuinfo");
+  for (std::string line; std::getline(info, line);) {
+    if (line.rfind("model name", 0) == 0) {
+      cpu = line.substr(line.find(':') + 2);
+      break;
+    }
+  }
+  std::printf("iqdb-ann: Fashion-MNIST %zu x %zu base, %zu queries, L2, recall@%zu\n",
+              ds.base_rows, ds.dim, ds.query_rows, kRecallK);
+  std::printf("machine: %s, %u hardware threads; iqdb %s, SIMD target %s; search is single-threaded\n\n",
+              cpu.c_str(), std::thread::hardware_concurrency(), version(), simd_target().c_str());
+}
+
+double recall_at_10(const Dataset& ds, const std::vector<std::vector<uint32_t>>& found) {
+  size_t agree = 0;
+  for (size_t q = 0; q < ds.query_rows; ++q) {
+    std::unordered_set<uint32_t> want(ds.truth.begin() + ptrdiff_t(q * kRecallK),
+                                      ds.truth.begin() + ptrdiff_t((q + 1) * kRecallK));
+    for (size_t j = 0; j < std::min(found[q].size(), kRecallK); ++j) agree += want.count(found[q][j]);
+  }
+  return double(agree) / double(ds.query_rows * kRecallK);
+}
+
+double median_qps(const Dataset& ds, int repeats, const std::function<void(size_t)>& search_one) {
+  std::vector<double> qps;
+  for (int r = 0; r < repeats; ++r) {
+    auto t = std::chrono::steady_clock::now();
+    for (size_t q = 0; q < ds.query_rows; ++q) search_one(q);
+    qps.push_back(double(ds.query_rows) / seconds_since(t));
+  }
+  std::sort(qps.begin(), qps.end());
+  return qps[qps.size() / 2];
+}
+
+size_t resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  size_t pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return resident * static_cast<size_t>(sysconf(_SC_PAGESIZE));
+}
+
+void Report::print_table() const {
+  std::printf("\n%-26s %-22s %9s %11s %9s %12s\n", "index", "params", "recall@10", "QPS (1 thr)",
+              "build s", "bytes/vector");
+  for (const Point& p : points_) {
+    std::printf("%-26s %-22s %9.4f %11.0f %9.2f %12.0f\n", p.index.c_str(), p.params.c_str(), p.recall,
+                p.qps, p.build_s, p.bytes_per_vector);
+  }
+}
+
+void Report::print_ratios() const {
+  if (ratios_.empty()) return;
+  std::printf("\nratios (same run, same machine):\n");
+  for (const Ratio& r : ratios_) {
+    if (r.target > 0) {
+      std::printf("  %-58s %7.2f   target >= %.2f  %s\n", r.name.c_str(), r.value, r.target,
+                  r.value >= r.target ? "met" : "NOT MET");
+    } else {
+      std::printf("  %-58s %7.2f\n", r.name.c_str(), r.value);
+    }
+  }
+}
+
+Status Report::write_csv(const std::string& path) const {
+  std::error_code ec;
+  auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  std::ofstream out(path);
+  if (!out) return Status::IOError("cannot write " + path);
+  out << "index,params,recall_at_10,qps,build_s,bytes_per_vector\n";
+  for (const Point& p : points_) {
+    out << '"' << p.index << "\",\"" << p.params << "\"," << p.recall << ',' << p.qps << ','
+        << p.build_s << ',' << p.bytes_per_vector << '\n';
+  }
+  return out ? Status::OK() : Status::IOError("write failed: " + path);
+}
+
+double Report::qps_at_recall(const std::string& index, double recall) const {
+  std::vector<std::pair<double, double>> curve;  // (recall, qps)
+  for (const Point& p : points_) {
+    if (p.index == index) curve.emplace_back(p.recall, p.qps);
+  }
+  std::sort(curve.begin(), curve.end());
+  // Best QPS among points at or above the recall, interpolating between the
+  // neighbouring points that straddle it.
+  double best = 0;
+  for (size_t i = 0; i < curve.size(); ++i) {
+    if (curve[i].first >= recall) best = std::max(best, curve[i].second);
+    if (i > 0 && curve[i - 1].first < recall && curve[i].first >= recall) {
+      double t = (recall - curve[i - 1].first) / (curve[i].first - curve[i - 1].first);
+      best = std::max(best, curve[i - 1].second + t * (curve[i].second - curve[i - 1].second));
+    }
+  }
+  return best;
+}
+
+}  // namespace iqdb::bench

@@ -11,18 +11,20 @@ namespace iqdb::bench {
 #if IQDB_BENCH_HAVE_FAISS
 namespace {
 
+using Idx = faiss::Index::idx_t;
+
 class FaissFlat final : public PeerIndex {
  public:
   void build(const float* rows, size_t n, size_t dim) override {
-    index_ = std::make_unique<faiss::IndexFlatL2>(static_cast<faiss::idx_t>(dim));
-    index_->add(static_cast<faiss::idx_t>(n), rows);
+    index_ = std::make_unique<faiss::IndexFlatL2>(static_cast<Idx>(dim));
+    index_->add(static_cast<Idx>(n), rows);
   }
   void search(const float* query, size_t k, std::vector<uint32_t>& out) override {
     distances_.resize(k);
     labels_.resize(k);
-    index_->search(1, query, static_cast<faiss::idx_t>(k), distances_.data(), labels_.data());
+    index_->search(1, query, static_cast<Idx>(k), distances_.data(), labels_.data());
     out.clear();
-    for (faiss::idx_t l : labels_) {
+    for (Idx l : labels_) {
       if (l >= 0) out.push_back(static_cast<uint32_t>(l));
     }
   }
@@ -33,7 +35,7 @@ class FaissFlat final : public PeerIndex {
  private:
   std::unique_ptr<faiss::IndexFlatL2> index_;
   std::vector<float> distances_;
-  std::vector<faiss::idx_t> labels_;
+  std::vector<Idx> labels_;
 };
 
 }  // namespace

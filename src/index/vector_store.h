@@ -26,6 +26,7 @@
 
 #include "iqdb/status.h"
 #include "iqdb/types.h"
+#include "index/sections.h"
 #include "util/arena.h"
 
 namespace iqdb::index {
@@ -77,6 +78,15 @@ class VectorStore {
 
   // Bytes held by rows, norms and per-slot bookkeeping (not metadata contents).
   size_t memory_bytes() const noexcept;
+
+  // Writes the store as sections 1..15 (see sections.h). The row and norm
+  // sections point into the arenas: keep the store unchanged until the
+  // snapshot is written.
+  void save(SectionSink& sink) const;
+  // Rebuilds a store from saved sections. Rows and norms are mapped in place
+  // (copy-on-write), not copied; ids and metadata are decoded. Every count
+  // and length is checked: kCorruption on any inconsistency.
+  static Result<VectorStore> load(size_t dim, Metric metric, const SectionSource& source);
 
  private:
   float* mutable_row(uint32_t slot) noexcept {

@@ -25,15 +25,16 @@ namespace {
 
 size_t page_bytes() { return static_cast<size_t>(sysconf(_SC_PAGESIZE)); }
 
-// `count` floats between two PROT_NONE pages, flush against one of them, so
-// a read one float before or after the data faults.
-class GuardedFloats {
- public:
-  enum class Flush { kFront, kBack };
+enum class Flush { kFront, kBack };
 
-  GuardedFloats(size_t count, Flush flush) {
+// `count` values of T between two PROT_NONE pages, flush against one of them,
+// so a read one element before (kFront) or after (kBack) the data faults.
+template <class T>
+class Guarded {
+ public:
+  Guarded(size_t count, Flush flush) {
     const size_t page = page_bytes();
-    const size_t data_bytes = count * sizeof(float);
+    const size_t data_bytes = count * sizeof(T);
     const size_t data_pages = (data_bytes + page - 1) / page;
     map_bytes_ = (data_pages + 2) * page;
     void* map = mmap(nullptr, map_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -42,23 +43,25 @@ class GuardedFloats {
     REQUIRE(mprotect(map_, page, PROT_NONE) == 0);
     REQUIRE(mprotect(map_ + map_bytes_ - page, page, PROT_NONE) == 0);
     char* data = flush == Flush::kFront ? map_ + page : map_ + map_bytes_ - page - data_bytes;
-    data_ = reinterpret_cast<float*>(data);
+    data_ = reinterpret_cast<T*>(data);
   }
-  ~GuardedFloats() { munmap(map_, map_bytes_); }
-  GuardedFloats(const GuardedFloats&) = delete;
-  GuardedFloats& operator=(const GuardedFloats&) = delete;
+  ~Guarded() { munmap(map_, map_bytes_); }
+  Guarded(const Guarded&) = delete;
+  Guarded& operator=(const Guarded&) = delete;
 
-  float* data() const { return data_; }
+  T* data() const { return data_; }
   // The first byte of the trailing PROT_NONE page.
-  const float* trailing_guard() const {
-    return reinterpret_cast<const float*>(map_ + map_bytes_ - page_bytes());
+  const T* trailing_guard() const {
+    return reinterpret_cast<const T*>(map_ + map_bytes_ - page_bytes());
   }
 
  private:
   char* map_ = nullptr;
   size_t map_bytes_ = 0;
-  float* data_ = nullptr;
+  T* data_ = nullptr;
 };
+
+using GuardedFloats = Guarded<float>;
 
 enum class Kernel { kL2Squared, kDot, kL1, kHamming, kSquaredNorm };
 constexpr Kernel kTwoRowKernels[] = {Kernel::kL2Squared, Kernel::kDot, Kernel::kL1, Kernel::kHamming};
@@ -161,7 +164,7 @@ std::vector<size_t> test_dims() {
 
 // Runs every kernel of `k` over one layout: a query and kRows rows `stride`
 // floats apart, all inside guarded mappings flush against `flush`'s side.
-void check_layout(const DistanceKernels& k, size_t dim, size_t offset, GuardedFloats::Flush flush,
+void check_layout(const DistanceKernels& k, size_t dim, size_t offset, Flush flush,
                   Data data, std::mt19937& rng) {
   constexpr size_t kRows = 7;  // one group of four plus three single rows
   const size_t stride = dim + offset;
@@ -191,7 +194,13 @@ void check_layout(const DistanceKernels& k, size_t dim, size_t offset, GuardedFl
   }
 
   // Repeats and out-of-order slots; nine slots = two groups of four plus one.
-  const std::vector<uint32_t> slots = {6, 0, 3, 3, 5, 1, 2, 4, 6};
+  // They end at a guard page too, so reading a slot past n (say, to
+  // prefetch) faults.
+  constexpr uint32_t kSlots[] = {6, 0, 3, 3, 5, 1, 2, 4, 6};
+  constexpr size_t kSlotCount = sizeof(kSlots) / sizeof(kSlots[0]);
+  Guarded<uint32_t> slots_buf(kSlotCount, Flush::kBack);
+  std::memcpy(slots_buf.data(), kSlots, sizeof(kSlots));
+  const uint32_t* slots = slots_buf.data();
   for (Kernel which : kTwoRowKernels) {
     std::vector<float> out(kRows + 1, -7.0f);
     block_fn(k, which)(q, rows, stride, kRows, dim, out.data());
@@ -202,14 +211,14 @@ void check_layout(const DistanceKernels& k, size_t dim, size_t offset, GuardedFl
     }
     CHECK_MESSAGE(out[kRows] == -7.0f, kernel_name(which), " block wrote past out[n - 1]");
 
-    std::vector<float> gathered(slots.size() + 1, -7.0f);
-    gather_fn(k, which)(q, rows, stride, slots.data(), slots.size(), dim, gathered.data());
-    for (size_t i = 0; i < slots.size(); ++i) {
+    std::vector<float> gathered(kSlotCount + 1, -7.0f);
+    gather_fn(k, which)(q, rows, stride, slots, kSlotCount, dim, gathered.data());
+    for (size_t i = 0; i < kSlotCount; ++i) {
       const Reference ref = reference(which, q, rows + slots[i] * stride, dim);
       CHECK_MESSAGE(close_enough(gathered[i], ref, exact), kernel_name(which), " gather, slot ",
                     slots[i], ": got ", gathered[i], " want ", ref.value);
     }
-    CHECK_MESSAGE(gathered[slots.size()] == -7.0f, kernel_name(which),
+    CHECK_MESSAGE(gathered[kSlotCount] == -7.0f, kernel_name(which),
                   " gather wrote past out[n - 1]");
   }
 }
@@ -264,12 +273,12 @@ TEST_CASE("all kernels match a double reference on every target, any dim, unalig
   for (const DistanceKernels* k : runnable_kernels()) {
     for (size_t dim : test_dims()) {
       for (size_t offset = 0; offset <= 3; ++offset) {
-        for (GuardedFloats::Flush flush : {GuardedFloats::Flush::kFront, GuardedFloats::Flush::kBack}) {
+        for (Flush flush : {Flush::kFront, Flush::kBack}) {
           for (Data data : {Data::kRandom, Data::kSmallIntegers}) {
             CAPTURE(k->target);
             CAPTURE(dim);
             CAPTURE(offset);
-            CAPTURE(flush == GuardedFloats::Flush::kFront ? "front" : "back");
+            CAPTURE(flush == Flush::kFront ? "front" : "back");
             CAPTURE(data == Data::kRandom ? "random" : "small integers");
             check_layout(*k, dim, offset, flush, data, rng);
           }
@@ -291,8 +300,8 @@ TEST_CASE("hamming uses IEEE equality: -0 equals +0, inf equals inf, NaN never e
     for (size_t dim : dims) {
       CAPTURE(k->target);
       CAPTURE(dim);
-      GuardedFloats query_buf(dim, GuardedFloats::Flush::kBack);
-      GuardedFloats rows_buf(kRows * dim, GuardedFloats::Flush::kBack);
+      GuardedFloats query_buf(dim, Flush::kBack);
+      GuardedFloats rows_buf(kRows * dim, Flush::kBack);
       float* q = query_buf.data();
       for (size_t i = 0; i < dim; ++i) q[i] = query_values[i % kValues];
       // Row r differs outright (2.0f) where (i + r) % 3 == 0 and elsewhere
@@ -341,7 +350,7 @@ TEST_CASE("hamming is 0 for a row against itself and dim when every position dif
 }
 
 TEST_CASE("squared_norm never reads its second argument") {
-  GuardedFloats buf(1536, GuardedFloats::Flush::kBack);
+  GuardedFloats buf(1536, Flush::kBack);
   std::mt19937 rng(11);
   fill(buf.data(), 1536, Data::kSmallIntegers, rng);
   for (const DistanceKernels* k : runnable_kernels()) {

@@ -1,0 +1,357 @@
+// bench_hnsw: iqdb's HNSW against hnswlib on Fashion-MNIST (60,000 x 784,
+// L2), both built in this process with the same M and ef_construction.
+//
+// For each M it builds both indices with the same number of threads
+// (exec::concurrency(), i.e. the TBB pool iqdb uses), then sweeps ef and
+// reports per point recall@10 against exact ground truth and single-thread
+// queries per second (median of --reps runs over all queries), plus build
+// time and bytes per vector. It ends with the ratios the HNSW issue is
+// judged by: QPS iqdb/hnswlib at recall 0.95 and 0.99 (each curve linearly
+// interpolated in recall), build time iqdb/hnswlib and memory.
+//
+//   bench_hnsw [--queries N] [--base N] [--reps N] [--m 16,32] [--ef 10,20,...]
+//              [--no-sq8] [--rerank N] [--no-hnswlib] [--csv FILE]
+// (--no-sq8: walk on f32 rows; --rerank N: rerank only the N best of the
+// beam; --no-hnswlib: iqdb curves only, for quick experiments.)
+//
+// This file is compiled with -march=native so that hnswlib gets its widest
+// compile-time SIMD (its kernels are chosen by macros); iqdb's kernels are
+// dispatched at run time either way.
+
+#include <hnswlib/hnswlib.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <numeric>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "dataset/idx.h"
+#include "exec/parallel.h"
+#include "index/flat.h"
+#include "index/hnsw.h"
+#include "index/scorer.h"
+#include "index/vector_store.h"
+#include "kernels/distance.h"
+#include "kernels/sq8.h"
+
+namespace {
+
+using iqdb::index::HnswIndex;
+using iqdb::index::QueryScorer;
+using iqdb::index::VectorStore;
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+std::vector<size_t> parse_list(const char* s) {
+  std::vector<size_t> out;
+  for (const char* p = s; *p;) {
+    out.push_back(std::strtoull(p, const_cast<char**>(&p), 10));
+    if (*p == ',') ++p;
+  }
+  return out;
+}
+
+struct Args {
+  size_t queries = 10'000;
+  size_t base = 60'000;
+  size_t reps = 3;
+  std::vector<size_t> ms = {16, 32};
+  std::vector<size_t> efs = {10, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512};
+  bool sq8 = true;
+  size_t rerank = 0;
+  bool peer = true;
+  std::string csv;
+};
+
+struct Point {
+  size_t ef;
+  double recall;
+  double qps;
+};
+
+struct Curve {
+  std::string name;
+  size_t m;
+  double build_seconds;
+  double graph_bytes_per_vector;  // the index's own structures
+  double total_bytes_per_vector;  // vectors + index
+  std::vector<Point> points;
+};
+
+// Exact neighbours: the k-th smallest squared distance per query (in double).
+struct Truth {
+  size_t k;
+  std::vector<double> kth;
+};
+
+double squared_l2(const float* a, const float* b, size_t dim) {
+  double s = 0;
+  for (size_t i = 0; i < dim; ++i) {
+    const double d = double(a[i]) - double(b[i]);
+    s += d * d;
+  }
+  return s;
+}
+
+Truth ground_truth(const VectorStore& store, const std::vector<float>& queries, size_t nq,
+                   size_t k) {
+  Truth t{k, std::vector<double>(nq)};
+  const size_t dim = store.dim();
+  iqdb::exec::parallel_for(0, nq, 16, [&](size_t begin, size_t end) {
+    for (size_t q = begin; q < end; ++q) {
+      const float* qv = queries.data() + q * dim;
+      QueryScorer scorer(store, qv);
+      auto top = iqdb::index::flat_search(scorer, k, nullptr);
+      double kth = 0;
+      for (const auto& c : top) kth = std::max(kth, squared_l2(qv, store.row(c.slot), dim));
+      t.kth[q] = kth;
+    }
+  });
+  return t;
+}
+
+// Hits whose true distance is within the k-th true distance (ties count).
+size_t hits(const VectorStore& store, const float* q, const uint32_t* ids, size_t n, double kth) {
+  size_t h = 0;
+  for (size_t i = 0; i < n; ++i) {
+    h += squared_l2(q, store.row(ids[i]), store.dim()) <= kth * (1 + 1e-9) + 1e-9;
+  }
+  return h;
+}
+
+// One untimed pass for recall, then `reps` timed passes; QPS is the median.
+template <class SearchFn>
+std::vector<Point> sweep(const Args& args, const VectorStore& store,
+                         const std::vector<float>& queries, size_t nq, const Truth& truth,
+                         SearchFn&& search) {
+  std::vector<Point> points;
+  std::vector<uint32_t> ids;
+  const size_t dim = store.dim();
+  for (size_t ef : args.efs) {
+    size_t total_hits = 0;
+    for (size_t q = 0; q < nq; ++q) {
+      search(queries.data() + q * dim, truth.k, ef, ids);
+      total_hits += hits(store, queries.data() + q * dim, ids.data(), ids.size(), truth.kth[q]);
+    }
+    std::vector<double> qps;
+    for (size_t rep = 0; rep < args.reps; ++rep) {
+      const auto t0 = Clock::now();
+      for (size_t q = 0; q < nq; ++q) search(queries.data() + q * dim, truth.k, ef, ids);
+      qps.push_back(double(nq) / seconds_since(t0));
+    }
+    std::sort(qps.begin(), qps.end());
+    points.push_back(Point{ef, double(total_hits) / double(nq * truth.k), qps[qps.size() / 2]});
+    std::printf("    ef %4zu  recall@10 %.4f  QPS %9.1f\n", ef, points.back().recall,
+                points.back().qps);
+    std::fflush(stdout);
+  }
+  return points;
+}
+
+// QPS at `recall`, linearly interpolated between the two points around it
+// (points in order of ef). NaN when the curve never reaches it.
+double qps_at(const std::vector<Point>& points, double recall) {
+  for (size_t i = 0; i < points.size(); ++i) {
+    if (points[i].recall < recall) continue;
+    if (i == 0) return points[0].qps;  // already above at the smallest ef
+    const Point& a = points[i - 1];
+    const Point& b = points[i];
+    const double t = (recall - a.recall) / (b.recall - a.recall);
+    return a.qps + t * (b.qps - a.qps);
+  }
+  return std::nan("");
+}
+
+// ---- hnswlib
+
+size_t hnswlib_graph_bytes(const hnswlib::HierarchicalNSW<float>& h, size_t n, size_t dim) {
+  size_t upper = 0;
+  for (size_t i = 0; i < n; ++i) upper += size_t(h.element_levels_[i]) * h.size_links_per_element_;
+  // level 0 (links + vector + label), upper lists, per-element pointer,
+  // level and lock; the id map is left out (iqdb's is left out too).
+  const size_t per_element = h.size_data_per_element_ - dim * sizeof(float) + sizeof(void*) +
+                             sizeof(int) + sizeof(std::mutex);
+  return n * per_element + upper;
+}
+
+Curve run_hnswlib(const Args& args, const std::vector<float>& base, size_t n,
+                  const VectorStore& store, const std::vector<float>& queries, size_t nq,
+                  const Truth& truth, size_t m, size_t threads) {
+  const size_t dim = store.dim();
+  hnswlib::L2Space space(dim);
+  auto index = std::make_unique<hnswlib::HierarchicalNSW<float>>(&space, n, m, 200, 100);
+  const auto t0 = Clock::now();
+  index->addPoint(base.data(), 0);  // the first point alone, as hnswlib's own examples do
+  std::atomic<size_t> next{1};
+  std::vector<std::thread> pool;
+  for (size_t t = 0; t < threads; ++t) {
+    pool.emplace_back([&] {
+      for (size_t i; (i = next.fetch_add(1)) < n;) index->addPoint(base.data() + i * dim, i);
+    });
+  }
+  for (auto& th : pool) th.join();
+  Curve c{"hnswlib", m, seconds_since(t0), 0, 0, {}};
+  const double graph = double(hnswlib_graph_bytes(*index, n, dim)) / double(n);
+  c.graph_bytes_per_vector = graph;
+  c.total_bytes_per_vector = graph + double(dim * sizeof(float));
+  std::printf("  hnswlib M=%zu: build %.2f s (%zu threads), %.0f bytes/vector (%.0f graph)\n", m,
+              c.build_seconds, threads, c.total_bytes_per_vector, c.graph_bytes_per_vector);
+  c.points = sweep(args, store, queries, nq, truth,
+                   [&](const float* q, size_t k, size_t ef, std::vector<uint32_t>& ids) {
+                     index->setEf(ef);
+                     auto result = index->searchKnn(q, k);
+                     ids.clear();
+                     while (!result.empty()) {
+                       ids.push_back(static_cast<uint32_t>(result.top().second));
+                       result.pop();
+                     }
+                   });
+  return c;
+}
+
+Curve run_iqdb(const Args& args, const VectorStore& store, const std::vector<uint32_t>& slots,
+               const std::vector<float>& queries, size_t nq, const Truth& truth, size_t m) {
+  HnswIndex::Options options;
+  options.sq8 = args.sq8;
+  options.rerank = args.rerank;
+  HnswIndex index(store, iqdb::HnswConfig{}.with_m(m).with_ef_construction(200), options);
+  const auto t0 = Clock::now();
+  iqdb::Status status = index.insert_batch(slots);
+  Curve c{args.sq8 ? "iqdb" : "iqdb-f32", m, seconds_since(t0), 0, 0, {}};
+  if (!status.ok()) {
+    std::fprintf(stderr, "iqdb build failed: %s\n", status.to_string().c_str());
+    std::exit(1);
+  }
+  const size_t n = slots.size();
+  c.graph_bytes_per_vector = double(index.memory_bytes()) / double(n);
+  c.total_bytes_per_vector =
+      c.graph_bytes_per_vector + double(store.stride_floats() * sizeof(float) + sizeof(float));
+  std::printf("  iqdb M=%zu: build %.2f s (%zu threads), %.0f bytes/vector (%.0f index)%s\n", m,
+              c.build_seconds, iqdb::exec::concurrency(), c.total_bytes_per_vector,
+              c.graph_bytes_per_vector, index.uses_sq8() ? ", SQ8 walk" : ", f32 walk");
+  c.points = sweep(args, store, queries, nq, truth,
+                   [&](const float* q, size_t k, size_t ef, std::vector<uint32_t>& ids) {
+                     QueryScorer scorer(store, q);
+                     auto result = index.search(scorer, k, ef, nullptr);
+                     ids.clear();
+                     for (const auto& r : result) ids.push_back(r.slot);
+                   });
+  return c;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args args;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto next = [&]() -> const char* {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "%s needs a value\n", a.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--queries") args.queries = std::strtoull(next(), nullptr, 10);
+    else if (a == "--base") args.base = std::strtoull(next(), nullptr, 10);
+    else if (a == "--reps") args.reps = std::max<size_t>(1, std::strtoull(next(), nullptr, 10));
+    else if (a == "--m") args.ms = parse_list(next());
+    else if (a == "--ef") args.efs = parse_list(next());
+    else if (a == "--no-sq8") args.sq8 = false;
+    else if (a == "--rerank") args.rerank = std::strtoull(next(), nullptr, 10);
+    else if (a == "--no-hnswlib") args.peer = false;
+    else if (a == "--csv") args.csv = next();
+    else {
+      std::fprintf(stderr,
+                   "usage: bench_hnsw [--queries N] [--base N] [--reps N] [--m 16,32] "
+                   "[--ef 10,20,...] [--no-sq8] [--rerank N] [--no-hnswlib] [--csv FILE]\n");
+      return 2;
+    }
+  }
+  auto data = iqdb::dataset::load_fashion_mnist();
+  if (!data.ok()) {
+    std::fprintf(stderr, "cannot load Fashion-MNIST: %s\n", data.status().to_string().c_str());
+    return 1;
+  }
+  const size_t dim = data->dim;
+  const size_t n = std::min(args.base, data->train_rows());
+  const size_t nq = std::min(args.queries, data->test_rows());
+  const size_t threads = iqdb::exec::concurrency();
+  std::printf("Fashion-MNIST: %zu base x %zu, %zu queries, k = 10, L2; %zu build threads\n", n, dim,
+              nq, threads);
+  std::printf("kernels: f32 %s, sq8 %s; QPS single-thread, median of %zu reps\n",
+              iqdb::kernels::active_kernels().target, iqdb::kernels::active_sq8_kernels().target,
+              args.reps);
+
+  VectorStore store(dim, iqdb::Metric::kL2);
+  std::vector<uint32_t> slots(n);
+  for (size_t i = 0; i < n; ++i) {
+    auto r = store.upsert(iqdb::VectorId(uint64_t{i}), {data->train.data() + i * dim, dim}, nullptr);
+    if (!r.ok()) return 1;
+    slots[i] = r->slot;
+  }
+  auto t0 = Clock::now();
+  const Truth truth = ground_truth(store, data->test, nq, 10);
+  std::printf("ground truth: %.1f s\n", seconds_since(t0));
+
+  std::vector<std::pair<Curve, Curve>> results;
+  for (size_t m : args.ms) {
+    std::printf("M = %zu, ef_construction = 200\n", m);
+    Curve ours = run_iqdb(args, store, slots, data->test, nq, truth, m);
+    if (!args.peer) {
+      results.emplace_back(std::move(ours), Curve{});
+      continue;
+    }
+    Curve peer = run_hnswlib(args, data->train, n, store, data->test, nq, truth, m, threads);
+    results.emplace_back(std::move(ours), std::move(peer));
+  }
+
+  std::printf("\n%-10s %3s %4s %9s %10s\n", "index", "M", "ef", "recall@10", "QPS");
+  for (const auto& [ours, peer] : results) {
+    for (const Curve* c : {&ours, &peer}) {
+      for (const Point& p : c->points) {
+        std::printf("%-10s %3zu %4zu %9.4f %10.1f\n", c->name.c_str(), c->m, p.ef, p.recall, p.qps);
+      }
+    }
+  }
+  std::printf("\nsummary (ratios iqdb / hnswlib)\n");
+  for (const auto& [ours, peer] : results) {
+    for (double target : {0.95, 0.99}) {
+      const double a = qps_at(ours.points, target), b = qps_at(peer.points, target);
+      std::printf("  M=%-3zu QPS at recall %.2f: iqdb %9.1f  hnswlib %9.1f  ratio %.2fx\n", ours.m,
+                  target, a, b, a / b);
+    }
+    std::printf("  M=%-3zu build time: iqdb %.2f s  hnswlib %.2f s  ratio %.2f\n", ours.m,
+                ours.build_seconds, peer.build_seconds, ours.build_seconds / peer.build_seconds);
+    std::printf("  M=%-3zu bytes/vector (vectors + index): iqdb %.0f  hnswlib %.0f  ratio %.2f\n",
+                ours.m, ours.total_bytes_per_vector, peer.total_bytes_per_vector,
+                ours.total_bytes_per_vector / peer.total_bytes_per_vector);
+    std::printf("  M=%-3zu bytes/vector (index only):      iqdb %.0f  hnswlib %.0f\n", ours.m,
+                ours.graph_bytes_per_vector, peer.graph_bytes_per_vector);
+  }
+  if (!args.csv.empty()) {
+    FILE* f = std::fopen(args.csv.c_str(), "w");
+    if (f == nullptr) return 1;
+    std::fprintf(f, "index,m,ef,recall,qps,build_seconds,bytes_per_vector\n");
+    for (const auto& [ours, peer] : results) {
+      for (const Curve* c : {&ours, &peer}) {
+        for (const Point& p : c->points) {
+          std::fprintf(f, "%s,%zu,%zu,%.5f,%.1f,%.3f,%.1f\n", c->name.c_str(), c->m, p.ef, p.recall,
+                       p.qps, c->build_seconds, c->total_bytes_per_vector);
+        }
+      }
+    }
+    std::fclose(f);
+  }
+  return 0;
+}

@@ -1,0 +1,211 @@
+// SQ8 kernels of sq8.h, compiled once per Highway target.
+//
+// foreach_target.h re-includes this file once per target in HWY_TARGETS
+// (HWY_NAMESPACE names the target); each pass builds that target's Sq8Kernels
+// table. The final pass (HWY_ONCE) exports the per-target table getters and
+// picks one at run time, exactly like distance.cc.
+//
+// Arithmetic: bytes are widened to int16, combined with the int16 query (a
+// difference, or the value itself for dot) and multiplied pairwise into
+// int32 lanes (ReorderWidenMulAccumulate: vpmaddwd on x86). int32 lane sums
+// are flushed to an int64 total every kBlockDims dimensions, which keeps
+// every lane below 2^31 for the query limits of sq8.h on every target
+// (scalar included: 1024 * 1279^2 < 2^31).
+
+#include "kernels/sq8.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <vector>
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/sq8.cc"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/cache_control.h>
+#include <hwy/highway.h>
+
+HWY_BEFORE_NAMESPACE();
+namespace iqdb::kernels {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+using D16 = hn::ScalableTag<int16_t>;
+using D32 = hn::Repartition<int32_t, D16>;
+using DU8 = hn::Rebind<uint8_t, D16>;  // half-width: one byte per int16 lane
+using DI8 = hn::Rebind<int8_t, D16>;
+using V16 = hn::Vec<D16>;
+using V32 = hn::Vec<D32>;
+
+inline constexpr size_t kBlockDims = 1024;
+// Upcoming code rows are prefetched whole (up to this many bytes): unlike
+// f32 rows, a code row is short enough that every line is worth asking for.
+inline constexpr size_t kPrefetchBytes = 1024;
+inline constexpr size_t kPrefetchAhead = 2;
+
+// ---- Per-metric terms. `a` is the query (or first code row) widened to
+// int16, `b` the code row widened to int16. accumulate() adds the pairwise
+// products of the term into sum0/sum1; term() is the scalar equivalent.
+struct L2Op {
+  static HWY_INLINE V32 accumulate(D32 d32, V16 a, V16 b, V32 sum0, V32& sum1) {
+    const V16 diff = hn::Sub(a, b);
+    return hn::ReorderWidenMulAccumulate(d32, diff, diff, sum0, sum1);
+  }
+  static HWY_INLINE int64_t term(int32_t a, int32_t b) {
+    return int64_t{a - b} * int64_t{a - b};
+  }
+};
+
+struct L1Op {
+  static HWY_INLINE V32 accumulate(D32 d32, V16 a, V16 b, V32 sum0, V32& sum1) {
+    const V16 abs = hn::Abs(hn::Sub(a, b));
+    return hn::ReorderWidenMulAccumulate(d32, abs, hn::Set(D16(), int16_t{1}), sum0, sum1);
+  }
+  static HWY_INLINE int64_t term(int32_t a, int32_t b) { return std::abs(a - b); }
+};
+
+struct DotOp {
+  static HWY_INLINE V32 accumulate(D32 d32, V16 a, V16 b, V32 sum0, V32& sum1) {
+    return hn::ReorderWidenMulAccumulate(d32, a, b, sum0, sum1);
+  }
+  static HWY_INLINE int64_t term(int32_t a, int32_t b) { return int64_t{a} * int64_t{b}; }
+};
+
+// ---- Loading one vector's worth of a row as int16.
+struct QueryLoad {  // int16 query codes
+  static HWY_INLINE V16 load(const int16_t* p, size_t i) { return hn::LoadU(D16(), p + i); }
+  static HWY_INLINE int32_t at(const int16_t* p, size_t i) { return p[i]; }
+};
+struct UnsignedLoad {  // uint8 codes
+  static HWY_INLINE V16 load(const uint8_t* p, size_t i) {
+    return hn::PromoteTo(D16(), hn::LoadU(DU8(), p + i));
+  }
+  static HWY_INLINE int32_t at(const uint8_t* p, size_t i) { return p[i]; }
+};
+struct SignedLoad {  // int8 codes in uint8 storage
+  static HWY_INLINE V16 load(const uint8_t* p, size_t i) {
+    return hn::PromoteTo(D16(), hn::LoadU(DI8(), reinterpret_cast<const int8_t*>(p) + i));
+  }
+  static HWY_INLINE int32_t at(const uint8_t* p, size_t i) {
+    return static_cast<int8_t>(p[i]);
+  }
+};
+
+// sum over i of Op::term(a[i], b[i]), two independent accumulator pairs.
+template <class Op, class LoadA, class LoadB, typename TA>
+HWY_INLINE int64_t row_sum(const TA* a, const uint8_t* b, size_t dim) {
+  const D16 d16;
+  const D32 d32;
+  const size_t lanes = hn::Lanes(d16);
+  int64_t total = 0;
+  size_t i = 0;
+  while (i + lanes <= dim) {
+    const size_t block_end = dim - i < kBlockDims ? dim : i + kBlockDims;
+    V32 s0 = hn::Zero(d32), s1 = hn::Zero(d32), t0 = hn::Zero(d32), t1 = hn::Zero(d32);
+    for (; i + 2 * lanes <= block_end; i += 2 * lanes) {
+      s0 = Op::accumulate(d32, LoadA::load(a, i), LoadB::load(b, i), s0, s1);
+      t0 = Op::accumulate(d32, LoadA::load(a, i + lanes), LoadB::load(b, i + lanes), t0, t1);
+    }
+    if (i + lanes <= block_end) {
+      s0 = Op::accumulate(d32, LoadA::load(a, i), LoadB::load(b, i), s0, s1);
+      i += lanes;
+    }
+    const V32 sum = hn::Add(hn::RearrangeToOddPlusEven(s0, s1), hn::RearrangeToOddPlusEven(t0, t1));
+    total += hn::GetLane(hn::SumOfLanes(d32, sum));
+  }
+  for (; i < dim; ++i) total += Op::term(LoadA::at(a, i), LoadB::at(b, i));
+  return total;
+}
+
+HWY_INLINE void prefetch_codes(const uint8_t* row, size_t dim) {
+  const size_t bytes = dim < kPrefetchBytes ? dim : kPrefetchBytes;
+  for (size_t offset = 0; offset < bytes; offset += 64) hwy::Prefetch(row + offset);
+}
+
+// ---- The functions stored in the Sq8Kernels table.
+template <class Op, class CodeLoad>
+float query_kernel(const int16_t* q, const uint8_t* codes, size_t dim) {
+  return static_cast<float>(row_sum<Op, QueryLoad, CodeLoad>(q, codes, dim));
+}
+
+template <class Op, class CodeLoad>
+float codes_kernel(const uint8_t* a, const uint8_t* b, size_t dim) {
+  return static_cast<float>(row_sum<Op, CodeLoad, CodeLoad>(a, b, dim));
+}
+
+template <class Op, class CodeLoad>
+void gather_kernel(const int16_t* q, const uint8_t* base, size_t stride_bytes,
+                   const uint32_t* slots, size_t n, size_t dim, float* out) {
+  for (size_t i = 0; i < n && i < kPrefetchAhead; ++i) {
+    prefetch_codes(base + size_t{slots[i]} * stride_bytes, dim);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (i + kPrefetchAhead < n) {
+      prefetch_codes(base + size_t{slots[i + kPrefetchAhead]} * stride_bytes, dim);
+    }
+    out[i] = static_cast<float>(
+        row_sum<Op, QueryLoad, CodeLoad>(q, base + size_t{slots[i]} * stride_bytes, dim));
+  }
+}
+
+// This target's table; built on first use, immutable afterwards.
+const Sq8Kernels* target_sq8_kernels() {
+  static const Sq8Kernels kTable = {
+      hwy::TargetName(HWY_TARGET),
+      &query_kernel<L2Op, UnsignedLoad>,
+      &query_kernel<L1Op, UnsignedLoad>,
+      &codes_kernel<L2Op, UnsignedLoad>,
+      &codes_kernel<L1Op, UnsignedLoad>,
+      &gather_kernel<L2Op, UnsignedLoad>,
+      &gather_kernel<L1Op, UnsignedLoad>,
+      &query_kernel<DotOp, SignedLoad>,
+      &codes_kernel<DotOp, SignedLoad>,
+      &gather_kernel<DotOp, SignedLoad>,
+  };
+  return &kTable;
+}
+
+// NOLINTNEXTLINE(google-readability-namespace-comments)
+}  // namespace HWY_NAMESPACE
+}  // namespace iqdb::kernels
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace iqdb::kernels {
+
+HWY_EXPORT(target_sq8_kernels);
+
+namespace {
+
+// The table of one target bit, read straight from the export table (see
+// kernels_for_target in distance.cc for why, and for the layout it relies
+// on; the unit test checks every table names the target it was asked for).
+const Sq8Kernels* sq8_kernels_for_target(int64_t target) {
+#if HWY_IDE || ((HWY_TARGETS & (HWY_TARGETS - 1)) == 0)
+  static_cast<void>(target);
+  return HWY_DISPATCH_TABLE(target_sq8_kernels)[0]();
+#else
+  int64_t chosen_mask = HWY_CHOSEN_TARGET_SHIFT(target);
+  if (chosen_mask == 0) chosen_mask = HWY_CHOSEN_TARGET_MASK_SCALAR;
+  const size_t index = hwy::Num0BitsBelowLS1Bit_Nonzero64(static_cast<uint64_t>(chosen_mask));
+  return HWY_DISPATCH_TABLE(target_sq8_kernels)[index]();
+#endif
+}
+
+}  // namespace
+
+const Sq8Kernels& active_sq8_kernels() {
+  static const Sq8Kernels* const kActive = HWY_DYNAMIC_DISPATCH(target_sq8_kernels)();
+  return *kActive;
+}
+
+std::vector<const Sq8Kernels*> runnable_sq8_kernels() {
+  std::vector<const Sq8Kernels*> tables;
+  for (const int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    tables.push_back(sq8_kernels_for_target(target));
+  }
+  return tables;
+}
+
+}  // namespace iqdb::kernels
+#endif  // HWY_ONCE

@@ -1,0 +1,106 @@
+#include "db/wal_ops.h"
+
+#include <cmath>
+
+#include "core/record_codec.h"
+#include "util/coding.h"
+
+namespace iqdb::db {
+namespace {
+
+void encode_record(std::string& out, const VectorId& id, std::span<const float> vector,
+                   const Metadata* metadata) {
+  core::encode_id(out, id);
+  util::put_u32(out, static_cast<uint32_t>(vector.size()));
+  for (float f : vector) util::put_f32(out, f);
+  util::put_u8(out, metadata ? 1 : 0);
+  if (metadata) core::encode_metadata(out, *metadata);
+}
+
+Status decode_record(util::ByteReader& in, size_t dim, DecodedOp& op) {
+  auto id = core::decode_id(in);
+  if (!id) return id.status();
+  uint32_t n = 0;
+  if (!in.read_u32(&n)) return Status::Corruption("log record truncated");
+  if (n != dim) return Status::Corruption("log record has a vector of another dimension");
+  std::span<const uint8_t> bytes;
+  if (!in.read_bytes(uint64_t{n} * 4, &bytes)) return Status::Corruption("log record truncated");
+  size_t first = op.rows.size();
+  op.rows.resize(first + n);
+  for (uint32_t i = 0; i < n; ++i) {
+    float f = std::bit_cast<float>(util::decode_u32(bytes.data() + size_t{i} * 4));
+    if (!std::isfinite(f)) return Status::Corruption("log record holds a non-finite value");
+    op.rows[first + i] = f;
+  }
+  uint8_t has_meta = 0;
+  if (!in.read_u8(&has_meta) || has_meta > 1) return Status::Corruption("log record truncated");
+  std::optional<Metadata> meta;
+  if (has_meta) {
+    auto m = core::decode_metadata(in);
+    if (!m) return m.status();
+    meta = std::move(*m);
+  }
+  op.ids.push_back(std::move(*id));
+  op.metadata.push_back(std::move(meta));
+  return Status::OK();
+}
+
+}  // namespace
+
+std::string encode_upsert(const VectorId& id, std::span<const float> vector, const Metadata* metadata) {
+  std::string out;
+  out.reserve(vector.size() * 4 + 32);
+  encode_record(out, id, vector, metadata);
+  return out;
+}
+
+std::string encode_upsert_batch(std::span<const VectorId> ids, std::span<const float> rows, size_t dim,
+                                std::span<const Metadata* const> metadata) {
+  std::string out;
+  out.reserve(rows.size() * 4 + ids.size() * 16 + 4);
+  util::put_u32(out, static_cast<uint32_t>(ids.size()));
+  for (size_t i = 0; i < ids.size(); ++i) {
+    encode_record(out, ids[i], rows.subspan(i * dim, dim), metadata.empty() ? nullptr : metadata[i]);
+  }
+  return out;
+}
+
+std::string encode_remove(const VectorId& id) {
+  std::string out;
+  core::encode_id(out, id);
+  return out;
+}
+
+Result<DecodedOp> decode_op(uint8_t op, std::span<const uint8_t> payload, size_t dim) {
+  DecodedOp out;
+  util::ByteReader in(payload);
+  switch (static_cast<WalOp>(op)) {
+    case WalOp::kUpsert:
+      out.op = WalOp::kUpsert;
+      IQDB_RETURN_IF_ERROR(decode_record(in, dim, out));
+      break;
+    case WalOp::kUpsertBatch: {
+      out.op = WalOp::kUpsertBatch;
+      uint32_t count = 0;
+      if (!in.read_u32(&count)) return Status::Corruption("log batch truncated");
+      // Each record takes at least 4 * dim bytes: a count beyond that is a lie.
+      if (uint64_t{count} * (6 + 4 + 4 * uint64_t{dim} + 1) > payload.size()) {
+        return Status::Corruption("log batch count exceeds its payload");
+      }
+      for (uint32_t i = 0; i < count; ++i) IQDB_RETURN_IF_ERROR(decode_record(in, dim, out));
+      break;
+    }
+    case WalOp::kRemove: {
+      out.op = WalOp::kRemove;
+      auto id = core::decode_id(in);
+      if (!id) return id.status();
+      out.ids.push_back(std::move(*id));
+      break;
+    }
+    default: return Status::Corruption("unknown log op " + std::to_string(op));
+  }
+  if (!in.at_end()) return Status::Corruption("trailing bytes in a log record");
+  return out;
+}
+
+}  // namespace iqdb::db

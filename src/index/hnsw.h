@@ -1,0 +1,164 @@
+// HnswIndex: a Hierarchical Navigable Small World graph (Malkov & Yashunin)
+// over the slots of a VectorStore, with the neighbour-selection heuristic.
+//
+// Vectors are never copied from the store. For every metric but Hamming the
+// index also keeps an 8-bit copy (Sq8Codes, trained once enough rows exist)
+// and walks the graph on it; each search reranks its beam with exact f32
+// distances, so results carry exact ranking distances (see QueryScorer).
+// The graph layout is described in hnsw_graph.h, the snapshot format in
+// hnsw_persist.cpp.
+//
+// Filters: the predicate is tested while walking (non-matching nodes are
+// walked through, not returned) until ef matches are found or the frontier
+// is exhausted. A planner samples the predicate's selectivity first and
+// scans the matching rows exactly when that is cheaper, and a walk that
+// finds fewer than k matches falls back to the exact scan: a search returns
+// min(k, matching rows) hits.
+//
+// Deletes repair the graph: every node that linked to a removed node is
+// relinked among its remaining neighbours and the removed node's neighbours
+// (selection heuristic), nodes left without in-links are reconnected, the
+// entry point moves if needed, and the slot is freed for reuse.
+//
+// Thread-safety: search() may run concurrently with other searches and
+// with insert()/insert_batch(); insert() calls may run concurrently with
+// each other (per-node seqlocks). remove(), remove_batch(), update(),
+// optimize() and save() need exclusive access (no concurrent call of any
+// other method). Builds are deterministic for a fixed seed when inserts run
+// one at a time in the same order.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "iqdb/config.h"
+#include "iqdb/status.h"
+#include "index/ann_index.h"
+#include "index/scorer.h"
+#include "index/sections.h"
+#include "index/slot_predicate.h"
+#include "index/vector_store.h"
+#include "util/topk.h"
+
+namespace iqdb::index {
+
+namespace hnsw {
+class HnswGraph;
+class Sq8Codes;
+struct Cand;
+struct Scratch;
+}  // namespace hnsw
+
+class HnswIndex final : public AnnIndex {
+ public:
+  // Tuning beyond HnswConfig, for tests and benchmarks; defaults suit users.
+  struct Options {
+    bool sq8 = true;              // walk on SQ8 codes (all metrics but Hamming)
+    size_t sq8_min_rows = 1024;   // train the codes once this many rows are indexed
+    size_t rerank = 0;            // beam entries reranked exactly; 0: all of them
+    bool plan_filters = true;     // may answer selective filters by exact scan
+  };
+
+  // `store` must outlive the index. config.m must be in [2, 256].
+  HnswIndex(const VectorStore& store, const HnswConfig& config);
+  HnswIndex(const VectorStore& store, const HnswConfig& config, const Options& options);
+  HnswIndex(HnswIndex&&) noexcept;
+  HnswIndex& operator=(HnswIndex&&) noexcept;
+  ~HnswIndex() override;
+
+  // Links a slot already written to the store. kInvalidArgument if it is
+  // already in the graph; kResourceExhausted when memory runs out.
+  Status insert(uint32_t slot) override;
+  // insert() of every slot, in parallel (exec::parallel_for).
+  Status insert_batch(std::span<const uint32_t> slots) override;
+  // Unlinks the slot, repairs its neighbours and frees the node. The store
+  // row may already be marked removed but must still hold the vector.
+  // No-op for a slot not in the graph.
+  void remove(uint32_t slot) override;
+  // remove() of many slots with one pass over the graph.
+  void remove_batch(std::span<const uint32_t> slots);
+  // The vector of an indexed slot changed in place: relinks it (inserts it
+  // when it is not in the graph).
+  Status update(uint32_t slot) override;
+
+  // The k nearest live slots (matching `filter` if given), nearest first,
+  // ties on insertion order; ranking distances. ef 0: config.ef_search.
+  std::vector<util::Candidate> search(const QueryScorer& query, size_t k, size_t ef,
+                                      const SlotPredicate* filter) const;
+  std::vector<util::Candidate> search(const QueryScorer& query, size_t k, const AnnKnobs& knobs,
+                                      const SlotPredicate* filter) const override;
+
+  // Refits the SQ8 grid to the current rows and re-encodes them.
+  Status optimize() override;
+
+  // Sections kinds section::kHnswFirst + 0..4 (see hnsw_persist.cpp).
+  void save(SectionSink& sink) const override;
+  // Validates every structure (kCorruption, never a crash); the level-0
+  // links, node table, upper links and codes are adopted in place.
+  // kConfigMismatch when m, dim or metric differ from the snapshot's.
+  static Result<HnswIndex> load(const VectorStore& store, const HnswConfig& config,
+                                const SectionSource& source);
+  static Result<HnswIndex> load(const VectorStore& store, const HnswConfig& config,
+                                const SectionSource& source, const Options& options);
+
+  // Graph (and SQ8 code) bytes.
+  size_t memory_bytes() const override;
+
+  // ---- Introspection, for tests and tools.
+  size_t size() const noexcept;  // nodes in the graph
+  bool contains(uint32_t slot) const noexcept;
+  uint32_t level(uint32_t slot) const noexcept;  // requires contains(slot)
+  // kNoSlot when the graph is empty.
+  uint32_t entry_point() const noexcept;
+  std::vector<uint32_t> neighbors(uint32_t slot, uint32_t level) const;
+  bool uses_sq8() const noexcept;
+  // kCorruption naming the first broken invariant: links to absent nodes,
+  // self links, over-full lists, an entry point that is not a top node.
+  Status check() const;
+
+ private:
+  struct Sync;
+  struct EntryPoint {
+    uint32_t slot;
+    uint32_t level;
+  };
+
+  EntryPoint entry() const noexcept;
+  void set_entry(uint32_t slot, uint32_t level) noexcept;
+  void clear_entry() noexcept;
+  uint32_t random_level(uint32_t slot) const noexcept;
+  Status ensure_capacity(uint32_t slots);
+  Status insert_shared(uint32_t slot);
+  Status train_codes(std::span<const uint32_t> extra);
+  bool wants_training(size_t incoming) const noexcept;
+  template <class Space>
+  void connect(uint32_t slot, uint32_t level, EntryPoint ep, const Space& space, hnsw::Scratch& s);
+  void select_neighbors(std::span<const hnsw::Cand> candidates, size_t max_count,
+                        std::vector<uint32_t>& out) const;
+  bool add_link(uint32_t from, uint32_t to, uint32_t level, float dist, hnsw::Scratch& s);
+  void force_link(uint32_t from, uint32_t to, uint32_t level, hnsw::Scratch& s);
+  void link_back(uint32_t slot, uint32_t level, std::span<const hnsw::Cand> found,
+                 std::span<const uint32_t> selected, hnsw::Scratch& s);
+  float pair_distance(uint32_t a, uint32_t b) const noexcept;
+  void unlink(std::span<const uint32_t> slots, bool free_nodes);
+  void reconnect(uint32_t slot, uint32_t level);
+  template <class Space>
+  std::vector<util::Candidate> search_in(const Space& space, const QueryScorer& query, size_t k,
+                                         size_t ef, const SlotPredicate* filter) const;
+  std::vector<util::Candidate> rerank(const QueryScorer& query, std::span<const hnsw::Cand> found,
+                                      size_t k, bool exact) const;
+  double estimate_selectivity(const SlotPredicate& filter) const;
+
+  const VectorStore* store_;
+  HnswConfig config_;
+  Options options_;
+  double level_mult_;
+  std::unique_ptr<hnsw::HnswGraph> graph_;
+  std::unique_ptr<hnsw::Sq8Codes> codes_;
+  std::unique_ptr<Sync> sync_;
+};
+
+}  // namespace iqdb::index

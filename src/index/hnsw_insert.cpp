@@ -1,0 +1,254 @@
+// HnswIndex: inserting nodes (Malkov & Yashunin, algorithms 1 and 4).
+//
+// A new node gets a level from its insertion sequence, descends greedily
+// from the entry point to its own top level, then on each level from there
+// down to 0 runs a beam search of width ef_construction, keeps M neighbours
+// chosen by the selection heuristic and links back from each of them (a
+// full neighbour list is re-selected with the same heuristic).
+//
+// Locking: each list write holds that node's seqlock; a node is linked
+// from elsewhere only after its own list on that level is written. An
+// insert that raises the top level holds the entry mutex throughout, as
+// hnswlib does, so the entry point only ever moves to a finished node.
+
+#include <algorithm>
+#include <limits>
+#include <mutex>
+#include <shared_mutex>
+
+#include "exec/parallel.h"
+#include "index/hnsw.h"
+#include "index/hnsw_graph.h"
+#include "index/hnsw_internal.h"
+#include "index/hnsw_layer.h"
+#include "index/hnsw_sq8.h"
+#include "kernels/distance.h"
+
+namespace iqdb::index {
+
+using hnsw::Cand;
+using hnsw::NodeInfo;
+using hnsw::Scratch;
+
+namespace {
+
+bool nearer(const Cand& a, const Cand& b) noexcept {
+  return a.dist < b.dist || (a.dist == b.dist && a.slot < b.slot);
+}
+
+}  // namespace
+
+float HnswIndex::pair_distance(uint32_t a, uint32_t b) const noexcept {
+  if (sync_->sq8_ready.load(std::memory_order_relaxed)) return codes_->distance(a, b);
+  const kernels::DistanceKernels& k = kernels::active_kernels();
+  const float* ra = store_->row(a);
+  const float* rb = store_->row(b);
+  const size_t dim = store_->dim();
+  switch (store_->metric()) {
+    case Metric::kCosine:
+      return kernels::cosine_from_dot(k.dot(ra, rb, dim), store_->inv_norm(a), store_->inv_norm(b));
+    case Metric::kDot: return -k.dot(ra, rb, dim);
+    case Metric::kL2: return k.l2_squared(ra, rb, dim);
+    case Metric::kL1: return k.l1(ra, rb, dim);
+    case Metric::kHamming: return k.hamming(ra, rb, dim);
+  }
+  return 0.0f;
+}
+
+// The heuristic of Malkov & Yashunin (algorithm 4, without extending or
+// keeping pruned candidates): walking the candidates nearest first, keep
+// one unless it is nearer to an already kept neighbour than to the base.
+// This spreads the links over directions instead of bunching them in the
+// nearest cluster. `candidates` must be sorted nearest first.
+void HnswIndex::select_neighbors(std::span<const Cand> candidates, size_t max_count,
+                                 std::vector<uint32_t>& out) const {
+  out.clear();
+  if (candidates.size() < max_count) {  // nothing to choose between (as hnswlib)
+    for (const Cand& c : candidates) out.push_back(c.slot);
+    return;
+  }
+  for (const Cand& c : candidates) {
+    if (out.size() >= max_count) break;
+    bool keep = true;
+    for (uint32_t kept : out) {
+      if (pair_distance(c.slot, kept) < c.dist) {
+        keep = false;
+        break;
+      }
+    }
+    if (keep) out.push_back(c.slot);
+  }
+}
+
+// Adds `to` to the list of `from` at `level`, re-selecting a full list.
+// Returns whether `to` is in the list afterwards.
+bool HnswIndex::add_link(uint32_t from, uint32_t to, uint32_t level, float dist, Scratch& s) {
+  const size_t cap = graph_->max_links(level);
+  s.shrink_links.resize(cap + 1);
+  graph_->lock(from);
+  size_t n = graph_->links_locked(from, level, s.shrink_links.data());
+  if (std::find(s.shrink_links.begin(), s.shrink_links.begin() + n, to) !=
+      s.shrink_links.begin() + n) {
+    graph_->unlock(from);
+    return true;
+  }
+  if (n < cap) {
+    s.shrink_links[n++] = to;
+    graph_->write_links(from, level, s.shrink_links.data(), n);
+    graph_->unlock(from);
+    return true;
+  }
+  s.shrink.clear();
+  for (size_t i = 0; i < n; ++i) {
+    s.shrink.push_back(Cand{pair_distance(from, s.shrink_links[i]), s.shrink_links[i]});
+  }
+  s.shrink.push_back(Cand{dist, to});
+  std::sort(s.shrink.begin(), s.shrink.end(), nearer);
+  select_neighbors(s.shrink, cap, s.shrink_selected);
+  graph_->write_links(from, level, s.shrink_selected.data(), s.shrink_selected.size());
+  graph_->unlock(from);
+  return std::find(s.shrink_selected.begin(), s.shrink_selected.end(), to) !=
+         s.shrink_selected.end();
+}
+
+// Puts `to` in the list of `from` even if the heuristic would not: a full
+// list drops its farthest link instead.
+void HnswIndex::force_link(uint32_t from, uint32_t to, uint32_t level, Scratch& s) {
+  const size_t cap = graph_->max_links(level);
+  s.shrink_links.resize(cap + 1);
+  graph_->lock(from);
+  size_t n = graph_->links_locked(from, level, s.shrink_links.data());
+  if (std::find(s.shrink_links.begin(), s.shrink_links.begin() + n, to) ==
+      s.shrink_links.begin() + n) {
+    if (n < cap) {
+      s.shrink_links[n++] = to;
+    } else {
+      size_t worst = 0;
+      float worst_dist = -std::numeric_limits<float>::infinity();
+      for (size_t i = 0; i < n; ++i) {
+        const float d = pair_distance(from, s.shrink_links[i]);
+        if (d > worst_dist) worst = i, worst_dist = d;
+      }
+      s.shrink_links[worst] = to;
+    }
+    graph_->write_links(from, level, s.shrink_links.data(), n);
+  }
+  graph_->unlock(from);
+}
+
+// Links `slot` from each selected neighbour. When the heuristic of every
+// one of them rejects it (an outlier: each has a nearer neighbour in that
+// direction), the nearest is made to keep it, so no node is left without an
+// in-link on a level it was placed on.
+void HnswIndex::link_back(uint32_t slot, uint32_t level, std::span<const Cand> found,
+                          std::span<const uint32_t> selected, Scratch& s) {
+  bool linked = false;
+  for (uint32_t e : selected) {
+    const auto it =
+        std::find_if(found.begin(), found.end(), [e](const Cand& c) { return c.slot == e; });
+    linked |= add_link(e, slot, level, it->dist, s);
+  }
+  if (!linked && !selected.empty()) force_link(selected.front(), slot, level, s);
+}
+
+template <class Space>
+void HnswIndex::connect(uint32_t slot, uint32_t level, EntryPoint ep, const Space& space,
+                        Scratch& s) {
+  Cand cur{space.distance(ep.slot), ep.slot};
+  if (ep.level > level) cur = hnsw::greedy_descend(*graph_, space, cur, ep.level, level, s);
+  s.entries.assign(1, cur);
+  for (uint32_t l = std::min(level, ep.level) + 1; l-- > 0;) {
+    hnsw::search_layer(*graph_, space, l, config_.ef_construction, s.entries, s);
+    s.found.clear();
+    for (size_t i = 0; i < s.pool.size(); ++i) {
+      const Cand c = s.pool.at(i);
+      if (c.slot != slot) s.found.push_back(c);
+    }
+    select_neighbors(s.found, config_.m, s.selected);
+    graph_->lock(slot);
+    graph_->write_links(slot, l, s.selected.data(), s.selected.size());
+    graph_->unlock(slot);
+    link_back(slot, l, s.found, s.selected, s);
+    s.entries.swap(s.found);
+  }
+}
+
+template void HnswIndex::connect<hnsw::Sq8Space>(uint32_t, uint32_t, EntryPoint,
+                                                 const hnsw::Sq8Space&, Scratch&);
+template void HnswIndex::connect<hnsw::F32Space>(uint32_t, uint32_t, EntryPoint,
+                                                 const hnsw::F32Space&, Scratch&);
+
+Status HnswIndex::insert(uint32_t slot) {
+  if (wants_training(1)) {
+    std::unique_lock<std::shared_mutex> writers(sync_->writers);
+    if (wants_training(1)) IQDB_RETURN_IF_ERROR(train_codes({&slot, 1}));
+  }
+  std::shared_lock<std::shared_mutex> writers(sync_->writers);
+  return insert_shared(slot);
+}
+
+Status HnswIndex::insert_batch(std::span<const uint32_t> slots) {
+  if (slots.empty()) return Status::OK();
+  if (wants_training(slots.size())) {
+    std::unique_lock<std::shared_mutex> writers(sync_->writers);
+    if (wants_training(slots.size())) IQDB_RETURN_IF_ERROR(train_codes(slots));
+  }
+  IQDB_RETURN_IF_ERROR(ensure_capacity(*std::max_element(slots.begin(), slots.end()) + 1));
+  std::mutex error_mutex;
+  Status first_error;
+  exec::parallel_for(0, slots.size(), 16, [&](size_t begin, size_t end) {
+    std::shared_lock<std::shared_mutex> writers(sync_->writers);
+    for (size_t i = begin; i < end; ++i) {
+      Status status = insert_shared(slots[i]);
+      if (!status.ok()) {
+        std::lock_guard<std::mutex> guard(error_mutex);
+        if (first_error.ok()) first_error = std::move(status);
+      }
+    }
+  });
+  return first_error;
+}
+
+// Requires the writers lock held shared.
+Status HnswIndex::insert_shared(uint32_t slot) {
+  if (slot >= hnsw::kMaxSlots) return Status::ResourceExhausted("HNSW slots are limited to 2^31-1");
+  if (slot >= store_->slot_end()) return Status::InvalidArgument("slot is not in the store");
+  IQDB_RETURN_IF_ERROR(ensure_capacity(slot + 1));
+  NodeInfo& node = graph_->info(slot);
+  if (node.present) return Status::InvalidArgument("slot is already in the HNSW graph");
+  const uint32_t level = random_level(slot);
+  node.level = static_cast<uint8_t>(level);
+  if (Status status = graph_->allocate_upper(slot); !status.ok()) {
+    node.level = 0;
+    return status;
+  }
+  const bool sq8 = sync_->sq8_ready.load(std::memory_order_acquire);
+  if (sq8) codes_->encode(*store_, slot);
+  node.present = 1;
+
+  std::unique_lock<std::mutex> top(sync_->entry_mutex, std::defer_lock);
+  EntryPoint ep = entry();
+  if (ep.slot == kNoSlot || level > ep.level) {
+    top.lock();
+    ep = entry();
+  }
+  if (ep.slot == kNoSlot) {
+    set_entry(slot, level);
+    sync_->count.fetch_add(1, std::memory_order_release);
+    return Status::OK();
+  }
+  Scratch& s = hnsw::build_scratch();
+  if (sq8) {
+    s.query_codes.resize(codes_->kernel_dim());
+    codes_->widen(slot, s.query_codes.data());
+    connect(slot, level, ep, hnsw::Sq8Space{codes_.get(), s.query_codes.data()}, s);
+  } else {
+    const QueryScorer scorer(*store_, store_->row(slot));
+    connect(slot, level, ep, hnsw::F32Space{&scorer}, s);
+  }
+  if (level > ep.level) set_entry(slot, level);
+  sync_->count.fetch_add(1, std::memory_order_release);
+  return Status::OK();
+}
+
+}  // namespace iqdb::index

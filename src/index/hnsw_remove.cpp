@@ -1,0 +1,229 @@
+// HnswIndex: removing and relinking nodes without letting the graph decay.
+//
+// unlink() takes a set R of nodes out of the graph, level by level from the
+// top:
+//   1. one pass over the level's lists finds every node y that links into R
+//      (links are one-way, so this is the only complete way to find them),
+//      and counts the in-links of R's out-neighbours from everyone else;
+//   2. each such y is relinked: its candidates are its remaining neighbours
+//      plus the neighbours of the nodes of R it linked to, and the selection
+//      heuristic picks its new list (the repairs are independent, so they
+//      run in parallel and the result does not depend on thread order);
+//   3. out-neighbours of R left with no in-link at all would be unreachable:
+//      each is reconnected by searching for it and linking it from the
+//      neighbours the heuristic picks.
+// The entry point moves to the highest remaining node before any of this,
+// so the reconnecting searches never start inside R.
+
+#include <algorithm>
+#include <mutex>
+
+#include "exec/parallel.h"
+#include "index/hnsw.h"
+#include "index/hnsw_graph.h"
+#include "index/hnsw_internal.h"
+#include "index/hnsw_layer.h"
+#include "index/hnsw_sq8.h"
+
+namespace iqdb::index {
+
+using hnsw::Cand;
+using hnsw::NodeInfo;
+using hnsw::Scratch;
+
+namespace {
+
+// Values of Sync::marks during unlink(): 0 untouched, kRemoved for R, and
+// kOutBase + i for the i-th out-neighbour of R on the current level.
+constexpr uint32_t kRemoved = 1;
+constexpr uint32_t kOutBase = 2;
+
+}  // namespace
+
+void HnswIndex::remove(uint32_t slot) { unlink({&slot, 1}, true); }
+
+void HnswIndex::remove_batch(std::span<const uint32_t> slots) { unlink(slots, true); }
+
+Status HnswIndex::update(uint32_t slot) {
+  if (!contains(slot)) return insert(slot);
+  const bool sq8 = uses_sq8();
+  if (sq8) codes_->encode(*store_, slot);
+  unlink({&slot, 1}, false);
+  const uint32_t level = graph_->info(slot).level;
+  EntryPoint ep = entry();
+  if (ep.slot == slot) {
+    // Start from the highest other node; the entry point itself stays.
+    ep = EntryPoint{kNoSlot, 0};
+    const uint32_t capacity = graph_->capacity();
+    for (uint32_t other = 0; other < capacity; ++other) {
+      const NodeInfo& node = graph_->info(other);
+      if (other == slot || !node.present) continue;
+      if (ep.slot == kNoSlot || node.level > ep.level) ep = EntryPoint{other, node.level};
+    }
+    if (ep.slot == kNoSlot) return Status::OK();  // the only node
+  }
+  Scratch& s = hnsw::build_scratch();
+  if (sq8) {
+    s.query_codes.resize(codes_->kernel_dim());
+    codes_->widen(slot, s.query_codes.data());
+    connect(slot, level, ep, hnsw::Sq8Space{codes_.get(), s.query_codes.data()}, s);
+  } else {
+    const QueryScorer scorer(*store_, store_->row(slot));
+    connect(slot, level, ep, hnsw::F32Space{&scorer}, s);
+  }
+  if (level > entry().level) set_entry(slot, level);
+  return Status::OK();
+}
+
+void HnswIndex::unlink(std::span<const uint32_t> slots, bool free_nodes) {
+  const uint32_t capacity = graph_->capacity();
+  std::vector<uint32_t>& marks = sync_->marks;
+  if (marks.size() < capacity) marks.resize(capacity, 0);
+  std::vector<uint32_t> removed;
+  uint32_t top = 0;
+  for (uint32_t slot : slots) {
+    if (slot >= capacity || !graph_->info(slot).present || marks[slot] == kRemoved) continue;
+    marks[slot] = kRemoved;
+    removed.push_back(slot);
+    top = std::max<uint32_t>(top, graph_->info(slot).level);
+  }
+  if (removed.empty()) return;
+
+  if (free_nodes && marks[entry().slot] == kRemoved) {
+    EntryPoint best{kNoSlot, 0};
+    for (uint32_t slot = 0; slot < capacity; ++slot) {
+      const NodeInfo& node = graph_->info(slot);
+      if (!node.present || marks[slot] == kRemoved) continue;
+      if (best.slot == kNoSlot || node.level > best.level) best = EntryPoint{slot, node.level};
+    }
+    if (best.slot == kNoSlot) {
+      clear_entry();
+    } else {
+      set_entry(best.slot, best.level);
+    }
+  }
+
+  const size_t max0 = graph_->max_links(0);
+  std::vector<uint32_t> links(max0), outs, indegree, affected;
+  for (uint32_t level = top + 1; level-- > 0;) {
+    if (entry().slot == kNoSlot) break;  // nothing remains to repair
+    // Out-neighbours of R on this level.
+    outs.clear();
+    for (uint32_t x : removed) {
+      if (graph_->info(x).level < level) continue;
+      const size_t n = graph_->links_locked(x, level, links.data());
+      for (size_t i = 0; i < n; ++i) {
+        if (marks[links[i]] != 0) continue;
+        marks[links[i]] = kOutBase + static_cast<uint32_t>(outs.size());
+        outs.push_back(links[i]);
+      }
+    }
+    indegree.assign(outs.size(), 0);
+    // 1. Who links into R; in-degrees of the out-neighbours from the rest.
+    affected.clear();
+    for (uint32_t y = 0; y < capacity; ++y) {
+      const NodeInfo& node = graph_->info(y);
+      if (!node.present || node.level < level || marks[y] == kRemoved) continue;
+      const size_t n = graph_->links_locked(y, level, links.data());
+      bool hit = false;
+      for (size_t i = 0; i < n && !hit; ++i) hit = marks[links[i]] == kRemoved;
+      if (hit) {
+        affected.push_back(y);
+        continue;
+      }
+      for (size_t i = 0; i < n; ++i) {
+        if (marks[links[i]] >= kOutBase) ++indegree[marks[links[i]] - kOutBase];
+      }
+    }
+    // 2. Relink them.
+    exec::parallel_for(0, affected.size(), 32, [&](size_t begin, size_t end) {
+      std::vector<uint32_t> own(max0), second(max0), selected;
+      std::vector<Cand> candidates;
+      for (size_t a = begin; a < end; ++a) {
+        const uint32_t y = affected[a];
+        candidates.clear();
+        const size_t n = graph_->links_locked(y, level, own.data());
+        for (size_t i = 0; i < n; ++i) {
+          if (marks[own[i]] != kRemoved) {
+            candidates.push_back(Cand{0.0f, own[i]});
+            continue;
+          }
+          const size_t m = graph_->links_locked(own[i], level, second.data());
+          for (size_t j = 0; j < m; ++j) {
+            if (second[j] != y && marks[second[j]] != kRemoved) {
+              candidates.push_back(Cand{0.0f, second[j]});
+            }
+          }
+        }
+        std::sort(candidates.begin(), candidates.end(),
+                  [](const Cand& p, const Cand& q) { return p.slot < q.slot; });
+        candidates.erase(std::unique(candidates.begin(), candidates.end(),
+                                     [](const Cand& p, const Cand& q) { return p.slot == q.slot; }),
+                         candidates.end());
+        for (Cand& c : candidates) c.dist = pair_distance(y, c.slot);
+        std::sort(candidates.begin(), candidates.end(), [](const Cand& p, const Cand& q) {
+          return p.dist < q.dist || (p.dist == q.dist && p.slot < q.slot);
+        });
+        select_neighbors(candidates, graph_->max_links(level), selected);
+        graph_->lock(y);
+        graph_->write_links(y, level, selected.data(), selected.size());
+        graph_->unlock(y);
+      }
+    });
+    for (uint32_t y : affected) {
+      const size_t n = graph_->links_locked(y, level, links.data());
+      for (size_t i = 0; i < n; ++i) {
+        if (marks[links[i]] >= kOutBase) ++indegree[marks[links[i]] - kOutBase];
+      }
+    }
+    // 3. Reconnect the orphans.
+    for (uint32_t z : outs) marks[z] = 0;
+    for (size_t i = 0; i < outs.size(); ++i) {
+      if (indegree[i] == 0) reconnect(outs[i], level);
+    }
+  }
+
+  for (uint32_t x : removed) {
+    marks[x] = 0;
+    if (free_nodes) {
+      graph_->release(x);
+      sync_->count.fetch_sub(1, std::memory_order_release);
+    } else {
+      graph_->lock(x);
+      for (uint32_t level = 0; level <= graph_->info(x).level; ++level) {
+        graph_->write_links(x, level, nullptr, 0);
+      }
+      graph_->unlock(x);
+    }
+  }
+}
+
+// Links `slot` from the neighbours the heuristic picks for it on `level`
+// (it has no in-link there). Nodes marked removed are never picked.
+void HnswIndex::reconnect(uint32_t slot, uint32_t level) {
+  const EntryPoint ep = entry();
+  if (ep.slot == kNoSlot || ep.slot == slot) return;  // the entry point needs no in-link
+  Scratch& s = hnsw::build_scratch();
+  auto run = [&](const auto& space) {
+    Cand cur{space.distance(ep.slot), ep.slot};
+    cur = hnsw::greedy_descend(*graph_, space, cur, ep.level, level, s);
+    hnsw::search_layer(*graph_, space, level, config_.ef_construction, {&cur, 1}, s);
+    s.found.clear();
+    for (size_t i = 0; i < s.pool.size(); ++i) {
+      const Cand c = s.pool.at(i);
+      if (c.slot != slot && sync_->marks[c.slot] != kRemoved) s.found.push_back(c);
+    }
+    select_neighbors(s.found, config_.m, s.selected);
+    link_back(slot, level, s.found, s.selected, s);
+  };
+  if (uses_sq8()) {
+    s.query_codes.resize(codes_->kernel_dim());
+    codes_->widen(slot, s.query_codes.data());
+    run(hnsw::Sq8Space{codes_.get(), s.query_codes.data()});
+  } else {
+    const QueryScorer scorer(*store_, store_->row(slot));
+    run(hnsw::F32Space{&scorer});
+  }
+}
+
+}  // namespace iqdb::index

@@ -1,0 +1,125 @@
+// Sq8Codes: the HNSW index's 8-bit copy of the stored vectors, used to walk
+// the graph with a quarter of the f32 memory traffic and integer kernels
+// (kernels/sq8.h). It is derived data, owned by the index: the f32 rows in
+// the VectorStore stay authoritative, and searches rerank their shortlist
+// with exact f32 distances.
+//
+// Grids (one common step `scale` for all dimensions, so code differences and
+// code products are value differences and products up to one constant, and
+// the build's heuristic can compare code-to-code with query-to-code
+// distances):
+//   L2, L1      x_i ~ min_i + scale * c_i, c_i in 0..255 (per-dimension min)
+//   dot         x_i ~ scale * c_i, c_i in -127..127
+//   cosine      the same on x / |x|
+//   Hamming     not supported (equality does not survive quantisation)
+// Values outside the trained range clamp; retrain() re-fits the grid.
+//
+// "Code distances" rank like the true distances (smaller is nearer): sum of
+// squared code differences (L2), of absolute differences (L1), or the
+// negated code dot product (dot, cosine).
+//
+// Thread-safety: train()/reserve() need exclusive access (or, for reserve,
+// the caller's growth lock); encode() of distinct slots may run
+// concurrently; reads of a slot's codes are safe once the slot is published.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "iqdb/status.h"
+#include "iqdb/types.h"
+#include "index/vector_store.h"
+#include "kernels/sq8.h"
+#include "util/arena.h"
+
+namespace iqdb::index::hnsw {
+
+class Sq8Codes {
+ public:
+  enum class Family : uint8_t { kNone = 0, kUnsigned = 1, kSigned = 2 };
+
+  // The grid family a metric uses; kNone for Hamming.
+  static Family family_for(Metric metric) noexcept;
+
+  Sq8Codes(size_t dim, Metric metric);
+  Sq8Codes(Sq8Codes&&) noexcept = default;
+
+  Family family() const noexcept { return family_; }
+  bool supported() const noexcept { return family_ != Family::kNone; }
+  size_t dim() const noexcept { return dim_; }
+  // Bytes between consecutive code rows (dim rounded up to 64).
+  size_t stride_bytes() const noexcept { return stride_; }
+  // Dimensions the kernels are called with: dim rounded up to 32 (the pad
+  // is zero in rows and queries, so it adds nothing).
+  size_t kernel_dim() const noexcept { return kernel_dim_; }
+  float scale() const noexcept { return scale_; }
+
+  // Fits the grid to these rows (f32 from the store; non-finite values are
+  // ignored). Does not re-encode; call encode() for every slot afterwards.
+  void train(const VectorStore& store, std::span<const uint32_t> sample);
+  // Makes code rows exist for slots [0, slots).
+  Status reserve(uint32_t slots);
+  // Writes the codes of the slot's current row (whole stride, pad zeroed).
+  void encode(const VectorStore& store, uint32_t slot) noexcept;
+
+  const uint8_t* codes(uint32_t slot) const noexcept { return base_ + size_t{slot} * stride_; }
+  const uint8_t* base() const noexcept { return base_; }
+
+  // Query codes for a query vector: kernel_dim() int16 values, pad zeroed.
+  void encode_query(const float* query, int16_t* out) const noexcept;
+  // A stored row's codes as query codes (for build-time searches), so
+  // query-to-code and code-to-code distances agree exactly.
+  void widen(uint32_t slot, int16_t* out) const noexcept;
+
+  // Code distance between two stored slots.
+  float distance(uint32_t a, uint32_t b) const noexcept {
+    const float raw = codes_fn_(codes(a), codes(b), kernel_dim_);
+    return family_ == Family::kSigned ? -raw : raw;
+  }
+  // Code distances from query codes to n slots.
+  void distances(const int16_t* q, const uint32_t* slots, size_t n, float* out) const noexcept {
+    gather_fn_(q, base_, stride_, slots, n, kernel_dim_, out);
+    if (family_ == Family::kSigned) {
+      for (size_t i = 0; i < n; ++i) out[i] = -out[i];
+    }
+  }
+  float distance(const int16_t* q, uint32_t slot) const noexcept {
+    const float raw = query_fn_(q, codes(slot), kernel_dim_);
+    return family_ == Family::kSigned ? -raw : raw;
+  }
+
+  // ---- Persistence: the grid parameters (the code rows are an arena).
+  std::string params() const;
+  // kCorruption when the bytes do not describe a valid grid for this dim.
+  Status set_params(std::span<const uint8_t> bytes);
+  std::span<const uint8_t> code_bytes(uint32_t slots) const noexcept {
+    return {base_, base_ ? size_t{slots} * stride_ : 0};
+  }
+  void adopt(util::Arena codes) noexcept;
+
+  size_t memory_bytes(uint32_t slots) const noexcept {
+    return base_ ? size_t{slots} * stride_ + min_.size() * sizeof(float) : 0;
+  }
+
+ private:
+  void bind_kernels() noexcept;
+
+  size_t dim_;
+  Metric metric_;
+  Family family_;
+  size_t stride_;
+  size_t kernel_dim_;
+  std::vector<float> min_;  // unsigned family: per-dimension offset
+  float scale_ = 1.0f;
+  float inv_scale_ = 1.0f;
+  util::Arena arena_;
+  uint8_t* base_ = nullptr;
+  kernels::Sq8QueryFn query_fn_ = nullptr;
+  kernels::Sq8CodesFn codes_fn_ = nullptr;
+  kernels::Sq8GatherFn gather_fn_ = nullptr;
+};
+
+}  // namespace iqdb::index::hnsw

@@ -10,9 +10,9 @@
 // interpolated in recall), build time iqdb/hnswlib and memory.
 //
 //   bench_hnsw [--queries N] [--base N] [--reps N] [--m 16,32] [--ef 10,20,...]
-//              [--no-sq8] [--rerank N] [--no-hnswlib] [--csv FILE]
-// (--no-sq8: walk on f32 rows; --rerank N: rerank only the N best of the
-// beam; --no-hnswlib: iqdb curves only, for quick experiments.)
+//              [--no-sq8] [--with-f32] [--rerank N] [--no-hnswlib] [--csv FILE]
+// (--no-sq8: walk on f32 rows instead of SQ8 codes; --with-f32: both; --rerank
+// N: rerank only the N best of the beam; --no-hnswlib: iqdb curves only.)
 //
 // This file is compiled with -march=native so that hnswlib gets its widest
 // compile-time SIMD (its kernels are chosen by macros); iqdb's kernels are
@@ -21,11 +21,13 @@
 #include <hnswlib/hnswlib.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <numeric>
 #include <string>
@@ -66,10 +68,11 @@ struct Args {
   size_t base = 60'000;
   size_t reps = 3;
   std::vector<size_t> ms = {16, 32};
-  std::vector<size_t> efs = {10, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512};
+  std::vector<size_t> efs = {10, 12, 16, 20, 24, 32, 48, 64, 96, 128, 256, 512};
   bool sq8 = true;
   size_t rerank = 0;
   bool peer = true;
+  bool with_f32 = false;
   std::string csv;
 };
 
@@ -129,41 +132,54 @@ size_t hits(const VectorStore& store, const float* q, const uint32_t* ids, size_
   return h;
 }
 
-// One untimed pass for recall, then `reps` timed passes; QPS is the median.
-template <class SearchFn>
-std::vector<Point> sweep(const Args& args, const VectorStore& store,
-                         const std::vector<float>& queries, size_t nq, const Truth& truth,
-                         SearchFn&& search) {
-  std::vector<Point> points;
+// A contender: an index built once, then searched through `search`.
+struct Contender {
+  Curve curve;
+  std::function<void(const float*, size_t, size_t, std::vector<uint32_t>&)> search;
+};
+
+// For each ef: one untimed pass per contender for recall, then `reps` timed
+// passes, alternating between contenders so that a drift of the machine's
+// speed (a shared VM) hits all of them alike. QPS is the median.
+void sweep(const Args& args, const VectorStore& store, const std::vector<float>& queries,
+           size_t nq, const Truth& truth, std::vector<Contender>& contenders) {
   std::vector<uint32_t> ids;
   const size_t dim = store.dim();
   for (size_t ef : args.efs) {
-    size_t total_hits = 0;
-    for (size_t q = 0; q < nq; ++q) {
-      search(queries.data() + q * dim, truth.k, ef, ids);
-      total_hits += hits(store, queries.data() + q * dim, ids.data(), ids.size(), truth.kth[q]);
+    std::vector<size_t> total_hits(contenders.size(), 0);
+    std::vector<std::vector<double>> qps(contenders.size());
+    for (size_t c = 0; c < contenders.size(); ++c) {
+      for (size_t q = 0; q < nq; ++q) {
+        contenders[c].search(queries.data() + q * dim, truth.k, ef, ids);
+        total_hits[c] += hits(store, queries.data() + q * dim, ids.data(), ids.size(), truth.kth[q]);
+      }
     }
-    std::vector<double> qps;
     for (size_t rep = 0; rep < args.reps; ++rep) {
-      const auto t0 = Clock::now();
-      for (size_t q = 0; q < nq; ++q) search(queries.data() + q * dim, truth.k, ef, ids);
-      qps.push_back(double(nq) / seconds_since(t0));
+      for (size_t c = 0; c < contenders.size(); ++c) {
+        const auto t0 = Clock::now();
+        for (size_t q = 0; q < nq; ++q) contenders[c].search(queries.data() + q * dim, truth.k, ef, ids);
+        qps[c].push_back(double(nq) / seconds_since(t0));
+      }
     }
-    std::sort(qps.begin(), qps.end());
-    points.push_back(Point{ef, double(total_hits) / double(nq * truth.k), qps[qps.size() / 2]});
-    std::printf("    ef %4zu  recall@10 %.4f  QPS %9.1f\n", ef, points.back().recall,
-                points.back().qps);
+    std::printf("    ef %4zu", ef);
+    for (size_t c = 0; c < contenders.size(); ++c) {
+      std::sort(qps[c].begin(), qps[c].end());
+      const Point p{ef, double(total_hits[c]) / double(nq * truth.k), qps[c][qps[c].size() / 2]};
+      contenders[c].curve.points.push_back(p);
+      std::printf("  | %-8s recall %.4f QPS %8.1f", contenders[c].curve.name.c_str(), p.recall, p.qps);
+    }
+    std::printf("\n");
     std::fflush(stdout);
   }
-  return points;
 }
 
 // QPS at `recall`, linearly interpolated between the two points around it
-// (points in order of ef). NaN when the curve never reaches it.
+// (points in order of ef). NaN when the curve never reaches it; the first
+// point's QPS when even the smallest ef is above it.
 double qps_at(const std::vector<Point>& points, double recall) {
   for (size_t i = 0; i < points.size(); ++i) {
     if (points[i].recall < recall) continue;
-    if (i == 0) return points[0].qps;  // already above at the smallest ef
+    if (i == 0) return points[0].qps;
     const Point& a = points[i - 1];
     const Point& b = points[i];
     const double t = (recall - a.recall) / (b.recall - a.recall);
@@ -184,12 +200,16 @@ size_t hnswlib_graph_bytes(const hnswlib::HierarchicalNSW<float>& h, size_t n, s
   return n * per_element + upper;
 }
 
-Curve run_hnswlib(const Args& args, const std::vector<float>& base, size_t n,
-                  const VectorStore& store, const std::vector<float>& queries, size_t nq,
-                  const Truth& truth, size_t m, size_t threads) {
-  const size_t dim = store.dim();
-  hnswlib::L2Space space(dim);
-  auto index = std::make_unique<hnswlib::HierarchicalNSW<float>>(&space, n, m, 200, 100);
+struct HnswlibIndex {
+  std::unique_ptr<hnswlib::L2Space> space;
+  std::unique_ptr<hnswlib::HierarchicalNSW<float>> index;
+};
+
+Contender build_hnswlib(HnswlibIndex& h, const std::vector<float>& base, size_t n, size_t dim,
+                        size_t m, size_t threads) {
+  h.space = std::make_unique<hnswlib::L2Space>(dim);
+  h.index = std::make_unique<hnswlib::HierarchicalNSW<float>>(h.space.get(), n, m, 200, 100);
+  hnswlib::HierarchicalNSW<float>* index = h.index.get();
   const auto t0 = Clock::now();
   index->addPoint(base.data(), 0);  // the first point alone, as hnswlib's own examples do
   std::atomic<size_t> next{1};
@@ -200,52 +220,52 @@ Curve run_hnswlib(const Args& args, const std::vector<float>& base, size_t n,
     });
   }
   for (auto& th : pool) th.join();
-  Curve c{"hnswlib", m, seconds_since(t0), 0, 0, {}};
-  const double graph = double(hnswlib_graph_bytes(*index, n, dim)) / double(n);
-  c.graph_bytes_per_vector = graph;
-  c.total_bytes_per_vector = graph + double(dim * sizeof(float));
-  std::printf("  hnswlib M=%zu: build %.2f s (%zu threads), %.0f bytes/vector (%.0f graph)\n", m,
-              c.build_seconds, threads, c.total_bytes_per_vector, c.graph_bytes_per_vector);
-  c.points = sweep(args, store, queries, nq, truth,
-                   [&](const float* q, size_t k, size_t ef, std::vector<uint32_t>& ids) {
-                     index->setEf(ef);
-                     auto result = index->searchKnn(q, k);
-                     ids.clear();
-                     while (!result.empty()) {
-                       ids.push_back(static_cast<uint32_t>(result.top().second));
-                       result.pop();
-                     }
-                   });
+  Contender c{Curve{"hnswlib", m, seconds_since(t0), 0, 0, {}}, {}};
+  c.curve.graph_bytes_per_vector = double(hnswlib_graph_bytes(*index, n, dim)) / double(n);
+  c.curve.total_bytes_per_vector = c.curve.graph_bytes_per_vector + double(dim * sizeof(float));
+  std::printf("  hnswlib  M=%zu: build %6.2f s (%zu threads), %5.0f bytes/vector (%4.0f graph)\n", m,
+              c.curve.build_seconds, threads, c.curve.total_bytes_per_vector,
+              c.curve.graph_bytes_per_vector);
+  c.search = [index](const float* q, size_t k, size_t ef, std::vector<uint32_t>& ids) {
+    index->setEf(ef);
+    auto result = index->searchKnn(q, k);
+    ids.clear();
+    while (!result.empty()) {
+      ids.push_back(static_cast<uint32_t>(result.top().second));
+      result.pop();
+    }
+  };
   return c;
 }
 
-Curve run_iqdb(const Args& args, const VectorStore& store, const std::vector<uint32_t>& slots,
-               const std::vector<float>& queries, size_t nq, const Truth& truth, size_t m) {
+Contender build_iqdb(std::unique_ptr<HnswIndex>& index, const Args& args, const VectorStore& store,
+                     const std::vector<uint32_t>& slots, size_t m, bool sq8) {
   HnswIndex::Options options;
-  options.sq8 = args.sq8;
+  options.sq8 = sq8;
   options.rerank = args.rerank;
-  HnswIndex index(store, iqdb::HnswConfig{}.with_m(m).with_ef_construction(200), options);
+  index = std::make_unique<HnswIndex>(store, iqdb::HnswConfig{}.with_m(m).with_ef_construction(200),
+                                      options);
   const auto t0 = Clock::now();
-  iqdb::Status status = index.insert_batch(slots);
-  Curve c{args.sq8 ? "iqdb" : "iqdb-f32", m, seconds_since(t0), 0, 0, {}};
+  iqdb::Status status = index->insert_batch(slots);
+  Contender c{Curve{sq8 ? "iqdb" : "iqdb-f32", m, seconds_since(t0), 0, 0, {}}, {}};
   if (!status.ok()) {
     std::fprintf(stderr, "iqdb build failed: %s\n", status.to_string().c_str());
     std::exit(1);
   }
   const size_t n = slots.size();
-  c.graph_bytes_per_vector = double(index.memory_bytes()) / double(n);
-  c.total_bytes_per_vector =
-      c.graph_bytes_per_vector + double(store.stride_floats() * sizeof(float) + sizeof(float));
-  std::printf("  iqdb M=%zu: build %.2f s (%zu threads), %.0f bytes/vector (%.0f index)%s\n", m,
-              c.build_seconds, iqdb::exec::concurrency(), c.total_bytes_per_vector,
-              c.graph_bytes_per_vector, index.uses_sq8() ? ", SQ8 walk" : ", f32 walk");
-  c.points = sweep(args, store, queries, nq, truth,
-                   [&](const float* q, size_t k, size_t ef, std::vector<uint32_t>& ids) {
-                     QueryScorer scorer(store, q);
-                     auto result = index.search(scorer, k, ef, nullptr);
-                     ids.clear();
-                     for (const auto& r : result) ids.push_back(r.slot);
-                   });
+  c.curve.graph_bytes_per_vector = double(index->memory_bytes()) / double(n);
+  c.curve.total_bytes_per_vector = c.curve.graph_bytes_per_vector +
+                                   double(store.stride_floats() * sizeof(float) + sizeof(float));
+  std::printf("  %-8s M=%zu: build %6.2f s (%zu threads), %5.0f bytes/vector (%4.0f index)\n",
+              c.curve.name.c_str(), m, c.curve.build_seconds, iqdb::exec::concurrency(),
+              c.curve.total_bytes_per_vector, c.curve.graph_bytes_per_vector);
+  HnswIndex* idx = index.get();
+  c.search = [idx, &store](const float* q, size_t k, size_t ef, std::vector<uint32_t>& ids) {
+    QueryScorer scorer(store, q);
+    auto result = idx->search(scorer, k, ef, nullptr);
+    ids.clear();
+    for (const auto& r : result) ids.push_back(r.slot);
+  };
   return c;
 }
 
@@ -270,11 +290,12 @@ int main(int argc, char** argv) {
     else if (a == "--no-sq8") args.sq8 = false;
     else if (a == "--rerank") args.rerank = std::strtoull(next(), nullptr, 10);
     else if (a == "--no-hnswlib") args.peer = false;
+    else if (a == "--with-f32") args.with_f32 = true;
     else if (a == "--csv") args.csv = next();
     else {
       std::fprintf(stderr,
                    "usage: bench_hnsw [--queries N] [--base N] [--reps N] [--m 16,32] "
-                   "[--ef 10,20,...] [--no-sq8] [--rerank N] [--no-hnswlib] [--csv FILE]\n");
+                   "[--ef 10,20,...] [--no-sq8] [--with-f32] [--rerank N] [--no-hnswlib] [--csv FILE]\n");
       return 2;
     }
   }
@@ -304,50 +325,59 @@ int main(int argc, char** argv) {
   const Truth truth = ground_truth(store, data->test, nq, 10);
   std::printf("ground truth: %.1f s\n", seconds_since(t0));
 
-  std::vector<std::pair<Curve, Curve>> results;
+  std::vector<std::vector<Curve>> results;  // per M: iqdb [, iqdb-f32], hnswlib
   for (size_t m : args.ms) {
     std::printf("M = %zu, ef_construction = 200\n", m);
-    Curve ours = run_iqdb(args, store, slots, data->test, nq, truth, m);
-    if (!args.peer) {
-      results.emplace_back(std::move(ours), Curve{});
-      continue;
-    }
-    Curve peer = run_hnswlib(args, data->train, n, store, data->test, nq, truth, m, threads);
-    results.emplace_back(std::move(ours), std::move(peer));
+    std::unique_ptr<HnswIndex> ours, ours_f32;
+    HnswlibIndex peer;
+    std::vector<Contender> contenders;
+    contenders.push_back(build_iqdb(ours, args, store, slots, m, args.sq8));
+    if (args.with_f32 && args.sq8) contenders.push_back(build_iqdb(ours_f32, args, store, slots, m, false));
+    if (args.peer) contenders.push_back(build_hnswlib(peer, data->train, n, dim, m, threads));
+    sweep(args, store, data->test, nq, truth, contenders);
+    results.emplace_back();
+    for (auto& c : contenders) results.back().push_back(std::move(c.curve));
   }
 
   std::printf("\n%-10s %3s %4s %9s %10s\n", "index", "M", "ef", "recall@10", "QPS");
-  for (const auto& [ours, peer] : results) {
-    for (const Curve* c : {&ours, &peer}) {
-      for (const Point& p : c->points) {
-        std::printf("%-10s %3zu %4zu %9.4f %10.1f\n", c->name.c_str(), c->m, p.ef, p.recall, p.qps);
+  for (const auto& curves : results) {
+    for (const Curve& c : curves) {
+      for (const Point& p : c.points) {
+        std::printf("%-10s %3zu %4zu %9.4f %10.1f\n", c.name.c_str(), c.m, p.ef, p.recall, p.qps);
       }
     }
   }
-  std::printf("\nsummary (ratios iqdb / hnswlib)\n");
-  for (const auto& [ours, peer] : results) {
-    for (double target : {0.95, 0.99}) {
-      const double a = qps_at(ours.points, target), b = qps_at(peer.points, target);
-      std::printf("  M=%-3zu QPS at recall %.2f: iqdb %9.1f  hnswlib %9.1f  ratio %.2fx\n", ours.m,
-                  target, a, b, a / b);
+  if (args.peer) {
+    std::printf("\nsummary (ratios against hnswlib at the same M)\n");
+    for (const auto& curves : results) {
+      const Curve& peer = curves.back();
+      for (size_t i = 0; i + 1 < curves.size(); ++i) {
+        const Curve& ours = curves[i];
+        const char* name = ours.name.c_str();
+        for (double target : {0.95, 0.99}) {
+          const double a = qps_at(ours.points, target), b = qps_at(peer.points, target);
+          std::printf("  M=%-3zu %-8s QPS at recall %.2f: %9.1f vs %9.1f  ratio %.2fx\n", ours.m,
+                      name, target, a, b, a / b);
+        }
+        std::printf("  M=%-3zu %-8s build time: %.2f s vs %.2f s  ratio %.2f\n", ours.m, name,
+                    ours.build_seconds, peer.build_seconds, ours.build_seconds / peer.build_seconds);
+        std::printf("  M=%-3zu %-8s bytes/vector, vectors + index: %.0f vs %.0f  ratio %.2f\n",
+                    ours.m, name, ours.total_bytes_per_vector, peer.total_bytes_per_vector,
+                    ours.total_bytes_per_vector / peer.total_bytes_per_vector);
+        std::printf("  M=%-3zu %-8s bytes/vector, index alone: %.0f vs %.0f (links, label, lock)\n",
+                    ours.m, name, ours.graph_bytes_per_vector, peer.graph_bytes_per_vector);
+      }
     }
-    std::printf("  M=%-3zu build time: iqdb %.2f s  hnswlib %.2f s  ratio %.2f\n", ours.m,
-                ours.build_seconds, peer.build_seconds, ours.build_seconds / peer.build_seconds);
-    std::printf("  M=%-3zu bytes/vector (vectors + index): iqdb %.0f  hnswlib %.0f  ratio %.2f\n",
-                ours.m, ours.total_bytes_per_vector, peer.total_bytes_per_vector,
-                ours.total_bytes_per_vector / peer.total_bytes_per_vector);
-    std::printf("  M=%-3zu bytes/vector (index only):      iqdb %.0f  hnswlib %.0f\n", ours.m,
-                ours.graph_bytes_per_vector, peer.graph_bytes_per_vector);
   }
   if (!args.csv.empty()) {
     FILE* f = std::fopen(args.csv.c_str(), "w");
     if (f == nullptr) return 1;
     std::fprintf(f, "index,m,ef,recall,qps,build_seconds,bytes_per_vector\n");
-    for (const auto& [ours, peer] : results) {
-      for (const Curve* c : {&ours, &peer}) {
-        for (const Point& p : c->points) {
-          std::fprintf(f, "%s,%zu,%zu,%.5f,%.1f,%.3f,%.1f\n", c->name.c_str(), c->m, p.ef, p.recall,
-                       p.qps, c->build_seconds, c->total_bytes_per_vector);
+    for (const auto& curves : results) {
+      for (const Curve& c : curves) {
+        for (const Point& p : c.points) {
+          std::fprintf(f, "%s,%zu,%zu,%.5f,%.1f,%.3f,%.1f\n", c.name.c_str(), c.m, p.ef, p.recall,
+                       p.qps, c.build_seconds, c.total_bytes_per_vector);
         }
       }
     }

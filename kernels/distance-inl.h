@@ -111,7 +111,7 @@ struct Tail {
 };
 
 // Requires !needs_scalar(d, dim). When dim % N == 0 the tail is empty and
-// must not be loaded.
+// callers skip it.
 HWY_INLINE Tail make_tail(FloatTag d, size_t dim) {
   const size_t lanes = hn::Lanes(d);
   const size_t remaining = dim % lanes;
@@ -150,7 +150,7 @@ HWY_INLINE void prefetch_row(const float* row, size_t dim) {
   for (size_t offset = 0; offset < bytes; offset += 64) hwy::Prefetch(p + offset);
 }
 
-// ---- One query row against one row, four accumulators.
+// ---- One query against one row: four accumulators hide the FMA latency.
 
 // `q_tail` is load_tail(q) when dim % N != 0 (else unused). Requires
 // !needs_scalar(d, dim).

@@ -4,7 +4,14 @@
 // Contract for every function: pointers and counts in, numbers out. No
 // allocation, no Status, no threads, no alignment requirement (aligned rows
 // are faster). `dim` may be any value >= 1. Rows of a block are
-// `stride_floats` floats apart (stride_floats >= dim).
+// `stride_floats` floats apart (stride_floats >= dim). A kernel reads exactly
+// the floats [row, row + dim) of each row and query, and slots[0, n) of a
+// gather (never past them, so a row may end at the end of a mapping); it may
+// prefetch upcoming rows, which never faults. n may be 0.
+//
+// Results are float sums taken in a target-dependent order (several
+// accumulators, lane sums): they match a sequential double-precision sum to
+// rounding, not bit for bit, and may differ slightly between targets.
 //
 // Thread-safety: the tables are immutable after first use; every function is
 // reentrant.
@@ -34,20 +41,25 @@ struct DistanceKernels {
   PairFn dot;
   // sum |a_i - b_i|
   PairFn l1;
-  // number of i with a_i != b_i (as float)
+  // number of i with a_i != b_i (as float), IEEE comparison: -0 equals +0,
+  // inf equals inf, NaN differs from everything including NaN. Exact while
+  // dim < 2^24.
   PairFn hamming;
-  // sum a_i^2 (b is ignored; pass the same pointer)
+  // sum a_i^2 (b is ignored and never read; pass the same pointer)
   PairFn squared_norm;
 
   BlockFn l2_squared_block, dot_block, l1_block, hamming_block;
   GatherFn l2_squared_gather, dot_gather, l1_gather, hamming_gather;
 };
 
-// The kernels for the best target this CPU supports. Chosen on first call.
+// The kernels for the best target this CPU supports. Chosen on first call
+// (through HWY_DYNAMIC_DISPATCH, so hwy::DisableTargets made before it is
+// honoured) and then fixed for the life of the process.
 const DistanceKernels& active_kernels();
 
 // One table per target compiled into this build that the CPU can run, best
-// first. For tests and benchmarks that compare targets.
+// first. For tests and benchmarks that compare targets. Changes no global
+// dispatch state, so it is safe while other threads run kernels.
 std::vector<const DistanceKernels*> runnable_kernels();
 
 // Names of all targets compiled into this build, best first.

@@ -81,5 +81,6 @@ class Report {
 
 void run_flat_section(const Dataset& ds, Report& report);
 void run_hnsw_section(const Dataset& ds, Report& report);
+void run_reopen_section(const Dataset& ds, Report& report);
 
 }  // namespace iqdb::bench

@@ -50,7 +50,7 @@ Options parse(int argc, char** argv) {
     } else if (a == "--help" || a == "-h") {
       std::printf(
           "usage: iqdb-ann [--queries N] [--csv FILE] [--only SECTIONS] [--data DIR]\n"
-          "sections: flat, hnsw (comma separated; default all)\n");
+          "sections: flat, hnsw, reopen (comma separated; default all)\n");
       std::exit(0);
     } else {
       std::fprintf(stderr, "iqdb-ann: unknown option %s\n", a.c_str());
@@ -78,6 +78,7 @@ int main(int argc, char** argv) {
   Report report;
   if (wanted(opt, "flat")) run_flat_section(*ds, report);
   if (wanted(opt, "hnsw")) run_hnsw_section(*ds, report);
+  if (wanted(opt, "reopen")) run_reopen_section(*ds, report);
   report.print_table();
   report.print_ratios();
   Status s = report.write_csv(opt.csv);

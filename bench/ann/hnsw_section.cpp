@@ -1,12 +1,105 @@
-// The graph section: iqdb HNSW against hnswlib, sweeping ef.
+// The graph section: iqdb HNSW against hnswlib at M = 16 and 32,
+// ef_construction 200, both built with 2 threads, searched on one thread
+// while sweeping ef.
 #include <cstdio>
+#include <string>
 
 #include "ann/ann.h"
+#include "ann/peers.h"
+#include "iqdb/iqdb.hpp"
 
 namespace iqdb::bench {
+namespace {
 
-void run_hnsw_section(const Dataset&, Report&) {
-  std::printf("[hnsw] not in this build yet\n");
+const size_t kEfs[] = {10, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512};
+constexpr size_t kBuildThreads = 2;
+
+void sweep_iqdb(const Dataset& ds, size_t m, Report& report) {
+  const std::string name = "iqdb-hnsw M=" + std::to_string(m);
+  auto before = resident_bytes();
+  auto t = std::chrono::steady_clock::now();
+  auto db = Database::open_in_memory(
+      Config(ds.dim, Metric::kL2).index(HnswConfig{}.with_m(m).with_ef_construction(200)));
+  std::vector<VectorId> ids;
+  for (size_t i = 0; i < ds.base_rows; ++i) ids.emplace_back(i);
+  if (!db || !db->upsert_batch(ids, ds.base).ok()) {
+    std::printf("  %s: build failed\n", name.c_str());
+    return;
+  }
+  const double build_s = seconds_since(t);
+  const double bytes = double(resident_bytes() - before) / double(ds.base_rows);
+  std::printf("  %s built in %.2f s (%.0f bytes/vector)\n", name.c_str(), build_s, bytes);
+  for (size_t ef : kEfs) {
+    std::vector<std::vector<uint32_t>> found(ds.query_rows);
+    SearchParams p;
+    p.k = kRecallK;
+    p.ef = ef;
+    double qps = median_qps(ds, 3, [&](size_t q) {
+      auto hits = db->search(std::span<const float>(ds.query(q), ds.dim), p);
+      found[q].clear();
+      for (const Hit& h : *hits) found[q].push_back(static_cast<uint32_t>(h.id.as_u64()));
+    });
+    report.add({name, "ef=" + std::to_string(ef), recall_at_10(ds, found), qps, build_s, bytes});
+  }
+}
+
+void sweep_hnswlib(const Dataset& ds, size_t m, Report& report) {
+  const std::string name = "hnswlib M=" + std::to_string(m);
+  auto index = make_hnswlib(m, 200, kBuildThreads);
+  auto t = std::chrono::steady_clock::now();
+  index->build(ds.base.data(), ds.base_rows, ds.dim);
+  const double build_s = seconds_since(t);
+  const double bytes = double(index->memory_bytes()) / double(ds.base_rows);
+  std::printf("  %s built in %.2f s (%.0f bytes/vector)\n", name.c_str(), build_s, bytes);
+  for (size_t ef : kEfs) {
+    index->set_search_knob(std::max(ef, kRecallK));
+    std::vector<std::vector<uint32_t>> found(ds.query_rows);
+    double qps = median_qps(ds, 3, [&](size_t q) { index->search(ds.query(q), kRecallK, found[q]); });
+    report.add({name, "ef=" + std::to_string(ef), recall_at_10(ds, found), qps, build_s, bytes});
+  }
+}
+
+double build_seconds(const Report& report, const std::string& index) {
+  for (const Point& p : report.points()) {
+    if (p.index == index) return p.build_s;
+  }
+  return 0;
+}
+
+double bytes_per_vector(const Report& report, const std::string& index) {
+  for (const Point& p : report.points()) {
+    if (p.index == index) return p.bytes_per_vector;
+  }
+  return 0;
+}
+
+}  // namespace
+
+void run_hnsw_section(const Dataset& ds, Report& report) {
+  std::printf("[hnsw] graph search, ef swept, %zu build threads, one search thread\n", kBuildThreads);
+  for (size_t m : {size_t{16}, size_t{32}}) {
+    sweep_iqdb(ds, m, report);
+    if (!hnswlib_available()) {
+      std::printf("  hnswlib: not compiled into this build (peers option)\n");
+      continue;
+    }
+    sweep_hnswlib(ds, m, report);
+    const std::string ours = "iqdb-hnsw M=" + std::to_string(m);
+    const std::string theirs = "hnswlib M=" + std::to_string(m);
+    for (double recall : {0.95, 0.99}) {
+      double a = report.qps_at_recall(ours, recall), b = report.qps_at_recall(theirs, recall);
+      char label[128];
+      std::snprintf(label, sizeof label, "HNSW M=%zu QPS iqdb / hnswlib at recall@10 %.2f", m, recall);
+      report.ratio(label, b > 0 ? a / b : 0, 3.0);
+    }
+    char label[128];
+    std::snprintf(label, sizeof label, "HNSW M=%zu build time hnswlib / iqdb (2 threads)", m);
+    double ib = build_seconds(report, ours), hb = build_seconds(report, theirs);
+    report.ratio(label, ib > 0 ? hb / ib : 0, 1.0 / 0.7);
+    std::snprintf(label, sizeof label, "HNSW M=%zu memory hnswlib / iqdb (bytes per vector)", m);
+    double im = bytes_per_vector(report, ours), hm = bytes_per_vector(report, theirs);
+    report.ratio(label, im > 0 ? hm / im : 0, 1.0);
+  }
 }
 
 }  // namespace iqdb::bench

@@ -102,13 +102,16 @@ Result<Metadata> decode_metadata(util::ByteReader& in) {
   uint32_t count = 0;
   if (!in.read_u32(&count) || count > kMaxMetadataFields) return truncated("metadata");
   Metadata m;
-  std::string name;
+  std::string name, previous;
   for (uint32_t i = 0; i < count; ++i) {
     if (!read_string(in, name)) return truncated("metadata field name");
+    // Fields are written in order, so the encoding is canonical and a
+    // duplicate cannot hide.
+    if (i > 0 && !(previous < name)) return Status::Corruption("metadata fields out of order");
     auto v = decode_value(in);
     if (!v) return v.status();
-    if (m.get(name) != nullptr) return Status::Corruption("duplicate metadata field");
     m.set(name, std::move(*v));
+    previous.swap(name);
   }
   return m;
 }

@@ -6,7 +6,8 @@
 //   VectorId : u8 kind (0 = u64, 1 = bytes) | u64 value  or  u32 length | bytes
 //   Value    : u8 type (Value::Type) | payload (bool u8, int i64, double f64,
 //              string u32 length | bytes)
-//   Metadata : u32 field count | (u32 name length | name | Value)*
+//   Metadata : u32 field count | (u32 name length | name | Value)*, names
+//              strictly ascending (bytewise)
 //
 // Thread-safety: pure functions.
 #pragma once

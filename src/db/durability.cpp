@@ -158,6 +158,7 @@ class FileDurability final : public Durability {
   DatabaseImpl& db_;
   util::FileLock lock_;
   uint64_t identity_ = 0;
+  uint64_t snapshot_seq_ = 0;  // the last log sequence the snapshot on disk holds
   std::unique_ptr<storage::WalWriter> wal_;
 
   std::mutex append_mu_;  // orders appends; held by compaction to stop them
@@ -236,6 +237,7 @@ Status FileDurability::flush() {
   IQDB_RETURN_IF_ERROR(writable());
   std::lock_guard appends(append_mu_);
   const uint64_t next_seq = wal_->next_seq();
+  if (next_seq - 1 == snapshot_seq_) return Status::OK();  // the snapshot already holds everything
   {
     // Every logged write must be in memory before memory is written out.
     std::unique_lock l(apply_mu_);
@@ -248,6 +250,7 @@ Status FileDurability::flush() {
     s = write_snapshot(next_seq - 1);
   }
   if (!s.ok()) return s;  // the old snapshot and the full log still stand
+  snapshot_seq_ = next_seq - 1;
   s = wal_->reset(identity_, next_seq);
   if (!s.ok()) fail(s);
   return s;
@@ -283,6 +286,7 @@ Status FileDurability::load_or_create() {
     db_.set_index(std::move(*ann));
     identity_ = h.identity;
     after_seq = h.wal_sequence;
+    snapshot_seq_ = after_seq;
   } else {
     if (std::filesystem::exists(wal_path_, ec)) {
       return Status::Corruption(wal_path_.string() + " exists but its snapshot " + path_.string() +

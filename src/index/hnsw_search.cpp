@@ -17,6 +17,7 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <type_traits>
 
 #include "index/flat.h"
 #include "index/hnsw.h"
@@ -158,9 +159,11 @@ std::vector<util::Candidate> HnswIndex::search_in(const Space& space, const Quer
   return hits;
 }
 
-// The k best of `found` (sorted nearest first by walk distance): exact
-// distances for the first options_.rerank (0: all) when the walk was on
-// codes, the walk's own distances otherwise.
+// The k best of `found` (sorted nearest first by walk distance). After a
+// walk on codes: exact distances for the first options_.rerank entries, or
+// by default for every entry whose code distance is within the rounding
+// bound of the k-th (Sq8Codes::rerank_bound), so the exact k best of `found`
+// are kept. After an f32 walk: the walk's own distances.
 std::vector<util::Candidate> HnswIndex::rerank(const QueryScorer& query,
                                                std::span<const Cand> found, size_t k,
                                                bool exact) const {
@@ -171,8 +174,17 @@ std::vector<util::Candidate> HnswIndex::rerank(const QueryScorer& query,
     }
     return top.take_sorted();
   }
-  const size_t n = options_.rerank == 0 ? found.size()
-                                        : std::min(found.size(), std::max(options_.rerank, k));
+  size_t n = found.size();
+  if (options_.rerank != 0) {
+    n = std::min(n, std::max(options_.rerank, k));
+  } else if (n > k) {
+    // Only candidates that can still be among the true k nearest.
+    const float bound = codes_->rerank_bound(found[k - 1].dist);
+    n = static_cast<size_t>(
+        std::upper_bound(found.begin(), found.end(), bound,
+                         [](float b, const Cand& c) { return b < c.dist; }) -
+        found.begin());
+  }
   constexpr size_t kBlock = 64;
   uint32_t slots[kBlock];
   float dists[kBlock];

@@ -20,6 +20,14 @@ T clamp_round(float v, float lo, float hi) {
   return static_cast<T>(r >= lo ? (r <= hi ? r : hi) : lo);
 }
 
+// The same for the query codes, written so the loop vectorises: clamp, then
+// round half up by truncating a value made positive (no libm call).
+inline int16_t clamp_round_query(float v, float lo, float hi) {
+  const float c = v >= lo ? (v <= hi ? v : hi) : lo;
+  constexpr float kBias = 16384.0f;  // > |lo|, so c + kBias + 0.5 > 0
+  return static_cast<int16_t>(static_cast<int32_t>(c + (kBias + 0.5f)) - static_cast<int32_t>(kBias));
+}
+
 }  // namespace
 
 Sq8Codes::Family Sq8Codes::family_for(Metric metric) noexcept {
@@ -123,8 +131,8 @@ void Sq8Codes::encode(const VectorStore& store, uint32_t slot) noexcept {
 void Sq8Codes::encode_query(const float* query, int16_t* out) const noexcept {
   if (family_ == Family::kUnsigned) {
     for (size_t i = 0; i < dim_; ++i) {
-      out[i] = clamp_round<int16_t>((query[i] - min_[i]) * inv_scale_, kernels::kSq8QueryMin,
-                                    kernels::kSq8QueryMax);
+      out[i] = clamp_round_query((query[i] - min_[i]) * inv_scale_, kernels::kSq8QueryMin,
+                                 kernels::kSq8QueryMax);
     }
   } else {
     // Any positive multiple of the query ranks the same: use the finest
@@ -135,7 +143,7 @@ void Sq8Codes::encode_query(const float* query, int16_t* out) const noexcept {
     }
     const float mul = max_abs > 0.0f ? kernels::kSq8DotQueryLimit / max_abs : 0.0f;
     const float limit = kernels::kSq8DotQueryLimit;
-    for (size_t i = 0; i < dim_; ++i) out[i] = clamp_round<int16_t>(query[i] * mul, -limit, limit);
+    for (size_t i = 0; i < dim_; ++i) out[i] = clamp_round_query(query[i] * mul, -limit, limit);
   }
   std::fill(out + dim_, out + kernel_dim_, int16_t{0});
 }
@@ -146,6 +154,18 @@ void Sq8Codes::widen(uint32_t slot, int16_t* out) const noexcept {
     for (size_t i = 0; i < kernel_dim_; ++i) out[i] = c[i];
   } else {
     for (size_t i = 0; i < kernel_dim_; ++i) out[i] = static_cast<int8_t>(c[i]);
+  }
+}
+
+float Sq8Codes::rerank_bound(float kth) const noexcept {
+  const float d = static_cast<float>(dim_);
+  switch (metric_) {
+    case Metric::kL2: {
+      const float r = std::sqrt(std::max(kth, 0.0f)) + 2.0f * std::sqrt(d);
+      return r * r;
+    }
+    case Metric::kL1: return kth + 2.0f * d;
+    default: return std::numeric_limits<float>::infinity();
   }
 }
 

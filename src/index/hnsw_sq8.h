@@ -91,6 +91,14 @@ class Sq8Codes {
     return family_ == Family::kSigned ? -raw : raw;
   }
 
+  // The largest code distance a candidate may have and still be among the
+  // true k nearest, when the k-th smallest code distance seen is `kth`:
+  // rounding moves each coordinate of row and query by at most half a step,
+  // so for L2 the true distance (in steps) is within sqrt(dim) of the code
+  // distance, for L1 within dim. Values that were clamped (outside the
+  // trained range) can exceed the bound. No bound for dot/cosine (infinity).
+  float rerank_bound(float kth) const noexcept;
+
   // ---- Persistence: the grid parameters (the code rows are an arena).
   std::string params() const;
   // kCorruption when the bytes do not describe a valid grid for this dim.

@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "iqdb/status.h"
@@ -30,6 +31,12 @@ namespace iqdb::storage {
 class SnapshotWriter {
  public:
   explicit SnapshotWriter(SnapshotHeader header) : header_(std::move(header)) {}
+  // Moving keeps owned sections in place (a deque's elements do not move);
+  // copying would leave the copy's spans pointing into this writer.
+  SnapshotWriter(SnapshotWriter&&) noexcept = default;
+  SnapshotWriter& operator=(SnapshotWriter&&) noexcept = default;
+  SnapshotWriter(const SnapshotWriter&) = delete;
+  SnapshotWriter& operator=(const SnapshotWriter&) = delete;
 
   // Adds a section whose bytes the caller keeps alive, unchanged, until
   // write_atomically()/write_to_string() returns. kInvalidArgument for a kind

@@ -1,0 +1,69 @@
+// hnswlib peer (Debian libhnswlib-dev, header-only, compiled here with the
+// same flags as iqdb). The only file that includes hnswlib.
+#include <thread>
+
+#include "ann/peers.h"
+
+#if IQDB_BENCH_HAVE_HNSWLIB
+#include <hnswlib/hnswlib.h>
+#endif
+
+namespace iqdb::bench {
+
+#if IQDB_BENCH_HAVE_HNSWLIB
+namespace {
+
+class Hnswlib final : public PeerIndex {
+ public:
+  Hnswlib(size_t m, size_t ef_construction, size_t threads)
+      : m_(m), ef_construction_(ef_construction), threads_(threads) {}
+
+  void build(const float* rows, size_t n, size_t dim) override {
+    space_ = std::make_unique<hnswlib::L2Space>(dim);
+    index_ = std::make_unique<hnswlib::HierarchicalNSW<float>>(space_.get(), n, m_, ef_construction_);
+    // The same parallel insert hnswlib's own Python binding uses: threads
+    // take rows from a shared counter.
+    std::atomic<size_t> next{0};
+    std::vector<std::thread> pool;
+    for (size_t t = 0; t < threads_; ++t) {
+      pool.emplace_back([&] {
+        for (size_t i; (i = next.fetch_add(1)) < n;) index_->addPoint(rows + i * dim, i);
+      });
+    }
+    for (auto& th : pool) th.join();
+  }
+  void set_search_knob(size_t ef) override { index_->setEf(ef); }
+  void search(const float* query, size_t k, std::vector<uint32_t>& out) override {
+    auto result = index_->searchKnn(query, k);
+    out.resize(result.size());
+    for (size_t i = result.size(); i-- > 0;) {
+      out[i] = static_cast<uint32_t>(result.top().second);
+      result.pop();
+    }
+  }
+  size_t memory_bytes() const override {
+    size_t bytes = index_->max_elements_ * index_->size_data_per_element_;
+    for (size_t i = 0; i < index_->cur_element_count; ++i) {
+      bytes += index_->element_levels_[i] > 0 ? index_->size_links_per_element_ * size_t(index_->element_levels_[i]) : 0;
+    }
+    return bytes;
+  }
+
+ private:
+  size_t m_, ef_construction_, threads_;
+  std::unique_ptr<hnswlib::L2Space> space_;
+  std::unique_ptr<hnswlib::HierarchicalNSW<float>> index_;
+};
+
+}  // namespace
+
+bool hnswlib_available() { return true; }
+std::unique_ptr<PeerIndex> make_hnswlib(size_t m, size_t ef_construction, size_t threads) {
+  return std::make_unique<Hnswlib>(m, ef_construction, threads);
+}
+#else
+bool hnswlib_available() { return false; }
+std::unique_ptr<PeerIndex> make_hnswlib(size_t, size_t, size_t) { return nullptr; }
+#endif
+
+}  // namespace iqdb::bench

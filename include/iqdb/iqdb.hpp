@@ -1,6 +1,7 @@
 // The whole public API of iqdb in one include.
 #pragma once
 
+#include "iqdb/async_database.h"
 #include "iqdb/config.h"
 #include "iqdb/database.h"
 #include "iqdb/export.h"

@@ -6,6 +6,7 @@
 
 #include "db/durability.h"
 #include "db/index_factory.h"
+#include "db/result_cache.h"
 #include "db/validate.h"
 #include "exec/parallel.h"
 #include "index/flat.h"
@@ -45,6 +46,7 @@ Result<std::unique_ptr<DatabaseImpl>> DatabaseImpl::create(const Config& config)
   auto ann = db::make_index(config.index_kind(), impl->store_);
   if (!ann) return ann.status();
   impl->ann_ = std::move(*ann);
+  impl->make_cache();
   return impl;
 }
 
@@ -55,7 +57,14 @@ Result<std::unique_ptr<DatabaseImpl>> DatabaseImpl::open(const std::filesystem::
   auto durability = db::Durability::open(path, *impl);
   if (!durability) return durability.status();
   impl->durability_ = std::move(*durability);
+  impl->make_cache();  // after open: the stored index kind decides how it invalidates
   return impl;
+}
+
+void DatabaseImpl::make_cache() {
+  if (config_.is_cached()) {
+    cache_ = std::make_unique<db::ResultCache>(config_.cache_config(), config_.index_kind().is_flat());
+  }
 }
 
 Status DatabaseImpl::writable() const {
@@ -70,18 +79,23 @@ Status DatabaseImpl::apply_upsert(const VectorId& id, std::span<const float> vec
                                   const Metadata* metadata) {
   auto r = store_.upsert(id, vector, metadata);
   if (!r) return r.status();
-  if (ann_) return r->replaced ? ann_->update(r->slot) : ann_->insert(r->slot);
-  return Status::OK();
+  Status s;
+  if (ann_) s = r->replaced ? ann_->update(r->slot) : ann_->insert(r->slot);
+  if (cache_) cache_->on_upsert(store_, r->slot, r->replaced);
+  return s;
 }
 
 Status DatabaseImpl::apply_upsert_batch(std::span<const VectorId> ids, std::span<const float> rows,
                                         std::span<const Metadata* const> metadata) {
   const size_t dim = config_.dim();
-  std::vector<uint32_t> inserted;
+  std::vector<uint32_t> inserted, touched;
   inserted.reserve(ids.size());
+  bool any_replaced = false;
   for (size_t i = 0; i < ids.size(); ++i) {
     auto r = store_.upsert(ids[i], rows.subspan(i * dim, dim), metadata.empty() ? nullptr : metadata[i]);
     if (!r) return r.status();
+    if (cache_) touched.push_back(r->slot);
+    any_replaced = any_replaced || r->replaced;
     if (!ann_) continue;
     if (r->replaced) {
       // A row inserted earlier in this batch and replaced again is still
@@ -93,8 +107,10 @@ Status DatabaseImpl::apply_upsert_batch(std::span<const VectorId> ids, std::span
       inserted.push_back(r->slot);
     }
   }
-  if (ann_ && !inserted.empty()) return ann_->insert_batch(inserted);
-  return Status::OK();
+  Status s;
+  if (ann_ && !inserted.empty()) s = ann_->insert_batch(inserted);
+  if (cache_) cache_->on_upsert_many(store_, touched, any_replaced);
+  return s;
 }
 
 bool DatabaseImpl::apply_remove(const VectorId& id) {
@@ -102,6 +118,7 @@ bool DatabaseImpl::apply_remove(const VectorId& id) {
   if (slot == index::kNoSlot) return false;
   if (ann_) ann_->remove(slot);
   store_.remove(id);
+  if (cache_) cache_->on_remove(id);
   return true;
 }
 
@@ -175,7 +192,7 @@ std::vector<util::Candidate> DatabaseImpl::search_locked(const float* query,
   return index::flat_search(scorer, params.k, pred);
 }
 
-std::vector<Hit> DatabaseImpl::to_hits(std::vector<util::Candidate> found, const float* query,
+std::vector<Hit> DatabaseImpl::to_hits(const std::vector<util::Candidate>& found, const float* query,
                                        bool with_metadata) const {
   index::QueryScorer scorer(store_, query);
   std::vector<Hit> hits;
@@ -196,7 +213,19 @@ Result<std::vector<Hit>> DatabaseImpl::search(std::span<const float> query,
   IQDB_RETURN_IF_ERROR(db::check_vector(query, config_.dim(), "query"));
   IQDB_RETURN_IF_ERROR(db::check_search(params));
   std::shared_lock lock(mutex_);
-  return to_hits(search_locked(query.data(), params), query.data(), params.with_metadata);
+  return search_one(query, params);
+}
+
+std::vector<Hit> DatabaseImpl::search_one(std::span<const float> query, const SearchParams& params) const {
+  std::string key;
+  if (cache_) {
+    key = db::ResultCache::key(query, params);
+    if (auto cached = cache_->lookup(key)) return std::move(*cached);
+  }
+  std::vector<util::Candidate> found = search_locked(query.data(), params);
+  std::vector<Hit> hits = to_hits(found, query.data(), params.with_metadata);
+  if (cache_) cache_->insert(key, query, params, hits, found.empty() ? 0.0f : found.back().distance);
+  return hits;
 }
 
 Result<std::vector<std::vector<Hit>>> DatabaseImpl::search_batch(std::span<const float> queries,
@@ -221,8 +250,7 @@ Result<std::vector<std::vector<Hit>>> DatabaseImpl::search_batch(std::span<const
   std::shared_lock lock(mutex_);
   exec::parallel_for(0, n, 4, [&](size_t begin, size_t end) {
     for (size_t i = begin; i < end; ++i) {
-      const float* q = queries.data() + i * dim;
-      results[i] = to_hits(search_locked(q, params), q, params.with_metadata);
+      results[i] = search_one(queries.subspan(i * dim, dim), params);
     }
   });
   return results;
@@ -233,6 +261,7 @@ Result<std::vector<std::vector<Hit>>> DatabaseImpl::search_batch(std::span<const
 Status DatabaseImpl::optimize() {
   IQDB_RETURN_IF_ERROR(writable());
   std::unique_lock lock(mutex_);
+  if (cache_) cache_->clear();
   return ann_ ? ann_->optimize() : Status::OK();
 }
 
@@ -249,6 +278,9 @@ Status DatabaseImpl::close() {
   return s;
 }
 
-std::optional<CacheStats> DatabaseImpl::cache_stats() const { return std::nullopt; }
+std::optional<CacheStats> DatabaseImpl::cache_stats() const {
+  if (!cache_) return std::nullopt;
+  return cache_->stats();
+}
 
 }  // namespace iqdb

@@ -28,6 +28,7 @@ namespace iqdb {
 
 namespace db {
 class Durability;
+class ResultCache;
 }
 
 class DatabaseImpl {
@@ -81,14 +82,19 @@ class DatabaseImpl {
 
   // Search without taking the lock (caller holds it shared).
   std::vector<util::Candidate> search_locked(const float* query, const SearchParams& params) const;
-  std::vector<Hit> to_hits(std::vector<util::Candidate> found, const float* query,
+  std::vector<Hit> to_hits(const std::vector<util::Candidate>& found, const float* query,
                            bool with_metadata) const;
+  // One query, through the cache when there is one. Caller holds the lock
+  // shared.
+  std::vector<Hit> search_one(std::span<const float> query, const SearchParams& params) const;
+  void make_cache();
   Status writable() const;
 
   Config config_;
   index::VectorStore store_;
   std::unique_ptr<index::AnnIndex> ann_;  // null for the flat index
   std::unique_ptr<db::Durability> durability_;
+  std::unique_ptr<db::ResultCache> cache_;  // null when not configured
   mutable std::shared_mutex mutex_;
   std::atomic<bool> closed_{false};
 };

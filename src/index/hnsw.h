@@ -94,7 +94,7 @@ class HnswIndex final : public AnnIndex {
   // Refits the SQ8 grid to the current rows and re-encodes them.
   Status optimize() override;
 
-  // Sections kinds section::kHnswFirst + 0..4 (see hnsw_persist.cpp).
+  // Section kinds section::kHnswFirst + 0..5 (see hnsw_persist.cpp).
   void save(SectionSink& sink) const override;
   // Validates every structure (kCorruption, never a crash); the level-0
   // links, node table, upper links and codes are adopted in place.
@@ -148,8 +148,10 @@ class HnswIndex final : public AnnIndex {
   template <class Space>
   std::vector<util::Candidate> search_in(const Space& space, const QueryScorer& query, size_t k,
                                          size_t ef, const SlotPredicate* filter) const;
+  // exact: the walk was on codes (query_radius is then the query's
+  // rounding radius); otherwise its distances are already exact.
   std::vector<util::Candidate> rerank(const QueryScorer& query, std::span<const hnsw::Cand> found,
-                                      size_t k, bool exact) const;
+                                      size_t k, bool exact, float query_radius) const;
   double estimate_selectivity(const SlotPredicate& filter) const;
 
   const VectorStore* store_;

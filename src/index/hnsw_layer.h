@@ -137,10 +137,12 @@ Scratch& build_scratch();
 
 // ---- Spaces: distances from one query to stored slots.
 
-// On SQ8 codes: `q` holds the query's codes (Sq8Codes::encode_query/widen).
+// On SQ8 codes: `q` holds the query's codes (Sq8Codes::encode_query/widen)
+// and `radius` its rounding error radius.
 struct Sq8Space {
   const Sq8Codes* codes;
   const int16_t* q;
+  float radius = 0.0f;
   float distance(uint32_t slot) const noexcept { return codes->distance(q, slot); }
   void distances(const uint32_t* slots, size_t n, float* out) const noexcept {
     codes->distances(q, slots, n, out);

@@ -21,8 +21,10 @@
 //   +3 upper    upper_words u32: per node with level L > 0, L blocks of
 //               (1 + m) words [count, m link slots] at upper_offset
 //   +4 codes    capacity rows of Sq8Codes::stride_bytes() (has_codes only)
+//   +5 radii    capacity f32 rounding radii of the code rows (has_codes only;
+//               finite and >= 0 for every present node)
 //
-// Sections +1..+4 are the in-memory arrays byte for byte, so a reopened
+// Sections +1..+5 are the in-memory arrays byte for byte, so a reopened
 // index adopts them in place (SectionSource::adopt maps them copy-on-write)
 // instead of rebuilding. That makes the format little-endian-host only.
 //
@@ -34,6 +36,7 @@
 // kConfigMismatch.
 
 #include <bit>
+#include <limits>
 #include <string>
 
 #include "index/hnsw.h"
@@ -59,6 +62,7 @@ constexpr uint32_t kLevel0 = section::kHnswFirst + 1;
 constexpr uint32_t kNodes = section::kHnswFirst + 2;
 constexpr uint32_t kUpper = section::kHnswFirst + 3;
 constexpr uint32_t kCodes = section::kHnswFirst + 4;
+constexpr uint32_t kRadii = section::kHnswFirst + 5;
 constexpr uint32_t kCountMask = 0xFFFFu;
 constexpr uint32_t kLockBit = 1u << 16;
 
@@ -137,7 +141,10 @@ void HnswIndex::save(SectionSink& sink) const {
   sink.add(kLevel0, graph_->level0_bytes());
   sink.add(kNodes, graph_->node_bytes());
   sink.add(kUpper, graph_->upper_bytes());
-  if (has_codes) sink.add(kCodes, codes_->code_bytes(capacity));
+  if (has_codes) {
+    sink.add(kCodes, codes_->code_bytes(capacity));
+    sink.add(kRadii, codes_->radius_bytes(capacity));
+  }
 }
 
 Result<HnswIndex> HnswIndex::load(const VectorStore& store, const HnswConfig& config,
@@ -171,11 +178,13 @@ Result<HnswIndex> HnswIndex::load(const VectorStore& store, const HnswConfig& co
     IQDB_RETURN_IF_ERROR(index.codes_->set_params(h.params));
   }
   if (use_codes) {
-    util::Arena codes;
+    util::Arena codes, radii;
     IQDB_RETURN_IF_ERROR(adopt_exact(source, kCodes,
                                      uint64_t{h.capacity} * index.codes_->stride_bytes(), codes,
                                      "code"));
-    index.codes_->adopt(std::move(codes));
+    IQDB_RETURN_IF_ERROR(
+        adopt_exact(source, kRadii, uint64_t{h.capacity} * sizeof(float), radii, "radius"));
+    index.codes_->adopt(std::move(codes), std::move(radii));
   }
   graph.adopt(std::move(level0), std::move(nodes), std::move(upper), h.capacity,
               static_cast<size_t>(h.upper_words));
@@ -205,6 +214,10 @@ Result<HnswIndex> HnswIndex::load(const VectorStore& store, const HnswConfig& co
     }
     if ((head & kCountMask) > graph.max_links(0)) {
       return Status::Corruption("HNSW level-0 list of " + std::to_string(slot) + " is over-full");
+    }
+    if (use_codes && !(index.codes_->radius(slot) >= 0.0f &&
+                       index.codes_->radius(slot) <= std::numeric_limits<float>::max())) {
+      return Status::Corruption("HNSW code radius of " + std::to_string(slot) + " is not valid");
     }
     ++present;
     top = std::max<uint32_t>(top, node.level);

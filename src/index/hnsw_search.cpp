@@ -88,8 +88,9 @@ std::vector<util::Candidate> HnswIndex::search(const QueryScorer& query, size_t 
   if (sq8) {
     Scratch& s = hnsw::search_scratch();
     s.query_codes.resize(codes_->kernel_dim());
-    codes_->encode_query(query.query(), s.query_codes.data());
-    return search_in(hnsw::Sq8Space{codes_.get(), s.query_codes.data()}, query, k, ef, filter);
+    const float radius = codes_->encode_query(query.query(), s.query_codes.data());
+    return search_in(hnsw::Sq8Space{codes_.get(), s.query_codes.data(), radius}, query, k, ef,
+                     filter);
   }
   return search_in(hnsw::F32Space{&query}, query, k, ef, filter);
 }
@@ -99,6 +100,8 @@ std::vector<util::Candidate> HnswIndex::search_in(const Space& space, const Quer
                                                   size_t k, size_t ef,
                                                   const SlotPredicate* filter) const {
   constexpr bool kExactWalk = std::is_same_v<Space, hnsw::F32Space>;
+  float radius = 0.0f;
+  if constexpr (!kExactWalk) radius = space.radius;
   Scratch& s = hnsw::search_scratch();
   const EntryPoint ep = entry();
   Cand cur{space.distance(ep.slot), ep.slot};
@@ -108,7 +111,7 @@ std::vector<util::Candidate> HnswIndex::search_in(const Space& space, const Quer
     hnsw::search_layer(*graph_, space, 0, ef, {&cur, 1}, s);
     s.found.resize(s.pool.size());
     for (size_t i = 0; i < s.pool.size(); ++i) s.found[i] = s.pool.at(i);
-    return rerank(query, s.found, k, !kExactWalk);
+    return rerank(query, s.found, k, !kExactWalk, radius);
   }
 
   // Filtered walk: a frontier of all nodes, results of matching ones only.
@@ -154,19 +157,19 @@ std::vector<util::Candidate> HnswIndex::search_in(const Space& space, const Quer
   }
   std::sort(results.begin(), results.end(),
             [](const Cand& a, const Cand& b) { return a.dist < b.dist; });
-  std::vector<util::Candidate> hits = rerank(query, results, k, !kExactWalk);
+  std::vector<util::Candidate> hits = rerank(query, results, k, !kExactWalk, radius);
   if (hits.size() < k) return flat_search(query, k, filter);
   return hits;
 }
 
 // The k best of `found` (sorted nearest first by walk distance). After a
 // walk on codes: exact distances for the first options_.rerank entries, or
-// by default for every entry whose code distance is within the rounding
-// bound of the k-th (Sq8Codes::rerank_bound), so the exact k best of `found`
-// are kept. After an f32 walk: the walk's own distances.
+// by default for every entry that can still be among the true k nearest
+// given the rounding radii (Sq8Codes::rerank_candidates), so the result is
+// the exact k best of `found`. After an f32 walk: the walk's own distances.
 std::vector<util::Candidate> HnswIndex::rerank(const QueryScorer& query,
-                                               std::span<const Cand> found, size_t k,
-                                               bool exact) const {
+                                               std::span<const Cand> found, size_t k, bool exact,
+                                               float query_radius) const {
   util::TopK top(k);
   if (!exact) {
     for (const Cand& c : found) {
@@ -174,28 +177,23 @@ std::vector<util::Candidate> HnswIndex::rerank(const QueryScorer& query,
     }
     return top.take_sorted();
   }
-  size_t n = found.size();
+  Scratch& s = hnsw::search_scratch();
+  std::vector<uint32_t>& slots = s.selected;
+  slots.resize(found.size());
+  size_t n;
   if (options_.rerank != 0) {
-    n = std::min(n, std::max(options_.rerank, k));
-  } else if (n > k) {
-    // Only candidates that can still be among the true k nearest.
-    const float bound = codes_->rerank_bound(found[k - 1].dist);
-    n = static_cast<size_t>(
-        std::upper_bound(found.begin(), found.end(), bound,
-                         [](float b, const Cand& c) { return b < c.dist; }) -
-        found.begin());
+    n = std::min(found.size(), std::max(options_.rerank, k));
+    for (size_t i = 0; i < n; ++i) slots[i] = found[i].slot;
+  } else {
+    n = codes_->rerank_candidates(found, k, query_radius, slots.data());
   }
-  constexpr size_t kBlock = 64;
-  uint32_t slots[kBlock];
-  float dists[kBlock];
-  for (size_t first = 0; first < n; first += kBlock) {
-    size_t m = 0;
-    for (size_t i = first; i < std::min(n, first + kBlock); ++i) {
-      if (store_->is_live(found[i].slot)) slots[m++] = found[i].slot;
-    }
-    query.gather(slots, m, dists);
-    for (size_t i = 0; i < m; ++i) top.push({dists[i], store_->sequence(slots[i]), slots[i]});
-  }
+  n = static_cast<size_t>(std::remove_if(slots.begin(), slots.begin() + n,
+                                         [this](uint32_t v) { return !store_->is_live(v); }) -
+                          slots.begin());
+  std::vector<float>& dists = s.dists;
+  if (dists.size() < n) dists.resize(n);
+  query.gather(slots.data(), n, dists.data());
+  for (size_t i = 0; i < n; ++i) top.push({dists[i], store_->sequence(slots[i]), slots[i]});
   return top.take_sorted();
 }
 

@@ -6,6 +6,7 @@
 #include <limits>
 #include <utility>
 
+#include "index/hnsw_layer.h"
 #include "util/coding.h"
 
 namespace iqdb::index::hnsw {
@@ -107,33 +108,56 @@ void Sq8Codes::train(const VectorStore& store, std::span<const uint32_t> sample)
 Status Sq8Codes::reserve(uint32_t slots) {
   if (family_ == Family::kNone) return Status::OK();
   IQDB_RETURN_IF_ERROR(arena_.grow(size_t{slots} * stride_));
+  IQDB_RETURN_IF_ERROR(radius_arena_.grow(size_t{slots} * sizeof(float)));
   if (base_ == nullptr) base_ = arena_.data();
+  if (radius_ == nullptr) radius_ = reinterpret_cast<float*>(radius_arena_.data());
   return Status::OK();
 }
 
 void Sq8Codes::encode(const VectorStore& store, uint32_t slot) noexcept {
   uint8_t* out = base_ + size_t{slot} * stride_;
   const float* row = store.row(slot);
+  double sum_sq = 0, sum_abs = 0;  // rounding error, in steps
   if (family_ == Family::kUnsigned) {
     for (size_t i = 0; i < dim_; ++i) {
-      out[i] = clamp_round<uint8_t>((row[i] - min_[i]) * inv_scale_, 0.0f, 255.0f);
+      const float v = (row[i] - min_[i]) * inv_scale_;
+      out[i] = clamp_round<uint8_t>(v, 0.0f, 255.0f);
+      const double e = std::isfinite(v) ? double(v) - out[i] : 0.0;
+      sum_sq += e * e;
+      sum_abs += std::fabs(e);
     }
   } else {
     const float norm = metric_ == Metric::kCosine ? store.inv_norm(slot) : 1.0f;
     const float mul = norm * inv_scale_;
     for (size_t i = 0; i < dim_; ++i) {
-      out[i] = static_cast<uint8_t>(clamp_round<int8_t>(row[i] * mul, -127.0f, 127.0f));
+      const float v = row[i] * mul;
+      const int8_t c = clamp_round<int8_t>(v, -127.0f, 127.0f);
+      out[i] = static_cast<uint8_t>(c);
+      const double e = std::isfinite(v) ? double(v) - c : 0.0;
+      sum_sq += e * e;
+      sum_abs += std::fabs(e);
     }
   }
   std::memset(out + dim_, 0, stride_ - dim_);
+  // Rounded up a little so float rounding never makes the bound too tight.
+  const double r = metric_ == Metric::kL1 ? sum_abs : std::sqrt(sum_sq);
+  radius_[slot] = static_cast<float>(r * (1 + 1e-5) + 1e-6);
 }
 
-void Sq8Codes::encode_query(const float* query, int16_t* out) const noexcept {
+float Sq8Codes::encode_query(const float* query, int16_t* out) const noexcept {
+  float radius = 0.0f;
   if (family_ == Family::kUnsigned) {
+    float sum_sq = 0.0f, sum_abs = 0.0f;
     for (size_t i = 0; i < dim_; ++i) {
-      out[i] = clamp_round_query((query[i] - min_[i]) * inv_scale_, kernels::kSq8QueryMin,
-                                 kernels::kSq8QueryMax);
+      const float v = (query[i] - min_[i]) * inv_scale_;
+      out[i] = clamp_round_query(v, kernels::kSq8QueryMin, kernels::kSq8QueryMax);
+      const float e = v - static_cast<float>(out[i]);
+      sum_sq += e * e;
+      sum_abs += std::fabs(e);
     }
+    const float r = metric_ == Metric::kL1 ? sum_abs : std::sqrt(sum_sq);
+    // Non-finite query values make the bound useless: rerank everything.
+    radius = std::isfinite(r) ? r * (1 + 1e-4f) + 1e-4f : std::numeric_limits<float>::infinity();
   } else {
     // Any positive multiple of the query ranks the same: use the finest
     // grid the kernel's limit allows.
@@ -146,6 +170,7 @@ void Sq8Codes::encode_query(const float* query, int16_t* out) const noexcept {
     for (size_t i = 0; i < dim_; ++i) out[i] = clamp_round_query(query[i] * mul, -limit, limit);
   }
   std::fill(out + dim_, out + kernel_dim_, int16_t{0});
+  return radius;
 }
 
 void Sq8Codes::widen(uint32_t slot, int16_t* out) const noexcept {
@@ -157,16 +182,26 @@ void Sq8Codes::widen(uint32_t slot, int16_t* out) const noexcept {
   }
 }
 
-float Sq8Codes::rerank_bound(float kth) const noexcept {
-  const float d = static_cast<float>(dim_);
-  switch (metric_) {
-    case Metric::kL2: {
-      const float r = std::sqrt(std::max(kth, 0.0f)) + 2.0f * std::sqrt(d);
-      return r * r;
+size_t Sq8Codes::rerank_candidates(std::span<const Cand> found, size_t k, float query_radius,
+                                   uint32_t* out) const noexcept {
+  const bool l2 = metric_ == Metric::kL2;
+  const bool bounded = l2 || metric_ == Metric::kL1;
+  // Code distances in the units the radii are in: steps (sqrt for L2).
+  auto steps = [l2](float d) { return l2 ? std::sqrt(std::max(d, 0.0f)) : d; };
+  float limit = std::numeric_limits<float>::infinity();
+  if (bounded && found.size() > k) {
+    float worst = 0.0f;
+    for (size_t i = 0; i < k; ++i) {
+      worst = std::max(worst, steps(found[i].dist) + radius_[found[i].slot]);
     }
-    case Metric::kL1: return kth + 2.0f * d;
-    default: return std::numeric_limits<float>::infinity();
+    limit = worst + 2.0f * query_radius;
   }
+  size_t n = 0;
+  for (size_t i = 0; i < found.size(); ++i) {
+    const Cand& c = found[i];
+    if (i < k || !(steps(c.dist) - radius_[c.slot] > limit)) out[n++] = c.slot;
+  }
+  return n;
 }
 
 // Layout: u8 family, u32 dim, f32 scale, then (unsigned) dim f32 minima.
@@ -205,9 +240,11 @@ Status Sq8Codes::set_params(std::span<const uint8_t> bytes) {
   return Status::OK();
 }
 
-void Sq8Codes::adopt(util::Arena codes) noexcept {
+void Sq8Codes::adopt(util::Arena codes, util::Arena radii) noexcept {
   arena_ = std::move(codes);
+  radius_arena_ = std::move(radii);
   base_ = arena_.data();
+  radius_ = reinterpret_cast<float*>(radius_arena_.data());
 }
 
 }  // namespace iqdb::index::hnsw

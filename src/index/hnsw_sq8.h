@@ -37,6 +37,8 @@
 
 namespace iqdb::index::hnsw {
 
+struct Cand;
+
 class Sq8Codes {
  public:
   enum class Family : uint8_t { kNone = 0, kUnsigned = 1, kSigned = 2 };
@@ -69,7 +71,8 @@ class Sq8Codes {
   const uint8_t* base() const noexcept { return base_; }
 
   // Query codes for a query vector: kernel_dim() int16 values, pad zeroed.
-  void encode_query(const float* query, int16_t* out) const noexcept;
+  // Returns the query's rounding error radius (see rerank_candidates).
+  float encode_query(const float* query, int16_t* out) const noexcept;
   // A stored row's codes as query codes (for build-time searches), so
   // query-to-code and code-to-code distances agree exactly.
   void widen(uint32_t slot, int16_t* out) const noexcept;
@@ -91,13 +94,16 @@ class Sq8Codes {
     return family_ == Family::kSigned ? -raw : raw;
   }
 
-  // The largest code distance a candidate may have and still be among the
-  // true k nearest, when the k-th smallest code distance seen is `kth`:
-  // rounding moves each coordinate of row and query by at most half a step,
-  // so for L2 the true distance (in steps) is within sqrt(dim) of the code
-  // distance, for L1 within dim. Values that were clamped (outside the
-  // trained range) can exceed the bound. No bound for dot/cosine (infinity).
-  float rerank_bound(float kth) const noexcept;
+  // Which of `found` (sorted by code distance) can still be among the true
+  // k nearest: writes their slots to `out` (room for found.size()) in order
+  // and returns how many. Each row keeps its rounding error radius r (the
+  // L2 or L1 norm of value/scale - code, clamping included) and the query
+  // has one too (r_q), so a true distance T (in steps) and its code distance
+  // S satisfy |T - S| <= r + r_q. A candidate is dropped when S - r - r_q
+  // exceeds the largest S + r + r_q among the k nearest by code distance.
+  // Dot and cosine keep every candidate.
+  size_t rerank_candidates(std::span<const Cand> found, size_t k, float query_radius,
+                           uint32_t* out) const noexcept;
 
   // ---- Persistence: the grid parameters (the code rows are an arena).
   std::string params() const;
@@ -106,10 +112,14 @@ class Sq8Codes {
   std::span<const uint8_t> code_bytes(uint32_t slots) const noexcept {
     return {base_, base_ ? size_t{slots} * stride_ : 0};
   }
-  void adopt(util::Arena codes) noexcept;
+  std::span<const uint8_t> radius_bytes(uint32_t slots) const noexcept {
+    return {reinterpret_cast<const uint8_t*>(radius_), radius_ ? size_t{slots} * sizeof(float) : 0};
+  }
+  float radius(uint32_t slot) const noexcept { return radius_[slot]; }
+  void adopt(util::Arena codes, util::Arena radii) noexcept;
 
   size_t memory_bytes(uint32_t slots) const noexcept {
-    return base_ ? size_t{slots} * stride_ + min_.size() * sizeof(float) : 0;
+    return base_ ? size_t{slots} * (stride_ + sizeof(float)) + min_.size() * sizeof(float) : 0;
   }
 
  private:
@@ -124,7 +134,9 @@ class Sq8Codes {
   float scale_ = 1.0f;
   float inv_scale_ = 1.0f;
   util::Arena arena_;
+  util::Arena radius_arena_;
   uint8_t* base_ = nullptr;
+  float* radius_ = nullptr;  // per slot, see rerank_candidates
   kernels::Sq8QueryFn query_fn_ = nullptr;
   kernels::Sq8CodesFn codes_fn_ = nullptr;
   kernels::Sq8GatherFn gather_fn_ = nullptr;

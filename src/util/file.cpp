@@ -1,5 +1,7 @@
 #include "util/file.h"
 
+#include "util/fault_injection.h"
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/mman.h>
@@ -141,6 +143,7 @@ Status File::truncate(uint64_t length) const {
 }
 
 Status File::sync() const {
+  if (consume_injected_sync_failure()) return Status::IOError("cannot fdatasync " + path_.string() + ": injected failure");
   int rc;
   do {
     rc = ::fdatasync(fd_);
@@ -150,6 +153,7 @@ Status File::sync() const {
 }
 
 Status File::sync_all() const {
+  if (consume_injected_sync_failure()) return Status::IOError("cannot fsync " + path_.string() + ": injected failure");
   int rc;
   do {
     rc = ::fsync(fd_);

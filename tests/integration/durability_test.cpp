@@ -11,6 +11,7 @@
 
 #include "iqdb/iqdb.hpp"
 #include "unit/util/temp_dir.h"
+#include "util/fault_injection.h"
 
 using namespace iqdb;
 using iqdb::testing::TempDir;
@@ -270,4 +271,34 @@ TEST_CASE("a second process opening the same database gets Busy") {
   REQUIRE(db->close().ok());
   auto reopened = Database::open(path, 4, Metric::kL2);
   CHECK(reopened.ok());
+}
+
+TEST_CASE("a failed fsync is never retried into success: writes are refused until reopen") {
+  TempDir dir;
+  auto path = dir / "db";
+  {
+    auto db = Database::open(path, 8, Metric::kL2);
+    REQUIRE(db.ok());
+    fill(*db, 0, 10);
+    util::inject_sync_failures(1);
+    Metadata m = meta_for(10);
+    Status s = db->upsert(10, row_for(10, 8), &m);
+    CHECK(s.code() == StatusCode::kIOError);
+    util::inject_sync_failures(0);
+    // The disk may have lost anything since the last good sync: no later
+    // write may be acknowledged on top of that doubt.
+    Status again = db->upsert(11, row_for(11, 8));
+    CHECK(again.code() == StatusCode::kIOError);
+    CHECK(std::string(again.message()).find("reopen") != std::string::npos);
+    CHECK(db->remove(1).status().code() == StatusCode::kIOError);
+    // Reads still work.
+    expect_present(*db, 0, 10);
+    CHECK_FALSE(db->close().ok());
+  }
+  auto db = Database::open(path, 8, Metric::kL2);
+  REQUIRE_MESSAGE(db.ok(), db.status().to_string());
+  expect_present(*db, 0, 10);     // everything acknowledged is there
+  CHECK_FALSE(db->get(11)->has_value());  // the refused write is not
+  fill(*db, 20, 5);               // and the database takes writes again
+  REQUIRE(db->close().ok());
 }

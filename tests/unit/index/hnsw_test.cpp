@@ -517,7 +517,7 @@ TEST_CASE("hnsw: every flipped byte and every truncation of a saved graph is cau
   REQUIRE(index.uses_sq8());
   FakeSink sink;
   index.save(sink);
-  REQUIRE(sink.sections.size() == 5);
+  REQUIRE(sink.sections.size() == 6);
   size_t rejected = 0, trials = 0;
   for (const auto& [kind, bytes] : sink.sections) {
     CAPTURE(kind);

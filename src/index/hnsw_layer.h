@@ -14,6 +14,8 @@
 #include <limits>
 #include <span>
 #include <vector>
+#include <atomic>
+#include <cstdio>
 
 #include "index/hnsw_graph.h"
 #include "index/hnsw_sq8.h"
@@ -211,6 +213,7 @@ void search_layer(const HnswGraph& graph, const Space& space, uint32_t level, si
       }
     }
     if (m == 0) continue;
+    { static std::atomic<size_t> rows{0}, expansions{0}; rows += m; if (++expansions % 2000000 == 0) fprintf(stderr, "rows/expansion %.2f (n=%zu)\n", double(rows)/expansions, n); }
     space.distances(ids, m, dists);
     for (size_t i = 0; i < m; ++i) s.pool.insert(dists[i], ids[i]);
   }

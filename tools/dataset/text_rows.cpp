@@ -9,8 +9,6 @@ namespace {
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-std::string quoted(std::string_view t);
-
 }  // namespace
 
 bool is_decimal_number(std::string_view t) {

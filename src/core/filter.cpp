@@ -61,7 +61,13 @@ bool evaluate(const Filter::Node& node, const Metadata* metadata) {
   }
   const Value* field = metadata ? metadata->get(node.field) : nullptr;
   if (field == nullptr) return false;  // closed world: absent fields satisfy no comparison
-  const Value& operand = node.values[0];
+  if (node.op == Op::kIn) {
+    for (const Value& v : node.values) {
+      if (equal(*field, v)) return true;
+    }
+    return false;
+  }
+  const Value& operand = node.values[0];  // comparison leaves hold exactly one
   switch (node.op) {
     case Op::kEq: return equal(*field, operand);
     case Op::kNe: {
@@ -81,11 +87,6 @@ bool evaluate(const Filter::Node& node, const Metadata* metadata) {
       int c = compare(*field, operand);
       return c == 1 || c == 0;
     }
-    case Op::kIn:
-      for (const Value& v : node.values) {
-        if (equal(*field, v)) return true;
-      }
-      return false;
     default: return false;
   }
 }

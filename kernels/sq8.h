@@ -38,6 +38,19 @@ inline constexpr int16_t kSq8DotQueryLimit = 4096;
 using Sq8QueryFn = float (*)(const int16_t* q, const uint8_t* codes, size_t dim);
 // One code row against another (symmetric).
 using Sq8CodesFn = float (*)(const uint8_t* a, const uint8_t* b, size_t dim);
+// As Sq8GatherFn, but a row may stop early once its partial sum exceeds
+// `bound`: out[i] is then some value > bound instead of the full sum (the
+// caller only needs to know it is beyond the bound). Unsigned L2 and L1,
+// whose terms are never negative.
+using Sq8GatherBoundedFn = void (*)(const int16_t* q, const uint8_t* base, size_t stride_bytes,
+                                    const uint32_t* slots, size_t n, size_t dim, float bound,
+                                    float* out);
+// Quantises a query: out[i] = floor(v_i + 0.5) clamped to [lo, hi], with
+// v_i = (q[i] - offset[i]) * inv_scale (offset null: 0; NaN goes to lo).
+// err[0] and err[1] receive the sums of e_i^2 and |e_i| for the rounding
+// error e_i = v_i - out[i] (+inf when v_i is not finite).
+using Sq8QuantizeFn = void (*)(const float* q, const float* offset, float inv_scale, size_t dim,
+                               int16_t lo, int16_t hi, int16_t* out, float* err);
 // One query against the code rows base + slots[i] * stride_bytes.
 using Sq8GatherFn = void (*)(const int16_t* q, const uint8_t* base, size_t stride_bytes,
                              const uint32_t* slots, size_t n, size_t dim, float* out);
@@ -57,6 +70,11 @@ struct Sq8Kernels {
   Sq8QueryFn dot_query;    // sum q_i * c_i
   Sq8CodesFn dot_codes;    // sum a_i * b_i
   Sq8GatherFn dot_gather;  // dot_query per slot
+
+  Sq8QuantizeFn quantize;  // query codes for either family
+
+  Sq8GatherBoundedFn l2_gather_bounded;  // l2_gather, abandoning rows past a bound
+  Sq8GatherBoundedFn l1_gather_bounded;  // l1_gather, abandoning rows past a bound
 };
 
 // The kernels for the best target this CPU supports. Chosen on first call.

@@ -7,7 +7,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cmath>
 #include <cstdlib>
+#include <limits>
+#include <algorithm>
 #include <random>
 #include <string>
 #include <vector>
@@ -24,7 +27,8 @@ int64_t ref_query(const char* op, const int16_t* q, const uint8_t* c, size_t dim
   int64_t sum = 0;
   for (size_t i = 0; i < dim; ++i) {
     const int64_t a = q[i];
-    const int64_t b = family == Family::kSigned ? int64_t{static_cast<int8_t>(c[i])} : int64_t{c[i]};
+    const int64_t b =
+        family == Family::kSigned ? int64_t{static_cast<int8_t>(c[i])} : int64_t{c[i]};
     if (std::string(op) == "l2") sum += (a - b) * (a - b);
     if (std::string(op) == "l1") sum += std::llabs(a - b);
     if (std::string(op) == "dot") sum += a * b;
@@ -74,8 +78,8 @@ TEST_CASE("sq8 kernels: one table per runnable target, each named for it") {
 
 TEST_CASE("sq8 kernels match the exact scalar reference on every target") {
   std::mt19937 rng(7);
-  const size_t dims[] = {1, 2, 7, 15, 16, 31, 33, 63, 64, 65, 100, 127, 128, 129, 255, 784,
-                         1023, 1024, 1025, 2111, 4096};
+  const size_t dims[] = {1,   2,   7,   15,  16,  31,   33,   63,   64,   65,  100,
+                         127, 128, 129, 255, 784, 1023, 1024, 1025, 2111, 4096};
   for (const Sq8Kernels* k : runnable_sq8_kernels()) {
     CAPTURE(k->target);
     for (const Case& c : kCases) {
@@ -91,7 +95,8 @@ TEST_CASE("sq8 kernels match the exact scalar reference on every target") {
         std::vector<uint8_t> base(rows * stride + 1);
         for (auto& v : base) v = static_cast<uint8_t>(cd(rng));
         if (c.family == Family::kSigned) {
-          for (auto& v : base) if (v == 0x80) v = 0x81;  // int8 codes are -127..127
+          for (auto& v : base)
+            if (v == 0x80) v = 0x81;  // int8 codes are -127..127
         }
         const uint8_t* data = base.data() + 1;
         std::vector<uint32_t> slots = {3, 0, 4, 4, 1};
@@ -115,6 +120,43 @@ TEST_CASE("sq8 kernels match the exact scalar reference on every target") {
   }
 }
 
+TEST_CASE("bounded sq8 gathers give the full sum or a value past the bound") {
+  std::mt19937 rng(9);
+  std::uniform_int_distribution<int> qd(kSq8QueryMin, kSq8QueryMax), cd(0, 255);
+  for (const Sq8Kernels* k : runnable_sq8_kernels()) {
+    CAPTURE(k->target);
+    for (size_t dim : {size_t{3}, size_t{64}, size_t{255}, size_t{256}, size_t{784}, size_t{2000}}) {
+      CAPTURE(dim);
+      std::vector<int16_t> q(dim);
+      for (auto& v : q) v = static_cast<int16_t>(qd(rng));
+      const size_t rows = 6;
+      std::vector<uint8_t> base(rows * dim);
+      for (auto& v : base) v = static_cast<uint8_t>(cd(rng));
+      std::vector<uint32_t> slots = {0, 1, 2, 3, 4, 5};
+      for (const char* op : {"l2", "l1"}) {
+        CAPTURE(op);
+        const auto bounded = std::string(op) == "l2" ? k->l2_gather_bounded : k->l1_gather_bounded;
+        std::vector<float> full(rows);
+        gather_fn(*k, op)(q.data(), base.data(), dim, slots.data(), rows, dim, full.data());
+        std::vector<float> sorted = full;
+        std::sort(sorted.begin(), sorted.end());
+        for (float bound : {-1.0f, sorted[0], sorted[2], sorted[5], 1e30f}) {
+          std::vector<float> got(rows);
+          bounded(q.data(), base.data(), dim, slots.data(), rows, dim, bound, got.data());
+          for (size_t i = 0; i < rows; ++i) {
+            if (full[i] <= bound) {
+              CHECK(got[i] == full[i]);  // within the bound: exact
+            } else {
+              CHECK(got[i] > bound);  // beyond: known to be beyond
+              CHECK(got[i] <= full[i]);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST_CASE("sq8 kernels do not overflow at the query limits") {
   for (const Sq8Kernels* k : runnable_sq8_kernels()) {
     CAPTURE(k->target);
@@ -133,9 +175,53 @@ TEST_CASE("sq8 kernels do not overflow at the query limits") {
       std::vector<uint8_t> neg(dim, static_cast<uint8_t>(static_cast<int8_t>(-127)));
       CHECK(k->dot_query(qd.data(), neg.data(), dim) ==
             static_cast<float>(int64_t(dim) * kSq8DotQueryLimit * 127));
-      CHECK(k->dot_codes(neg.data(), neg.data(), dim) == static_cast<float>(int64_t(dim) * 127 * 127));
-      CHECK(k->l2_codes(c.data(), zero.data(), dim) == static_cast<float>(int64_t(dim) * 255 * 255));
+      CHECK(k->dot_codes(neg.data(), neg.data(), dim) ==
+            static_cast<float>(int64_t(dim) * 127 * 127));
+      CHECK(k->l2_codes(c.data(), zero.data(), dim) ==
+            static_cast<float>(int64_t(dim) * 255 * 255));
       CHECK(k->l1_codes(zero.data(), c.data(), dim) == static_cast<float>(int64_t(dim) * 255));
+    }
+  }
+}
+
+TEST_CASE("sq8 query quantisation rounds half up, clamps, and sums its rounding error") {
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> u(-3000.0f, 3000.0f);
+  for (const Sq8Kernels* k : runnable_sq8_kernels()) {
+    CAPTURE(k->target);
+    for (size_t dim : {size_t{1}, size_t{7}, size_t{16}, size_t{33}, size_t{784}, size_t{1000}}) {
+      CAPTURE(dim);
+      for (bool with_offset : {true, false}) {
+        std::vector<float> q(dim), offset(dim);
+        for (auto& v : q) v = u(rng) / 3.0f;
+        for (auto& v : offset) v = u(rng) / 10.0f;
+        q[0] = 2.5f;  // halves round up
+        if (dim > 2) q[1] = -2.5f;
+        if (dim > 3) q[2] = 1e9f;  // clamps
+        const float inv = 0.75f;
+        std::vector<int16_t> got(dim);
+        float err[2];
+        k->quantize(q.data(), with_offset ? offset.data() : nullptr, inv, dim, -1024, 1279,
+                    got.data(), err);
+        double sq = 0, ab = 0;
+        for (size_t i = 0; i < dim; ++i) {
+          const float v = (q[i] - (with_offset ? offset[i] : 0.0f)) * inv;
+          const float want = std::floor(std::min(std::max(v, -1024.0f), 1279.0f) + 0.5f);
+          REQUIRE(got[i] == static_cast<int16_t>(want));
+          sq += double(v - want) * double(v - want);
+          ab += std::fabs(double(v - want));
+        }
+        CHECK(err[0] == doctest::Approx(sq).epsilon(1e-4));
+        CHECK(err[1] == doctest::Approx(ab).epsilon(1e-4));
+      }
+      // NaN goes to the lower limit and makes the error infinite.
+      std::vector<float> bad(dim, 1.0f);
+      bad[dim - 1] = std::numeric_limits<float>::quiet_NaN();
+      std::vector<int16_t> got(dim);
+      float err[2];
+      k->quantize(bad.data(), nullptr, 1.0f, dim, -7, 7, got.data(), err);
+      CHECK(got[dim - 1] == -7);
+      CHECK(std::isinf(err[0]));
     }
   }
 }

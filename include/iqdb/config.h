@@ -137,6 +137,65 @@ class Compression {
   int level_ = 0;
 };
 
+// How the vector store keeps each row. Every type scores against f32
+// queries with SIMD kernels; bytes per value in brackets.
+enum class StorageType : uint8_t {
+  kF32 = 0,   // [4] exact (default)
+  kF16 = 1,   // [2] IEEE half: ~3 significant digits; |values| must be <= 65504
+  kBF16 = 2,  // [2] bfloat16: ~2-3 significant digits, f32's range
+  kSq8 = 3,   // [1] per-dimension offset + scale * code, code 0..255 (see below)
+  kU8 = 4,    // [1] exact for whole numbers 0..255 (images); any other value
+              //     is rejected with kInvalidArgument (-0 reads back as +0)
+};
+
+// Storage of the rows (Config::storage). f32 and u8 are exact. f16, bf16 and
+// SQ8 are lossy: searches score the compact codes, and when keep_f32 is set
+// the f32 rows are kept as well, so the nearest candidates are reranked on
+// exact distances and get() returns exactly the floats written (at 4 extra
+// bytes per value).
+//
+// What Database::get returns:
+//   kF32, kU8:              exactly the floats written;
+//   lossy with keep_f32:    exactly the floats written;
+//   lossy without keep_f32: the decoded approximation: the value rounded to
+//                           the nearest f16/bf16, or offset + scale * code.
+//
+// SQ8 learns each dimension's offset (minimum) and scale ((maximum -
+// minimum) / 255) from the first kSq8TrainingRows rows, which are kept in
+// f32 until then; later values outside a dimension's range clamp to it.
+struct VectorStorage {
+  StorageType type = StorageType::kF32;
+  bool keep_f32 = false;  // lossy types only; ignored for kF32 and kU8
+
+  static constexpr size_t kSq8TrainingRows = 1024;
+
+  static VectorStorage f32() { return {StorageType::kF32, false}; }
+  static VectorStorage f16(bool keep_f32 = false) { return {StorageType::kF16, keep_f32}; }
+  static VectorStorage bf16(bool keep_f32 = false) { return {StorageType::kBF16, keep_f32}; }
+  static VectorStorage sq8(bool keep_f32 = false) { return {StorageType::kSq8, keep_f32}; }
+  static VectorStorage u8() { return {StorageType::kU8, false}; }
+
+  bool lossy() const noexcept {
+    return type == StorageType::kF16 || type == StorageType::kBF16 || type == StorageType::kSq8;
+  }
+  VectorStorage& with_keep_f32(bool v) { keep_f32 = v; return *this; }
+  friend bool operator==(const VectorStorage& a, const VectorStorage& b) {
+    return a.type == b.type && (a.keep_f32 == b.keep_f32 || !a.lossy());
+  }
+};
+
+// "f32", "f16", "bf16", "sq8" or "u8".
+inline const char* storage_type_name(StorageType t) {
+  switch (t) {
+    case StorageType::kF32: return "f32";
+    case StorageType::kF16: return "f16";
+    case StorageType::kBF16: return "bf16";
+    case StorageType::kSq8: return "sq8";
+    case StorageType::kU8: return "u8";
+  }
+  return "?";
+}
+
 class IQDB_EXPORT Config {
  public:
   Config(size_t dim, Metric metric) : dim_(dim), metric_(metric) {}
@@ -145,6 +204,8 @@ class IQDB_EXPORT Config {
   Config& cache(CacheConfig cache) { cache_ = cache; return *this; }
   Config& fsync(FsyncPolicy policy) { fsync_ = policy; return *this; }
   Config& compression(Compression c) { compression_ = c; return *this; }
+  // Row storage type (default f32); see VectorStorage.
+  Config& storage(VectorStorage s) { storage_ = s; return *this; }
 
   size_t dim() const noexcept { return dim_; }
   Metric metric() const noexcept { return metric_; }
@@ -153,6 +214,7 @@ class IQDB_EXPORT Config {
   bool is_cached() const noexcept { return cache_.capacity > 0; }
   const FsyncPolicy& fsync_policy() const noexcept { return fsync_; }
   const Compression& compression_kind() const noexcept { return compression_; }
+  const VectorStorage& storage() const noexcept { return storage_; }
 
   // kInvalidArgument when a value is out of range (dim 0 or above
   // kMaxDim, HNSW m < 2 or > 256, ...).
@@ -167,6 +229,7 @@ class IQDB_EXPORT Config {
   CacheConfig cache_;
   FsyncPolicy fsync_;
   Compression compression_;
+  VectorStorage storage_;
 };
 
 // Per-query knobs. 0 (or null) means "the index's default".

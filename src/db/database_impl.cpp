@@ -10,6 +10,7 @@
 #include "db/validate.h"
 #include "exec/parallel.h"
 #include "index/flat.h"
+#include "index/flat_batch.h"
 #include "index/scorer.h"
 
 namespace iqdb {
@@ -248,6 +249,21 @@ Result<std::vector<std::vector<Hit>>> DatabaseImpl::search_batch(std::span<const
   IQDB_RETURN_IF_ERROR(db::check_search(params));
   std::vector<std::vector<Hit>> results(n);
   std::shared_lock lock(mutex_);
+  if (!ann_ && !cache_) {
+    // Flat and uncached: score the whole batch at once (index/flat_batch.h);
+    // the answers are exactly search()'s. With a cache, each query goes
+    // through it below instead.
+    std::optional<MetadataPredicate> predicate;
+    if (params.filter != nullptr) predicate.emplace(store_, *params.filter);
+    auto found = index::flat_search_batch(store_, queries.data(), n, params.k,
+                                          predicate ? &*predicate : nullptr);
+    exec::parallel_for(0, n, 16, [&](size_t begin, size_t end) {
+      for (size_t i = begin; i < end; ++i) {
+        results[i] = to_hits(found[i], queries.data() + i * dim, params.with_metadata);
+      }
+    });
+    return results;
+  }
   exec::parallel_for(0, n, 4, [&](size_t begin, size_t end) {
     for (size_t i = begin; i < end; ++i) {
       results[i] = search_one(queries.subspan(i * dim, dim), params);

@@ -9,10 +9,12 @@ namespace {
 // enough that the distances stay in L1.
 constexpr size_t kBlockRows = 256;
 
-}  // namespace
+// Candidates a scan of lossy codes hands to the exact rerank: enough that
+// the code error rarely pushes a true neighbour out (see the recall tests).
+size_t rerank_count(size_t k) { return std::max(4 * k, k + 32); }
 
-std::vector<util::Candidate> flat_search(const QueryScorer& scorer, size_t k,
-                                         const SlotPredicate* predicate) {
+std::vector<util::Candidate> scan(const QueryScorer& scorer, size_t k,
+                                  const SlotPredicate* predicate) {
   const VectorStore& store = scorer.store();
   util::TopK top(k);
   float dist[kBlockRows];
@@ -23,7 +25,7 @@ std::vector<util::Candidate> flat_search(const QueryScorer& scorer, size_t k,
     uint32_t n = std::min<uint32_t>(kBlockRows, end - first);
     if (dense) {
       // Every slot is live and wanted: stream the rows in order.
-      scorer.block(first, n, dist);
+      scorer.exact_block(first, n, dist);
       float threshold = top.threshold();
       for (uint32_t i = 0; i < n; ++i) {
         if (dist[i] <= threshold) {
@@ -38,10 +40,33 @@ std::vector<util::Candidate> flat_search(const QueryScorer& scorer, size_t k,
       if (store.is_live(s) && (predicate == nullptr || predicate->matches(s))) slots[m++] = s;
     }
     if (m == 0) continue;
-    scorer.gather(slots, m, dist);
+    scorer.exact_gather(slots, m, dist);
     for (uint32_t i = 0; i < m; ++i) {
       if (dist[i] <= top.threshold()) top.push({dist[i], store.sequence(slots[i]), slots[i]});
     }
+  }
+  return top.take_sorted();
+}
+
+}  // namespace
+
+std::vector<util::Candidate> flat_search(const QueryScorer& scorer, size_t k,
+                                         const SlotPredicate* predicate) {
+  const VectorStore& store = scorer.store();
+  if (scorer.on_codes() || !store.has_codes() || !store.storage().lossy()) {
+    return scan(scorer, k, predicate);
+  }
+  // A lossy store that keeps f32 rows: scan the compact codes, rerank the
+  // best of them on the exact rows.
+  const QueryScorer coarse(store, scorer.query(), RowSource::kCodes);
+  std::vector<util::Candidate> shortlist = scan(coarse, rerank_count(k), predicate);
+  std::vector<uint32_t> slots(shortlist.size());
+  for (size_t i = 0; i < shortlist.size(); ++i) slots[i] = shortlist[i].slot;
+  std::vector<float> dist(slots.size());
+  scorer.exact_gather(slots.data(), slots.size(), dist.data());
+  util::TopK top(k);
+  for (size_t i = 0; i < slots.size(); ++i) {
+    if (dist[i] <= top.threshold()) top.push({dist[i], store.sequence(slots[i]), slots[i]});
   }
   return top.take_sorted();
 }
@@ -53,7 +78,7 @@ std::vector<util::Candidate> flat_search_slots(const QueryScorer& scorer,
   float dist[kBlockRows];
   for (size_t first = 0; first < slots.size(); first += kBlockRows) {
     size_t n = std::min(kBlockRows, slots.size() - first);
-    scorer.gather(slots.data() + first, n, dist);
+    scorer.exact_gather(slots.data() + first, n, dist);
     for (size_t i = 0; i < n; ++i) {
       if (dist[i] <= top.threshold()) {
         top.push({dist[i], store.sequence(slots[first + i]), slots[first + i]});

@@ -2,7 +2,13 @@
 //
 // The predicate is applied before scoring, so a filtered search returns the
 // exact k nearest matching rows. Results come nearest first, ties broken on
-// insertion order; ranking distances (see QueryScorer).
+// insertion order; ranking distances (see QueryScorer), computed with its
+// position-independent exact_* calls.
+//
+// Storage types: f32 and u8 rows are scanned as they are (exact). A lossy
+// type (f16, bf16, SQ8) that keeps f32 rows scans its codes for the best
+// max(4k, k + 32) and reranks those on the f32 rows (distances exact, the
+// shortlist approximate); without f32 rows it ranks on the codes alone.
 //
 // Thread-safety: read-only over the store; many searches may run at once.
 #pragma once

@@ -1,8 +1,38 @@
 #include "index/scorer.h"
 
-namespace iqdb::index {
+#include <algorithm>
+#include <cmath>
 
-QueryScorer::QueryScorer(const VectorStore& store, const float* query)
+namespace iqdb::index {
+namespace {
+
+// The one-to-many f32 kernels score rows in groups of four, each row with
+// the same arithmetic, and the last n % 4 rows one by one with another
+// summation order. Scoring only whole groups (repeating a slot to fill the
+// last one) makes a row's distance independent of its position.
+constexpr size_t kKernelGroup = 4;
+
+kernels::TypedOp typed_op(Metric metric) {
+  switch (metric) {
+    case Metric::kL2: return kernels::TypedOp::kL2Squared;
+    case Metric::kDot:
+    case Metric::kCosine: return kernels::TypedOp::kDot;
+    case Metric::kL1: return kernels::TypedOp::kL1;
+    case Metric::kHamming: return kernels::TypedOp::kHamming;
+  }
+  return kernels::TypedOp::kL2Squared;
+}
+
+bool whole_bytes(const float* v, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    if (!(v[i] >= 0.0f && v[i] <= 255.0f && v[i] == std::floor(v[i]))) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+QueryScorer::QueryScorer(const VectorStore& store, const float* query, RowSource source)
     : store_(store),
       kernels_(kernels::active_kernels()),
       query_(query),
@@ -12,6 +42,48 @@ QueryScorer::QueryScorer(const VectorStore& store, const float* query)
   if (metric_ == Metric::kCosine) {
     float sq = kernels_.squared_norm(query, query, dim_);
     query_inv_norm_ = sq > 0 ? 1.0f / std::sqrt(sq) : 0.0f;
+  }
+  on_codes_ = store.has_codes() && (source == RowSource::kCodes || !store.has_f32_rows());
+  if (!on_codes_) return;
+  const kernels::TypedKernels& typed = kernels::active_typed_kernels();
+  const auto op = static_cast<size_t>(typed_op(metric_));
+  typed_query_ = {query, nullptr, store.sq8_offset(), store.sq8_scale()};
+  if (store.code_type() == kernels::RowType::kU8 && store.codes_are_exact() &&
+      whole_bytes(query, dim_)) {
+    query_bytes_.assign(query, query + dim_);  // whole numbers: exact conversions
+    typed_query_.bytes = query_bytes_.data();
+    codes_fn_ = typed.u8_exact[op];
+  } else {
+    codes_fn_ = typed.rows[static_cast<size_t>(store.code_type())][op];
+  }
+}
+
+QueryScorer::QueryScorer(const QueryScorer& other)
+    : store_(other.store_),
+      kernels_(other.kernels_),
+      query_(other.query_),
+      dim_(other.dim_),
+      metric_(other.metric_),
+      query_inv_norm_(other.query_inv_norm_),
+      on_codes_(other.on_codes_),
+      codes_fn_(other.codes_fn_),
+      typed_query_(other.typed_query_),
+      query_bytes_(other.query_bytes_) {
+  if (typed_query_.bytes != nullptr) typed_query_.bytes = query_bytes_.data();
+}
+
+void QueryScorer::codes(const uint32_t* slots, uint32_t first, size_t n,
+                        float* out) const noexcept {
+  const uint8_t* base = slots ? store_.codes_base() : store_.code_row(first);
+  codes_fn_(typed_query_, base, store_.code_stride_bytes(), slots, n, dim_, out);
+  switch (metric_) {
+    case Metric::kCosine: finish_cosine(slots, first, n, out); return;
+    case Metric::kDot:
+      for (size_t i = 0; i < n; ++i) out[i] = -out[i];
+      return;
+    case Metric::kL2:
+    case Metric::kL1:
+    case Metric::kHamming: return;
   }
 }
 
@@ -25,6 +97,7 @@ void QueryScorer::finish_cosine(const uint32_t* slots, uint32_t first, size_t n,
 }
 
 void QueryScorer::gather(const uint32_t* slots, size_t n, float* out) const noexcept {
+  if (on_codes_) return codes(slots, 0, n, out);
   const float* base = store_.rows_base();
   size_t stride = store_.stride_floats();
   switch (metric_) {
@@ -43,6 +116,7 @@ void QueryScorer::gather(const uint32_t* slots, size_t n, float* out) const noex
 }
 
 void QueryScorer::block(uint32_t first, size_t n, float* out) const noexcept {
+  if (on_codes_) return codes(nullptr, first, n, out);
   const float* rows = store_.row(first);
   size_t stride = store_.stride_floats();
   switch (metric_) {
@@ -58,6 +132,58 @@ void QueryScorer::block(uint32_t first, size_t n, float* out) const noexcept {
     case Metric::kL1: kernels_.l1_block(query_, rows, stride, n, dim_, out); return;
     case Metric::kHamming: kernels_.hamming_block(query_, rows, stride, n, dim_, out); return;
   }
+}
+
+}  // namespace iqdb::index
+
+namespace iqdb::index {
+
+void QueryScorer::exact_gather(const uint32_t* slots, size_t n, float* out) const noexcept {
+  if (on_codes_) return codes(slots, 0, n, out);  // the typed kernels score each row alone
+  const size_t whole = n / kKernelGroup * kKernelGroup;
+  if (whole > 0) gather(slots, whole, out);
+  if (whole == n) return;
+  uint32_t tail[kKernelGroup];
+  float tail_out[kKernelGroup];
+  for (size_t i = 0; i < kKernelGroup; ++i) tail[i] = slots[std::min(whole + i, n - 1)];
+  gather(tail, kKernelGroup, tail_out);
+  std::copy(tail_out, tail_out + (n - whole), out + whole);
+}
+
+void QueryScorer::exact_block(uint32_t first, size_t n, float* out) const noexcept {
+  if (on_codes_) return codes(nullptr, first, n, out);
+  const size_t whole = n / kKernelGroup * kKernelGroup;
+  if (whole > 0) block(first, whole, out);
+  if (whole == n) return;
+  uint32_t tail[kKernelGroup];
+  float tail_out[kKernelGroup];
+  for (size_t i = 0; i < kKernelGroup; ++i) {
+    tail[i] = first + static_cast<uint32_t>(std::min(whole + i, n - 1));
+  }
+  gather(tail, kKernelGroup, tail_out);
+  std::copy(tail_out, tail_out + (n - whole), out + whole);
+}
+
+}  // namespace iqdb::index
+
+namespace iqdb::index {
+
+float stored_pair_distance(const VectorStore& store, uint32_t a, uint32_t b) {
+  if (store.has_f32_rows()) return QueryScorer(store, store.row(a))(b);
+  thread_local std::vector<float> decoded;
+  decoded.resize(store.dim());
+  store.decode_row(a, decoded.data());
+  if (!store.codes_are_exact()) return QueryScorer(store, decoded.data())(b);
+  // u8: row a's bytes are the query bytes of the integer kernels.
+  const Metric metric = store.metric();
+  const kernels::TypedQuery q{decoded.data(), store.code_row(a), nullptr, nullptr};
+  float d = 0;
+  kernels::active_typed_kernels().u8_exact[static_cast<size_t>(typed_op(metric))](
+      q, store.codes_base(), store.code_stride_bytes(), &b, 1, store.dim(), &d);
+  if (metric == Metric::kCosine) {
+    return kernels::cosine_from_dot(d, store.inv_norm(a), store.inv_norm(b));
+  }
+  return metric == Metric::kDot ? -d : d;
 }
 
 }  // namespace iqdb::index

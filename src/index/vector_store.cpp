@@ -4,9 +4,9 @@
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <new>
 
-#include "kernels/distance.h"
 
 namespace iqdb::index {
 namespace {
@@ -15,16 +15,46 @@ constexpr size_t kRowAlignFloats = 64 / sizeof(float);
 
 size_t padded_stride(size_t dim) { return (dim + kRowAlignFloats - 1) / kRowAlignFloats * kRowAlignFloats; }
 
-float inverse_norm(const float* v, size_t dim) {
+double squared_norm(const float* v, size_t dim) {
   double sum = 0;
   for (size_t i = 0; i < dim; ++i) sum += double(v[i]) * double(v[i]);
-  return sum > 0 ? static_cast<float>(1.0 / std::sqrt(sum)) : 0.0f;
+  return sum;
+}
+
+float inverse_norm(double sq) { return sq > 0 ? static_cast<float>(1.0 / std::sqrt(sq)) : 0.0f; }
+
+// Code rows are padded to 16 bytes: loads stay within a row's own bytes
+// without the quarter-row waste a 64-byte pad costs a u8 row.
+constexpr size_t kCodeRowAlignBytes = 16;
+
+kernels::RowType row_type_of(StorageType t) {
+  switch (t) {
+    case StorageType::kF16: return kernels::RowType::kF16;
+    case StorageType::kBF16: return kernels::RowType::kBF16;
+    case StorageType::kSq8: return kernels::RowType::kSq8;
+    case StorageType::kF32:
+    case StorageType::kU8: break;
+  }
+  return kernels::RowType::kU8;
 }
 
 }  // namespace
 
-VectorStore::VectorStore(size_t dim, Metric metric)
-    : dim_(dim), metric_(metric), stride_floats_(padded_stride(dim)) {}
+VectorStore::VectorStore(size_t dim, Metric metric, VectorStorage storage)
+    : dim_(dim),
+      metric_(metric),
+      storage_(storage),
+      code_type_(row_type_of(storage.type)),
+      stride_floats_(padded_stride(dim)) {
+  if (!storage_.lossy()) storage_.keep_f32 = false;
+  if (storage_.type != StorageType::kF32) {
+    const size_t bytes = dim * kernels::row_type_bytes(code_type_);
+    code_stride_bytes_ = (bytes + kCodeRowAlignBytes - 1) / kCodeRowAlignBytes * kCodeRowAlignBytes;
+  }
+  // SQ8 starts in f32 and gets codes when trained; the others are fixed.
+  has_codes_ = storage_.type != StorageType::kF32 && storage_.type != StorageType::kSq8;
+  has_f32_ = !has_codes_ || storage_.keep_f32;
+}
 
 uint32_t VectorStore::find(const VectorId& id) const {
   auto it = slot_of_.find(id);
@@ -40,9 +70,12 @@ Result<uint32_t> VectorStore::allocate_slot() {
   }
   if (slot_end_ == kNoSlot) return Status::ResourceExhausted("the database holds 2^32-1 records");
   uint32_t slot = slot_end_;
-  size_t rows_needed = (size_t{slot} + 1) * stride_floats_ * sizeof(float);
-  IQDB_RETURN_IF_ERROR(rows_.grow(rows_needed));
+  if (has_f32_) {
+    IQDB_RETURN_IF_ERROR(rows_.grow((size_t{slot} + 1) * stride_floats_ * sizeof(float)));
+  }
+  if (has_codes_) IQDB_RETURN_IF_ERROR(codes_.grow((size_t{slot} + 1) * code_stride_bytes_));
   IQDB_RETURN_IF_ERROR(norms_.grow((size_t{slot} + 1) * sizeof(float)));
+  IQDB_RETURN_IF_ERROR(sq_norms_.grow((size_t{slot} + 1) * sizeof(float)));
   ids_.emplace_back(uint64_t{0});
   metadata_.emplace_back();
   sequence_.push_back(0);
@@ -54,6 +87,7 @@ Result<uint32_t> VectorStore::allocate_slot() {
 Result<VectorStore::UpsertResult> VectorStore::upsert(const VectorId& id,
                                                       std::span<const float> vector,
                                                       const Metadata* metadata) {
+  IQDB_RETURN_IF_ERROR(check_vector(vector));
   std::unique_ptr<Metadata> meta = metadata ? std::make_unique<Metadata>(*metadata) : nullptr;
   uint32_t slot = find(id);
   bool replaced = slot != kNoSlot;
@@ -68,11 +102,24 @@ Result<VectorStore::UpsertResult> VectorStore::upsert(const VectorId& id,
     slot_of_.emplace(id, slot);
     ++live_count_;
   }
-  float* row = mutable_row(slot);
-  std::memcpy(row, vector.data(), dim_ * sizeof(float));
-  std::memset(row + dim_, 0, (stride_floats_ - dim_) * sizeof(float));
-  reinterpret_cast<float*>(norms_.data())[slot] = inverse_norm(row, dim_);
+  if (has_f32_) {
+    float* row = mutable_row(slot);
+    std::memcpy(row, vector.data(), dim_ * sizeof(float));
+    std::memset(row + dim_, 0, (stride_floats_ - dim_) * sizeof(float));
+  }
+  if (has_codes_) encode_row(slot, vector.data());
+  const double sq = squared_norm(vector.data(), dim_);
+  reinterpret_cast<float*>(norms_.data())[slot] = inverse_norm(sq);
+  reinterpret_cast<float*>(sq_norms_.data())[slot] =
+      sq <= double(std::numeric_limits<float>::max()) ? static_cast<float>(sq)
+                                                      : std::numeric_limits<float>::infinity();
   metadata_[slot] = std::move(meta);
+  if (storage_.type == StorageType::kSq8 && !has_codes_ &&
+      live_count_ >= VectorStorage::kSq8TrainingRows) {
+    // Out of memory leaves the store untrained and consistent; the next
+    // upsert tries again.
+    (void)train();
+  }
   return UpsertResult{slot, replaced};
 }
 
@@ -90,10 +137,16 @@ uint32_t VectorStore::remove(const VectorId& id) {
   return slot;
 }
 
+size_t VectorStore::vector_bytes_per_slot() const noexcept {
+  return (has_f32_ ? stride_floats_ * sizeof(float) : 0) + (has_codes_ ? code_stride_bytes_ : 0) +
+         2 * sizeof(float);
+}
+
 size_t VectorStore::memory_bytes() const noexcept {
-  return size_t{slot_end_} * (stride_floats_ * sizeof(float) + sizeof(float) + sizeof(VectorId) +
-                              sizeof(void*) + sizeof(uint64_t) + 1) +
-         slot_of_.size() * (sizeof(VectorId) + sizeof(uint32_t) + 2 * sizeof(void*));
+  return size_t{slot_end_} * (vector_bytes_per_slot() + sizeof(VectorId) + sizeof(void*) +
+                              sizeof(uint64_t) + 1) +
+         slot_of_.size() * (sizeof(VectorId) + sizeof(uint32_t) + 2 * sizeof(void*)) +
+         (sq8_offset_.size() + sq8_scale_.size()) * sizeof(float);
 }
 
 }  // namespace iqdb::index

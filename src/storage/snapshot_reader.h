@@ -10,9 +10,10 @@
 // When checksums are verified (VerifyMode): compressed sections always, on
 // open. Uncompressed sections below kSmallSectionBytes on open in either
 // mode; larger ones on open only with kAll. A 188 MB vector section costs
-// ~10 ms of CRC32C at ~20 GB/s plus reading every page from disk, which is
-// most of a 20 ms reopen budget, so by default big in-place sections are
-// left to verify(kind) / verify_all(), which the database may run in the
+// 15-30 ms of CRC32C even from a warm page cache (13 GB/s at best; see
+// FORMAT.md) and a full read from disk when cold, which alone breaks a 20 ms
+// reopen budget, so by default big in-place sections are left to
+// verify(kind) / verify_all(), which the database may run in the
 // background or on demand.
 //
 // Thread-safety: after open() the reader is immutable; all const methods may

@@ -68,6 +68,11 @@ inline uint64_t decode_u64(const uint8_t* src) noexcept {
   std::memcpy(&v, src, sizeof v);
   return detail::to_little(v);
 }
+// Floats travel as their IEEE-754 bit patterns (NaN payloads survive).
+inline void encode_f32(uint8_t* dst, float v) noexcept { encode_u32(dst, std::bit_cast<uint32_t>(v)); }
+inline void encode_f64(uint8_t* dst, double v) noexcept { encode_u64(dst, std::bit_cast<uint64_t>(v)); }
+inline float decode_f32(const uint8_t* src) noexcept { return std::bit_cast<float>(decode_u32(src)); }
+inline double decode_f64(const uint8_t* src) noexcept { return std::bit_cast<double>(decode_u64(src)); }
 
 // ---- appending to a std::string ----
 
@@ -87,7 +92,6 @@ inline void put_u64(std::string& dst, uint64_t v) {
   encode_u64(b, v);
   dst.append(reinterpret_cast<const char*>(b), sizeof b);
 }
-// Floats are stored as their IEEE-754 bit patterns (NaN payloads survive).
 inline void put_f32(std::string& dst, float v) { put_u32(dst, std::bit_cast<uint32_t>(v)); }
 inline void put_f64(std::string& dst, double v) { put_u64(dst, std::bit_cast<uint64_t>(v)); }
 inline void put_bytes(std::string& dst, std::span<const uint8_t> bytes) {

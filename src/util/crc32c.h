@@ -2,7 +2,7 @@
 // checksum of every snapshot header, snapshot section and WAL record.
 //
 // On x86-64 CPUs with SSE4.2 it runs on the `crc32` instruction, 8 bytes per
-// instruction in three interleaved streams (about 20 GB/s on current cores;
+// instruction in three interleaved streams (13-21 GB/s measured on EPYC;
 // see src/storage/FORMAT.md for the measurement and why CRC32C). Elsewhere it
 // falls back to a portable slicing-by-8 table. Both give identical results.
 //

@@ -11,6 +11,7 @@
 #include "util/arena.h"
 #include "util/coding.h"
 #include "util/crc32c.h"
+#include "util/fault_injection.h"
 
 namespace iqdb::storage {
 namespace {
@@ -180,6 +181,22 @@ TEST_CASE("write_atomically replaces an older snapshot while a reader keeps the 
   CHECK(section_string(*fresh, 1) == "second");
   CHECK(fresh->header().wal_sequence == 99);
   CHECK(SnapshotReader::open(dir / "none").status().code() == StatusCode::kNotFound);
+}
+
+TEST_CASE("a snapshot whose fsync fails leaves the old snapshot and no temp file") {
+  TempDir dir;
+  SnapshotWriter w1(sample_header());
+  REQUIRE(w1.add_owned_section(1, "old").ok());
+  REQUIRE(w1.write_atomically(dir / "db").ok());
+  SnapshotWriter w2(sample_header());
+  REQUIRE(w2.add_owned_section(1, "new").ok());
+  util::inject_sync_failures(1);
+  CHECK(w2.write_atomically(dir / "db").code() == StatusCode::kIOError);
+  util::inject_sync_failures(0);
+  CHECK_FALSE(std::filesystem::exists(dir / "db.tmp"));
+  Result<SnapshotReader> r = SnapshotReader::open(dir / "db");
+  REQUIRE(r.ok());
+  CHECK(section_string(*r, 1) == "old");
 }
 
 // A small snapshot with every kind of section, for the exhaustive damage tests.

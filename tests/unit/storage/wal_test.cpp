@@ -9,6 +9,7 @@
 #include "storage/wal_writer.h"
 #include "unit/util/temp_dir.h"
 #include "util/coding.h"
+#include "util/fault_injection.h"
 
 namespace iqdb::storage {
 namespace {
@@ -355,6 +356,26 @@ TEST_CASE("concurrent appenders share fsyncs and every record replays exactly on
   for (int t = 0; t < kThreads; ++t) {
     for (int i = 0; i < kPerThread; ++i) CHECK(seen[t * 1000 + i] == 1);
   }
+}
+
+TEST_CASE("a failed WAL fsync makes every later append and sync fail until reset") {
+  TempDir dir;
+  const auto path = dir / "db.wal";
+  auto opened = WalWriter::open(path, kId, 1);
+  REQUIRE(opened.ok());
+  WalWriter& w = **opened;
+  Result<uint64_t> seq = w.append(1, "a");
+  REQUIRE(seq.ok());
+  util::inject_sync_failures(1);
+  CHECK(w.sync_to(*seq).code() == StatusCode::kIOError);
+  util::inject_sync_failures(0);
+  CHECK(w.synced_seq() == 0);
+  CHECK(w.append(1, "b").status().code() == StatusCode::kIOError);
+  CHECK(w.sync().code() == StatusCode::kIOError);
+  REQUIRE(w.reset(kId, 2).ok());
+  CHECK(*w.append(1, "c") == 2);
+  CHECK(w.sync().ok());
+  CHECK(w.synced_seq() == 2);
 }
 
 TEST_CASE("WAL writer rejects sequence 0 and a next sequence below the log's start") {

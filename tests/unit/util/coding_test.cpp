@@ -62,6 +62,18 @@ TEST_CASE("coding round-trips every width, extreme values and float bit patterns
   CHECK(as_chars(str) == "hello");
 }
 
+TEST_CASE("raw encode/decode agree with put/ByteReader, floats bit for bit") {
+  uint8_t b[8];
+  encode_f32(b, -2.25f);
+  CHECK(decode_f32(b) == -2.25f);
+  CHECK(decode_u32(b) == std::bit_cast<uint32_t>(-2.25f));
+  encode_f64(b, 1e300);
+  CHECK(decode_f64(b) == 1e300);
+  encode_u16(b, 0xBEEF);
+  CHECK(b[0] == 0xEF);
+  CHECK(decode_u16(b) == 0xBEEF);
+}
+
 TEST_CASE("ByteReader refuses to read past the end and does not move on failure") {
   std::string s;
   put_u32(s, 7);

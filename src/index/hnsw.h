@@ -1,10 +1,14 @@
 // HnswIndex: a Hierarchical Navigable Small World graph (Malkov & Yashunin)
 // over the slots of a VectorStore, with the neighbour-selection heuristic.
 //
-// Vectors are never copied from the store. For every metric but Hamming the
-// index also keeps an 8-bit copy (Sq8Codes, trained once enough rows exist)
-// and walks the graph on it; each search reranks its beam with exact f32
-// distances, so results carry exact ranking distances (see QueryScorer).
+// Vectors are never copied from the store. Over an f32 store, for every
+// metric but Hamming, the index also keeps an 8-bit copy (Sq8Codes, trained
+// once enough rows exist) and walks the graph on it; each search reranks
+// what rounding cannot rule out with exact f32 distances, so results carry
+// exact ranking distances (see QueryScorer). A u8 store's rows are walked
+// directly by the same integer kernels (L2, L1); other stores that keep
+// codes (f16, bf16, SQ8) are walked on their codes through QueryScorer and
+// rescored on f32 rows when those are kept.
 // The graph layout is described in hnsw_graph.h, the snapshot format in
 // hnsw_persist.cpp.
 //
@@ -17,8 +21,9 @@
 //
 // Deletes repair the graph: every node that linked to a removed node is
 // relinked among its remaining neighbours and the removed node's neighbours
-// (selection heuristic), nodes left without in-links are reconnected, the
-// entry point moves if needed, and the slot is freed for reuse.
+// (selection heuristic, topped up to M links), nodes left without in-links
+// are reconnected, the entry point moves if needed, and the slot is freed
+// for reuse (see hnsw_remove.cpp).
 //
 // Thread-safety: search() may run concurrently with other searches and
 // with insert()/insert_batch(); insert() calls may run concurrently with
@@ -56,10 +61,10 @@ class HnswIndex final : public AnnIndex {
  public:
   // Tuning beyond HnswConfig, for tests and benchmarks; defaults suit users.
   struct Options {
-    bool sq8 = true;              // walk on SQ8 codes (all metrics but Hamming)
-    size_t sq8_min_rows = 1024;   // train the codes once this many rows are indexed
-    size_t rerank = 0;            // beam entries reranked exactly; 0: all of them
-    bool plan_filters = true;     // may answer selective filters by exact scan
+    bool sq8 = true;             // walk on 8-bit codes: own (f32 store) or a u8 store's
+    size_t sq8_min_rows = 1024;  // train the own codes once this many rows are indexed
+    size_t rerank = 0;           // beam entries rescored; 0: those rounding can't rule out
+    bool plan_filters = true;    // may answer selective filters by exact scan
   };
 
   // `store` must outlive the index. config.m must be in [2, 256].
@@ -76,9 +81,10 @@ class HnswIndex final : public AnnIndex {
   Status insert_batch(std::span<const uint32_t> slots) override;
   // Unlinks the slot, repairs its neighbours and frees the node. The store
   // row may already be marked removed but must still hold the vector.
-  // No-op for a slot not in the graph.
+  // No-op for a slot not in the graph. Costs one pass over the lists
+  // (links are one-way): O(nodes * M), about 1 ms per 60k nodes.
   void remove(uint32_t slot) override;
-  // remove() of many slots with one pass over the graph.
+  // remove() of many slots with one pass over the graph per level.
   void remove_batch(std::span<const uint32_t> slots);
   // The vector of an indexed slot changed in place: relinks it (inserts it
   // when it is not in the graph).
@@ -114,6 +120,8 @@ class HnswIndex final : public AnnIndex {
   // kNoSlot when the graph is empty.
   uint32_t entry_point() const noexcept;
   std::vector<uint32_t> neighbors(uint32_t slot, uint32_t level) const;
+  // Whether walks run on 8-bit codes with the integer kernels: the index's
+  // own trained SQ8 copy (f32 store), or a u8 store's rows (L2, L1).
   bool uses_sq8() const noexcept;
   // kCorruption naming the first broken invariant: links to absent nodes,
   // self links, over-full lists, an entry point that is not a top node.
@@ -121,6 +129,12 @@ class HnswIndex final : public AnnIndex {
 
  private:
   struct Sync;
+  enum class Rerank : uint8_t {
+    kNone,        // the walk's distances are the query scorer's
+    kAll,         // rescore everything found with the query scorer
+    kSq8Bounded,  // rescore what the SQ8 rounding radii cannot rule out
+  };
+
   struct EntryPoint {
     uint32_t slot;
     uint32_t level;
@@ -134,6 +148,12 @@ class HnswIndex final : public AnnIndex {
   Status insert_shared(uint32_t slot);
   Status train_codes(std::span<const uint32_t> extra);
   bool wants_training(size_t incoming) const noexcept;
+  // Whether this index keeps SQ8 codes of its own: the option is on, the
+  // metric allows it and the store holds f32 rows only (a store with codes
+  // is walked on its codes instead).
+  bool own_codes() const noexcept;
+  // Writes the slot's own SQ8 codes, when the index keeps trained ones.
+  void encode_codes(uint32_t slot) noexcept;
   template <class Space>
   void connect(uint32_t slot, uint32_t level, EntryPoint ep, const Space& space, hnsw::Scratch& s);
   void select_neighbors(std::span<const hnsw::Cand> candidates, size_t max_count,
@@ -142,16 +162,17 @@ class HnswIndex final : public AnnIndex {
   void force_link(uint32_t from, uint32_t to, uint32_t level, hnsw::Scratch& s);
   void link_back(uint32_t slot, uint32_t level, std::span<const hnsw::Cand> found,
                  std::span<const uint32_t> selected, hnsw::Scratch& s);
-  float pair_distance(uint32_t a, uint32_t b) const noexcept;
+  // The codes walks run on (own and trained, or a u8 store's borrowed);
+  // null when walks go through QueryScorer (store codes or f32 rows).
+  const hnsw::Sq8Codes* walk_codes() const noexcept;
   void unlink(std::span<const uint32_t> slots, bool free_nodes);
   void reconnect(uint32_t slot, uint32_t level);
   template <class Space>
   std::vector<util::Candidate> search_in(const Space& space, const QueryScorer& query, size_t k,
-                                         size_t ef, const SlotPredicate* filter) const;
-  // exact: the walk was on codes (query_radius is then the query's
-  // rounding radius); otherwise its distances are already exact.
+                                         size_t ef, const SlotPredicate* filter, Rerank mode,
+                                         float query_radius) const;
   std::vector<util::Candidate> rerank(const QueryScorer& query, std::span<const hnsw::Cand> found,
-                                      size_t k, bool exact, float query_radius) const;
+                                      size_t k, Rerank mode, float query_radius) const;
   double estimate_selectivity(const SlotPredicate& filter) const;
 
   const VectorStore* store_;

@@ -30,7 +30,8 @@ Status HnswGraph::reserve(uint32_t slots) {
   if (slots <= old) return Status::OK();
   if (slots > kMaxSlots) return Status::ResourceExhausted("HNSW graph is limited to 2^31-1 slots");
   // Grow geometrically: one lock and a few mprotect calls per doubling.
-  const uint64_t want = std::min<uint64_t>(kMaxSlots, std::max<uint64_t>(slots, old + old / 2 + 16));
+  const uint64_t want =
+      std::min<uint64_t>(kMaxSlots, std::max<uint64_t>(slots, old + old / 2 + 16));
   IQDB_RETURN_IF_ERROR(level0_.grow(want * level0_stride_words() * sizeof(uint32_t)));
   IQDB_RETURN_IF_ERROR(nodes_.grow(want * sizeof(NodeInfo)));
   if (level0_base_ == nullptr) level0_base_ = reinterpret_cast<uint32_t*>(level0_.data());
@@ -53,9 +54,8 @@ void HnswGraph::lock(uint32_t slot) noexcept {
   std::atomic_ref<uint32_t> h = word(head(slot));
   uint32_t w = h.load(std::memory_order_relaxed);
   for (unsigned spins = 0;; ++spins) {
-    if ((w & kLockBit) == 0 &&
-        h.compare_exchange_weak(w, w + kLockBit, std::memory_order_acquire,
-                                std::memory_order_relaxed)) {
+    if ((w & kLockBit) == 0 && h.compare_exchange_weak(w, w + kLockBit, std::memory_order_acquire,
+                                                       std::memory_order_relaxed)) {
       return;
     }
     if (spins < 64) {
@@ -151,7 +151,8 @@ Status HnswGraph::allocate_upper(uint32_t slot) {
 void HnswGraph::release(uint32_t slot) noexcept {
   NodeInfo& node = info(slot);
   uint32_t* h = head(slot);
-  for (size_t i = 1; i < level0_stride_words(); ++i) word(h + i).store(0, std::memory_order_relaxed);
+  for (size_t i = 1; i < level0_stride_words(); ++i)
+    word(h + i).store(0, std::memory_order_relaxed);
   std::atomic_ref<uint32_t> hw = word(h);
   hw.store(hw.load(std::memory_order_relaxed) & ~kCountMask, std::memory_order_release);
   if (node.level > 0) {

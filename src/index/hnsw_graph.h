@@ -127,9 +127,9 @@ class HnswGraph {
   uint8_t* nodes_base_ = nullptr;
   uint32_t* upper_base_ = nullptr;
   std::atomic<uint32_t> capacity_{0};
-  std::mutex grow_mutex_;   // reserve()
-  std::mutex upper_mutex_;  // allocate_upper()/release()
-  size_t upper_used_ = 0;   // words handed out (guarded by upper_mutex_)
+  std::mutex grow_mutex_;                          // reserve()
+  std::mutex upper_mutex_;                         // allocate_upper()/release()
+  size_t upper_used_ = 0;                          // words handed out (guarded by upper_mutex_)
   std::vector<std::vector<uint32_t>> free_upper_;  // by level: offsets of released blocks
   // Committed bytes that came from an adopted snapshot (may hold stray file
   // bytes past its records; cleared as records are added there).

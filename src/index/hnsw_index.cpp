@@ -58,6 +58,12 @@ HnswIndex::HnswIndex(const VectorStore& store, const HnswConfig& config, const O
   config_.m = graph_->m();
   config_.ef_construction = std::max(config_.ef_construction, config_.m);
   if (config_.ef_search == 0) config_.ef_search = 1;
+  // A u8 store already holds exact 8-bit codes: walk on them directly.
+  if (options_.sq8 && store.storage().type == StorageType::kU8 &&
+      codes_->family() == Sq8Codes::Family::kUnsigned) {
+    codes_->borrow(store);
+    sync_->sq8_ready.store(true, std::memory_order_release);
+  }
 }
 
 HnswIndex::HnswIndex(HnswIndex&&) noexcept = default;
@@ -87,19 +93,26 @@ uint32_t HnswIndex::random_level(uint32_t slot) const noexcept {
   return level >= hnsw::kMaxLevel ? hnsw::kMaxLevel : static_cast<uint32_t>(level);
 }
 
+bool HnswIndex::own_codes() const noexcept {
+  return options_.sq8 && codes_->supported() && store_->storage().type == StorageType::kF32;
+}
+
+const hnsw::Sq8Codes* HnswIndex::walk_codes() const noexcept {
+  return sync_->sq8_ready.load(std::memory_order_acquire) ? codes_.get() : nullptr;
+}
+
 Status HnswIndex::ensure_capacity(uint32_t slots) {
   if (slots <= graph_->capacity()) return Status::OK();
   std::lock_guard<std::mutex> guard(sync_->grow);
   IQDB_RETURN_IF_ERROR(graph_->reserve(slots));
-  if (options_.sq8 && codes_->supported()) {
+  if (own_codes()) {
     IQDB_RETURN_IF_ERROR(codes_->reserve(graph_->capacity()));
   }
   return Status::OK();
 }
 
 bool HnswIndex::wants_training(size_t incoming) const noexcept {
-  return options_.sq8 && codes_->supported() &&
-         !sync_->sq8_ready.load(std::memory_order_acquire) &&
+  return own_codes() && !sync_->sq8_ready.load(std::memory_order_acquire) &&
          sync_->count.load(std::memory_order_relaxed) + incoming >=
              std::max<size_t>(options_.sq8_min_rows, 1);
 }
@@ -132,7 +145,7 @@ Status HnswIndex::train_codes(std::span<const uint32_t> extra) {
 }
 
 Status HnswIndex::optimize() {
-  if (!options_.sq8 || !codes_->supported()) return Status::OK();
+  if (!own_codes()) return Status::OK();
   if (sync_->count.load() == 0) return Status::OK();
   std::unique_lock<std::shared_mutex> writers(sync_->writers);
   return train_codes({});
@@ -140,7 +153,13 @@ Status HnswIndex::optimize() {
 
 size_t HnswIndex::memory_bytes() const {
   const uint32_t capacity = graph_->capacity();
-  return graph_->memory_bytes() + codes_->memory_bytes(capacity);
+  return graph_->memory_bytes() + (codes_->borrowed() ? 0 : codes_->memory_bytes(capacity));
+}
+
+void HnswIndex::encode_codes(uint32_t slot) noexcept {
+  if (own_codes() && sync_->sq8_ready.load(std::memory_order_acquire)) {
+    codes_->encode(*store_, slot);
+  }
 }
 
 size_t HnswIndex::size() const noexcept { return sync_->count.load(std::memory_order_acquire); }
@@ -183,7 +202,8 @@ Status HnswIndex::check() const {
       const size_t n = graph_->links_locked(slot, level, links.data());
       for (size_t i = 0; i < n; ++i) {
         const uint32_t to = links[i];
-        const std::string where = "node " + std::to_string(slot) + " level " + std::to_string(level);
+        const std::string where =
+            "node " + std::to_string(slot) + " level " + std::to_string(level);
         if (to == slot) return Status::Corruption(where + " links to itself");
         if (to >= capacity || !graph_->info(to).present) {
           return Status::Corruption(where + " links to absent slot " + std::to_string(to));

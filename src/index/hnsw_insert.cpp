@@ -38,23 +38,6 @@ bool nearer(const Cand& a, const Cand& b) noexcept {
 
 }  // namespace
 
-float HnswIndex::pair_distance(uint32_t a, uint32_t b) const noexcept {
-  if (sync_->sq8_ready.load(std::memory_order_relaxed)) return codes_->distance(a, b);
-  const kernels::DistanceKernels& k = kernels::active_kernels();
-  const float* ra = store_->row(a);
-  const float* rb = store_->row(b);
-  const size_t dim = store_->dim();
-  switch (store_->metric()) {
-    case Metric::kCosine:
-      return kernels::cosine_from_dot(k.dot(ra, rb, dim), store_->inv_norm(a), store_->inv_norm(b));
-    case Metric::kDot: return -k.dot(ra, rb, dim);
-    case Metric::kL2: return k.l2_squared(ra, rb, dim);
-    case Metric::kL1: return k.l1(ra, rb, dim);
-    case Metric::kHamming: return k.hamming(ra, rb, dim);
-  }
-  return 0.0f;
-}
-
 // The heuristic of Malkov & Yashunin (algorithm 4, without extending or
 // keeping pruned candidates): walking the candidates nearest first, keep
 // one unless it is nearer to an already kept neighbour than to the base.
@@ -67,11 +50,13 @@ void HnswIndex::select_neighbors(std::span<const Cand> candidates, size_t max_co
     for (const Cand& c : candidates) out.push_back(c.slot);
     return;
   }
+  hnsw::PairFrom from(*store_, walk_codes());
   for (const Cand& c : candidates) {
     if (out.size() >= max_count) break;
     bool keep = true;
+    if (!out.empty()) from.reset(c.slot);
     for (uint32_t kept : out) {
-      if (pair_distance(c.slot, kept) < c.dist) {
+      if (from(kept) < c.dist) {
         keep = false;
         break;
       }
@@ -99,8 +84,10 @@ bool HnswIndex::add_link(uint32_t from, uint32_t to, uint32_t level, float dist,
     return true;
   }
   s.shrink.clear();
+  hnsw::PairFrom distance_from(*store_, walk_codes());
+  distance_from.reset(from);
   for (size_t i = 0; i < n; ++i) {
-    s.shrink.push_back(Cand{pair_distance(from, s.shrink_links[i]), s.shrink_links[i]});
+    s.shrink.push_back(Cand{distance_from(s.shrink_links[i]), s.shrink_links[i]});
   }
   s.shrink.push_back(Cand{dist, to});
   std::sort(s.shrink.begin(), s.shrink.end(), nearer);
@@ -125,8 +112,10 @@ void HnswIndex::force_link(uint32_t from, uint32_t to, uint32_t level, Scratch& 
     } else {
       size_t worst = 0;
       float worst_dist = -std::numeric_limits<float>::infinity();
+      hnsw::PairFrom distance_from(*store_, walk_codes());
+      distance_from.reset(from);
       for (size_t i = 0; i < n; ++i) {
-        const float d = pair_distance(from, s.shrink_links[i]);
+        const float d = distance_from(s.shrink_links[i]);
         if (d > worst_dist) worst = i, worst_dist = d;
       }
       s.shrink_links[worst] = to;
@@ -175,8 +164,8 @@ void HnswIndex::connect(uint32_t slot, uint32_t level, EntryPoint ep, const Spac
 
 template void HnswIndex::connect<hnsw::Sq8Space>(uint32_t, uint32_t, EntryPoint,
                                                  const hnsw::Sq8Space&, Scratch&);
-template void HnswIndex::connect<hnsw::F32Space>(uint32_t, uint32_t, EntryPoint,
-                                                 const hnsw::F32Space&, Scratch&);
+template void HnswIndex::connect<hnsw::ScorerSpace>(uint32_t, uint32_t, EntryPoint,
+                                                    const hnsw::ScorerSpace&, Scratch&);
 
 Status HnswIndex::insert(uint32_t slot) {
   if (wants_training(1)) {
@@ -223,7 +212,7 @@ Status HnswIndex::insert_shared(uint32_t slot) {
     return status;
   }
   const bool sq8 = sync_->sq8_ready.load(std::memory_order_acquire);
-  if (sq8) codes_->encode(*store_, slot);
+  encode_codes(slot);
   node.present = 1;
 
   std::unique_lock<std::mutex> top(sync_->entry_mutex, std::defer_lock);
@@ -243,8 +232,9 @@ Status HnswIndex::insert_shared(uint32_t slot) {
     codes_->widen(slot, s.query_codes.data());
     connect(slot, level, ep, hnsw::Sq8Space{codes_.get(), s.query_codes.data()}, s);
   } else {
-    const QueryScorer scorer(*store_, store_->row(slot));
-    connect(slot, level, ep, hnsw::F32Space{&scorer}, s);
+    hnsw::PairFrom node(*store_, nullptr);
+    node.reset(slot);
+    connect(slot, level, ep, hnsw::ScorerSpace{&node.scorer()}, s);
   }
   if (level > ep.level) set_entry(slot, level);
   sync_->count.fetch_add(1, std::memory_order_release);

@@ -17,12 +17,12 @@ struct HnswIndex::Sync {
 
   // (level << 32) | slot of the entry point, or kNoEntry.
   std::atomic<uint64_t> entry{kNoEntry};
-  std::atomic<uint32_t> count{0};        // nodes in the graph
-  std::atomic<bool> sq8_ready{false};    // codes trained and written for every node
-  std::mutex entry_mutex;                // an insert that raises the top level holds it
-  std::shared_mutex writers;             // inserts: shared; SQ8 training: exclusive
-  std::mutex grow;                       // capacity growth of graph and codes
-  std::vector<uint32_t> marks;           // unlink() scratch, all zero between calls
+  std::atomic<uint32_t> count{0};      // nodes in the graph
+  std::atomic<bool> sq8_ready{false};  // codes trained and written for every node
+  std::mutex entry_mutex;              // an insert that raises the top level holds it
+  std::shared_mutex writers;           // inserts: shared; SQ8 training: exclusive
+  std::mutex grow;                     // capacity growth of graph and codes
+  std::vector<uint32_t> marks;         // unlink() scratch, all zero between calls
 };
 
 }  // namespace iqdb::index

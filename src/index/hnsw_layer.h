@@ -12,10 +12,9 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <span>
 #include <vector>
-#include <atomic>
-#include <cstdio>
 
 #include "index/hnsw_graph.h"
 #include "index/hnsw_sq8.h"
@@ -27,6 +26,8 @@ struct Cand {
   float dist;
   uint32_t slot;
 };
+
+inline constexpr float kNoBound = std::numeric_limits<float>::infinity();
 
 // Which slots the current walk has touched. A slot is visited when its tag
 // equals the walk's epoch, so starting a walk costs one increment, not a
@@ -75,21 +76,29 @@ class CandidatePool {
   float worst() const noexcept {
     return size_ ? data_[size_ - 1].dist : std::numeric_limits<float>::infinity();
   }
-  // Keeps the candidate if the pool has room or it beats the worst.
-  bool insert(float dist, uint32_t slot) noexcept {
-    if (size_ == capacity_ && !(dist < data_[size_ - 1].dist)) return false;
+  static constexpr size_t kRejected = ~size_t{0};
+  // Keeps the candidate if the pool has room or it beats the worst; returns
+  // its position, or kRejected.
+  size_t insert(float dist, uint32_t slot) noexcept {
+    if (size_ == capacity_ && !(dist < data_[size_ - 1].dist)) return kRejected;
     size_t lo = 0, hi = size_;
     while (lo < hi) {  // first entry with a larger distance
       const size_t mid = (lo + hi) / 2;
-      if (data_[mid].dist <= dist) lo = mid + 1; else hi = mid;
+      if (data_[mid].dist <= dist) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
     }
     const size_t moved = size_ - lo - (size_ == capacity_ ? 1 : 0);
     std::memmove(&data_[lo + 1], &data_[lo], moved * sizeof(Entry));
     data_[lo] = Entry{dist, slot};
     if (size_ < capacity_) ++size_;
     if (lo < cursor_) cursor_ = lo;
-    return true;
+    return lo;
   }
+  // Position of the nearest unchecked candidate (== size() when none).
+  size_t cursor() const noexcept { return cursor_; }
   bool has_unchecked() const noexcept { return cursor_ < size_; }
   uint32_t peek_unchecked() const noexcept { return data_[cursor_].id; }
   // The nearest unchecked candidate, now checked.
@@ -149,19 +158,63 @@ struct Sq8Space {
   void distances(const uint32_t* slots, size_t n, float* out) const noexcept {
     codes->distances(q, slots, n, out);
   }
-  void prefetch(uint32_t slot) const noexcept { __builtin_prefetch(codes->codes(slot), 0, 3); }
+  void distances_within(const uint32_t* slots, size_t n, float bound, float* out) const noexcept {
+    codes->distances_within(q, slots, n, bound, out);
+  }
+  // The whole code row (up to 1 KiB): a walk asks for all unvisited
+  // neighbours' rows at once, so their misses overlap.
+  void prefetch(uint32_t slot) const noexcept {
+    const char* p = reinterpret_cast<const char*>(codes->codes(slot));
+    const size_t bytes = std::min<size_t>(codes->kernel_dim(), 1024);
+    for (size_t offset = 0; offset < bytes; offset += 64) __builtin_prefetch(p + offset, 0, 3);
+  }
 };
 
-// On the exact f32 rows (ranking distances of QueryScorer).
-struct F32Space {
+// Through a QueryScorer: the store's f32 rows, or its code rows (u8, f16,
+// bf16, SQ8) when it keeps codes.
+struct ScorerSpace {
   const QueryScorer* scorer;
   float distance(uint32_t slot) const noexcept { return (*scorer)(slot); }
   void distances(const uint32_t* slots, size_t n, float* out) const noexcept {
     scorer->gather(slots, n, out);
   }
-  void prefetch(uint32_t slot) const noexcept {
-    __builtin_prefetch(scorer->store().row(slot), 0, 3);
+  void distances_within(const uint32_t* slots, size_t n, float, float* out) const noexcept {
+    scorer->gather(slots, n, out);
   }
+  void prefetch(uint32_t slot) const noexcept { scorer->store().prefetch(slot); }
+};
+
+// Distances from one stored slot to others, in the representation walks
+// use: SQ8 code distances when `codes` is given, else a QueryScorer on the
+// store's codes (or f32 rows) with the slot's own vector as the query.
+class PairFrom {
+ public:
+  PairFrom(const VectorStore& store, const Sq8Codes* codes) : store_(store), codes_(codes) {}
+  void reset(uint32_t from) {
+    from_ = from;
+    if (codes_ != nullptr) return;
+    const float* q;
+    if (store_.has_f32_rows()) {
+      q = store_.row(from);
+    } else {
+      buffer_.resize(store_.dim());
+      store_.decode_row(from, buffer_.data());
+      q = buffer_.data();
+    }
+    scorer_.emplace(store_, q, RowSource::kCodes);
+  }
+  float operator()(uint32_t to) const noexcept {
+    return codes_ != nullptr ? codes_->distance(from_, to) : (*scorer_)(to);
+  }
+  // The scorer of the current slot (requires no `codes`).
+  const QueryScorer& scorer() const noexcept { return *scorer_; }
+
+ private:
+  const VectorStore& store_;
+  const Sq8Codes* codes_;
+  uint32_t from_ = 0;
+  std::vector<float> buffer_;
+  std::optional<QueryScorer> scorer_;
 };
 
 // Greedy walk on levels top..bottom+1 (ef = 1): moves to the nearest
@@ -213,9 +266,14 @@ void search_layer(const HnswGraph& graph, const Space& space, uint32_t level, si
       }
     }
     if (m == 0) continue;
-    { static std::atomic<size_t> rows{0}, expansions{0}; rows += m; if (++expansions % 2000000 == 0) fprintf(stderr, "rows/expansion %.2f (n=%zu)\n", double(rows)/expansions, n); }
-    space.distances(ids, m, dists);
-    for (size_t i = 0; i < m; ++i) s.pool.insert(dists[i], ids[i]);
+    // A neighbour farther than the worst of a full pool is dropped anyway:
+    // its distance may be abandoned part way (exact for what is kept).
+    space.distances_within(ids, m, s.pool.full() ? s.pool.worst() : kNoBound, dists);
+    for (size_t i = 0; i < m; ++i) {
+      // A neighbour that lands at the front will be expanded next: ask for
+      // its list now (the prefetch above guessed before it was known).
+      if (s.pool.insert(dists[i], ids[i]) <= s.pool.cursor()) graph.prefetch_links(ids[i], level);
+    }
   }
 }
 

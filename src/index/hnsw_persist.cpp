@@ -87,9 +87,8 @@ Result<Header> parse_header(std::span<const uint8_t> bytes) {
   }
   if (!in.read_u32(&h.m) || !in.read_u32(&h.dim) || !in.read_u8(&h.metric) ||
       !in.read_u8(&h.has_codes) || !in.read_u16(&zero) || !in.read_u32(&h.capacity) ||
-      !in.read_u32(&h.node_count) || !in.read_u32(&h.entry_slot) ||
-      !in.read_u32(&h.entry_level) || !in.read_u64(&h.upper_words) ||
-      !in.read_length_prefixed(&h.params)) {
+      !in.read_u32(&h.node_count) || !in.read_u32(&h.entry_slot) || !in.read_u32(&h.entry_level) ||
+      !in.read_u64(&h.upper_words) || !in.read_length_prefixed(&h.params)) {
     return in.overrun("HNSW header");
   }
   if (!in.at_end()) return Status::Corruption("HNSW header has trailing bytes");
@@ -121,7 +120,7 @@ Status adopt_exact(const SectionSource& source, uint32_t kind, uint64_t expected
 
 void HnswIndex::save(SectionSink& sink) const {
   const uint32_t capacity = graph_->capacity();
-  const bool has_codes = uses_sq8();
+  const bool has_codes = uses_sq8() && !codes_->borrowed();
   const EntryPoint ep = entry();
   std::string header;
   util::put_u64(header, kMagic);
@@ -168,20 +167,21 @@ Result<HnswIndex> HnswIndex::load(const VectorStore& store, const HnswConfig& co
   const uint64_t stride_bytes = graph.level0_stride_words() * sizeof(uint32_t);
   util::Arena level0, nodes, upper;
   IQDB_RETURN_IF_ERROR(adopt_exact(source, kLevel0, h.capacity * stride_bytes, level0, "level-0"));
-  IQDB_RETURN_IF_ERROR(adopt_exact(source, kNodes, h.capacity * uint64_t{sizeof(NodeInfo)}, nodes,
-                                   "node"));
-  IQDB_RETURN_IF_ERROR(adopt_exact(source, kUpper, h.upper_words * sizeof(uint32_t), upper,
-                                   "upper-level"));
-  const bool use_codes = h.has_codes && options.sq8 && index.codes_->supported();
+  IQDB_RETURN_IF_ERROR(
+      adopt_exact(source, kNodes, h.capacity * uint64_t{sizeof(NodeInfo)}, nodes, "node"));
+  IQDB_RETURN_IF_ERROR(
+      adopt_exact(source, kUpper, h.upper_words * sizeof(uint32_t), upper, "upper-level"));
+  const bool use_codes = h.has_codes && index.own_codes();
   if (h.has_codes) {
-    if (!index.codes_->supported()) return Status::Corruption("HNSW codes for a Hamming index");
+    if (!index.codes_->supported() || store.storage().type != StorageType::kF32) {
+      return Status::Corruption("HNSW codes for a metric or store that does not use them");
+    }
     IQDB_RETURN_IF_ERROR(index.codes_->set_params(h.params));
   }
   if (use_codes) {
     util::Arena codes, radii;
-    IQDB_RETURN_IF_ERROR(adopt_exact(source, kCodes,
-                                     uint64_t{h.capacity} * index.codes_->stride_bytes(), codes,
-                                     "code"));
+    IQDB_RETURN_IF_ERROR(adopt_exact(
+        source, kCodes, uint64_t{h.capacity} * index.codes_->stride_bytes(), codes, "code"));
     IQDB_RETURN_IF_ERROR(
         adopt_exact(source, kRadii, uint64_t{h.capacity} * sizeof(float), radii, "radius"));
     index.codes_->adopt(std::move(codes), std::move(radii));
@@ -252,8 +252,8 @@ Result<HnswIndex> HnswIndex::load(const VectorStore& store, const HnswConfig& co
       for (size_t i = 0; i < n; ++i) {
         const uint32_t to = links[i];
         if (to >= cap || to == slot || !graph.info(to).present || graph.info(to).level < level) {
-          return Status::Corruption("HNSW node " + std::to_string(slot) + " has a bad link at level " +
-                                    std::to_string(level));
+          return Status::Corruption("HNSW node " + std::to_string(slot) +
+                                    " has a bad link at level " + std::to_string(level));
         }
       }
     }

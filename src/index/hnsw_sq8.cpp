@@ -21,23 +21,18 @@ T clamp_round(float v, float lo, float hi) {
   return static_cast<T>(r >= lo ? (r <= hi ? r : hi) : lo);
 }
 
-// The same for the query codes, written so the loop vectorises: clamp, then
-// round half up by truncating a value made positive (no libm call).
-inline int16_t clamp_round_query(float v, float lo, float hi) {
-  const float c = v >= lo ? (v <= hi ? v : hi) : lo;
-  constexpr float kBias = 16384.0f;  // > |lo|, so c + kBias + 0.5 > 0
-  return static_cast<int16_t>(static_cast<int32_t>(c + (kBias + 0.5f)) - static_cast<int32_t>(kBias));
-}
-
 }  // namespace
 
 Sq8Codes::Family Sq8Codes::family_for(Metric metric) noexcept {
   switch (metric) {
     case Metric::kL2:
-    case Metric::kL1: return Family::kUnsigned;
+    case Metric::kL1:
+      return Family::kUnsigned;
     case Metric::kDot:
-    case Metric::kCosine: return Family::kSigned;
-    case Metric::kHamming: return Family::kNone;
+    case Metric::kCosine:
+      return Family::kSigned;
+    case Metric::kHamming:
+      return Family::kNone;
   }
   return Family::kNone;
 }
@@ -54,18 +49,22 @@ Sq8Codes::Sq8Codes(size_t dim, Metric metric)
 
 void Sq8Codes::bind_kernels() noexcept {
   const kernels::Sq8Kernels& k = kernels::active_sq8_kernels();
+  quantize_fn_ = k.quantize;
   switch (metric_) {
     case Metric::kL2:
       query_fn_ = k.l2_query, codes_fn_ = k.l2_codes, gather_fn_ = k.l2_gather;
+      bounded_fn_ = k.l2_gather_bounded;
       break;
     case Metric::kL1:
       query_fn_ = k.l1_query, codes_fn_ = k.l1_codes, gather_fn_ = k.l1_gather;
+      bounded_fn_ = k.l1_gather_bounded;
       break;
     case Metric::kDot:
     case Metric::kCosine:
       query_fn_ = k.dot_query, codes_fn_ = k.dot_codes, gather_fn_ = k.dot_gather;
       break;
-    case Metric::kHamming: break;
+    case Metric::kHamming:
+      break;
   }
 }
 
@@ -103,6 +102,7 @@ void Sq8Codes::train(const VectorStore& store, std::span<const uint32_t> sample)
     scale_ = max_abs > 0.0f ? max_abs / 127.0f : 1.0f;
   }
   inv_scale_ = 1.0f / scale_;
+  update_exact_grid();
 }
 
 Status Sq8Codes::reserve(uint32_t slots) {
@@ -141,23 +141,20 @@ void Sq8Codes::encode(const VectorStore& store, uint32_t slot) noexcept {
   std::memset(out + dim_, 0, stride_ - dim_);
   // Rounded up a little so float rounding never makes the bound too tight.
   const double r = metric_ == Metric::kL1 ? sum_abs : std::sqrt(sum_sq);
-  radius_[slot] = static_cast<float>(r * (1 + 1e-5) + 1e-6);
+  radius_[slot] = r == 0 ? 0.0f : static_cast<float>(r * (1 + 1e-5) + 1e-6);
 }
 
 float Sq8Codes::encode_query(const float* query, int16_t* out) const noexcept {
+  float err[2];
   float radius = 0.0f;
   if (family_ == Family::kUnsigned) {
-    float sum_sq = 0.0f, sum_abs = 0.0f;
-    for (size_t i = 0; i < dim_; ++i) {
-      const float v = (query[i] - min_[i]) * inv_scale_;
-      out[i] = clamp_round_query(v, kernels::kSq8QueryMin, kernels::kSq8QueryMax);
-      const float e = v - static_cast<float>(out[i]);
-      sum_sq += e * e;
-      sum_abs += std::fabs(e);
-    }
-    const float r = metric_ == Metric::kL1 ? sum_abs : std::sqrt(sum_sq);
+    quantize_fn_(query, min_.data(), inv_scale_, dim_, kernels::kSq8QueryMin,
+                 kernels::kSq8QueryMax, out, err);
+    const float r = metric_ == Metric::kL1 ? err[1] : std::sqrt(err[0]);
     // Non-finite query values make the bound useless: rerank everything.
-    radius = std::isfinite(r) ? r * (1 + 1e-4f) + 1e-4f : std::numeric_limits<float>::infinity();
+    radius = r == 0.0f          ? 0.0f
+             : std::isfinite(r) ? r * (1 + 1e-4f) + 1e-4f
+                                : std::numeric_limits<float>::infinity();
   } else {
     // Any positive multiple of the query ranks the same: use the finest
     // grid the kernel's limit allows.
@@ -166,8 +163,8 @@ float Sq8Codes::encode_query(const float* query, int16_t* out) const noexcept {
       if (std::isfinite(query[i])) max_abs = std::max(max_abs, std::fabs(query[i]));
     }
     const float mul = max_abs > 0.0f ? kernels::kSq8DotQueryLimit / max_abs : 0.0f;
-    const float limit = kernels::kSq8DotQueryLimit;
-    for (size_t i = 0; i < dim_; ++i) out[i] = clamp_round_query(query[i] * mul, -limit, limit);
+    quantize_fn_(query, nullptr, mul, dim_, -kernels::kSq8DotQueryLimit,
+                 kernels::kSq8DotQueryLimit, out, err);
   }
   std::fill(out + dim_, out + kernel_dim_, int16_t{0});
   return radius;
@@ -182,6 +179,17 @@ void Sq8Codes::widen(uint32_t slot, int16_t* out) const noexcept {
   }
 }
 
+void Sq8Codes::update_exact_grid() noexcept {
+  exact_grid_ = family_ == Family::kUnsigned && scale_ == 1.0f &&
+                std::all_of(min_.begin(), min_.end(), [](float m) {
+                  return std::fabs(m) < 16'777'216.0f && m == std::trunc(m);
+                });
+}
+
+float Sq8Codes::ranking(float code_distance) const noexcept {
+  return metric_ == Metric::kL2 ? code_distance * scale_ * scale_ : code_distance * scale_;
+}
+
 size_t Sq8Codes::rerank_candidates(std::span<const Cand> found, size_t k, float query_radius,
                                    uint32_t* out) const noexcept {
   const bool l2 = metric_ == Metric::kL2;
@@ -191,15 +199,14 @@ size_t Sq8Codes::rerank_candidates(std::span<const Cand> found, size_t k, float 
   float limit = std::numeric_limits<float>::infinity();
   if (bounded && found.size() > k) {
     float worst = 0.0f;
-    for (size_t i = 0; i < k; ++i) {
-      worst = std::max(worst, steps(found[i].dist) + radius_[found[i].slot]);
-    }
+    for (size_t i = 0; i < k; ++i)
+      worst = std::max(worst, steps(found[i].dist) + radius(found[i].slot));
     limit = worst + 2.0f * query_radius;
   }
   size_t n = 0;
   for (size_t i = 0; i < found.size(); ++i) {
     const Cand& c = found[i];
-    if (i < k || !(steps(c.dist) - radius_[c.slot] > limit)) out[n++] = c.slot;
+    if (i < k || !(steps(c.dist) - radius(c.slot) > limit)) out[n++] = static_cast<uint32_t>(i);
   }
   return n;
 }
@@ -237,7 +244,17 @@ Status Sq8Codes::set_params(std::span<const uint8_t> bytes) {
   scale_ = scale;
   inv_scale_ = 1.0f / scale;
   min_ = std::move(mins);
+  update_exact_grid();
   return Status::OK();
+}
+
+void Sq8Codes::borrow(const VectorStore& store) noexcept {
+  borrowed_ = &store;
+  stride_ = store.code_stride_bytes();
+  kernel_dim_ = dim_;  // the store's row padding is not ours to assume zero
+  std::fill(min_.begin(), min_.end(), 0.0f);
+  scale_ = inv_scale_ = 1.0f;
+  update_exact_grid();
 }
 
 void Sq8Codes::adopt(util::Arena codes, util::Arena radii) noexcept {

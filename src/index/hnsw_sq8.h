@@ -67,8 +67,16 @@ class Sq8Codes {
   // Writes the codes of the slot's current row (whole stride, pad zeroed).
   void encode(const VectorStore& store, uint32_t slot) noexcept;
 
-  const uint8_t* codes(uint32_t slot) const noexcept { return base_ + size_t{slot} * stride_; }
-  const uint8_t* base() const noexcept { return base_; }
+  const uint8_t* codes(uint32_t slot) const noexcept { return base() + size_t{slot} * stride_; }
+  const uint8_t* base() const noexcept {
+    return borrowed_ != nullptr ? borrowed_->codes_base() : base_;
+  }
+
+  // Uses the u8 code rows of a VectorStorage::u8() store as unsigned codes
+  // (offset 0, step 1: exact) instead of keeping a copy. L2 and L1 only.
+  // Nothing to train or encode afterwards; rows are read from the store.
+  void borrow(const VectorStore& store) noexcept;
+  bool borrowed() const noexcept { return borrowed_ != nullptr; }
 
   // Query codes for a query vector: kernel_dim() int16 values, pad zeroed.
   // Returns the query's rounding error radius (see rerank_candidates).
@@ -84,10 +92,21 @@ class Sq8Codes {
   }
   // Code distances from query codes to n slots.
   void distances(const int16_t* q, const uint32_t* slots, size_t n, float* out) const noexcept {
-    gather_fn_(q, base_, stride_, slots, n, kernel_dim_, out);
+    gather_fn_(q, base(), stride_, slots, n, kernel_dim_, out);
     if (family_ == Family::kSigned) {
       for (size_t i = 0; i < n; ++i) out[i] = -out[i];
     }
+  }
+  // As distances(), but an entry may be any value > bound instead of its
+  // exact distance once it is known to exceed `bound` (L2 and L1: partial
+  // sums only grow, so a row can be abandoned part way).
+  void distances_within(const int16_t* q, const uint32_t* slots, size_t n, float bound,
+                        float* out) const noexcept {
+    if (bounded_fn_ == nullptr) {
+      distances(q, slots, n, out);
+      return;
+    }
+    bounded_fn_(q, base(), stride_, slots, n, kernel_dim_, bound, out);
   }
   float distance(const int16_t* q, uint32_t slot) const noexcept {
     const float raw = query_fn_(q, codes(slot), kernel_dim_);
@@ -95,8 +114,8 @@ class Sq8Codes {
   }
 
   // Which of `found` (sorted by code distance) can still be among the true
-  // k nearest: writes their slots to `out` (room for found.size()) in order
-  // and returns how many. Each row keeps its rounding error radius r (the
+  // k nearest: writes their indices in `found` to `out` (room for
+  // found.size()) in order and returns how many. Each row keeps its rounding error radius r (the
   // L2 or L1 norm of value/scale - code, clamping included) and the query
   // has one too (r_q), so a true distance T (in steps) and its code distance
   // S satisfy |T - S| <= r + r_q. A candidate is dropped when S - r - r_q
@@ -104,6 +123,14 @@ class Sq8Codes {
   // Dot and cosine keep every candidate.
   size_t rerank_candidates(std::span<const Cand> found, size_t k, float query_radius,
                            uint32_t* out) const noexcept;
+
+  // The grid is whole steps on whole-number offsets (unsigned codes, scale
+  // 1: e.g. pixel values): a row with radius 0 is then stored exactly, and
+  // for a query with radius 0 its code distance is its true distance.
+  bool exact_grid() const noexcept { return exact_grid_; }
+  bool exact_row(uint32_t slot) const noexcept { return exact_grid_ && radius(slot) == 0.0f; }
+  // The ranking distance (QueryScorer units) of an L2 or L1 code distance.
+  float ranking(float code_distance) const noexcept;
 
   // ---- Persistence: the grid parameters (the code rows are an arena).
   std::string params() const;
@@ -115,7 +142,7 @@ class Sq8Codes {
   std::span<const uint8_t> radius_bytes(uint32_t slots) const noexcept {
     return {reinterpret_cast<const uint8_t*>(radius_), radius_ ? size_t{slots} * sizeof(float) : 0};
   }
-  float radius(uint32_t slot) const noexcept { return radius_[slot]; }
+  float radius(uint32_t slot) const noexcept { return radius_ != nullptr ? radius_[slot] : 0.0f; }
   void adopt(util::Arena codes, util::Arena radii) noexcept;
 
   size_t memory_bytes(uint32_t slots) const noexcept {
@@ -124,6 +151,7 @@ class Sq8Codes {
 
  private:
   void bind_kernels() noexcept;
+  void update_exact_grid() noexcept;
 
   size_t dim_;
   Metric metric_;
@@ -133,13 +161,17 @@ class Sq8Codes {
   std::vector<float> min_;  // unsigned family: per-dimension offset
   float scale_ = 1.0f;
   float inv_scale_ = 1.0f;
+  bool exact_grid_ = false;
   util::Arena arena_;
   util::Arena radius_arena_;
   uint8_t* base_ = nullptr;
-  float* radius_ = nullptr;  // per slot, see rerank_candidates
+  float* radius_ = nullptr;  // per slot, see rerank_candidates; null: all 0
+  const VectorStore* borrowed_ = nullptr;
   kernels::Sq8QueryFn query_fn_ = nullptr;
   kernels::Sq8CodesFn codes_fn_ = nullptr;
   kernels::Sq8GatherFn gather_fn_ = nullptr;
+  kernels::Sq8QuantizeFn quantize_fn_ = nullptr;
+  kernels::Sq8GatherBoundedFn bounded_fn_ = nullptr;  // null: dot/cosine
 };
 
 }  // namespace iqdb::index::hnsw

@@ -230,6 +230,57 @@ TEST_CASE("hnsw: sequential builds with the same seed are identical") {
   }
 }
 
+TEST_CASE("hnsw: stores that keep codes are walked on their codes, with the same recall") {
+  struct Case {
+    const char* name;
+    VectorStorage storage;
+    Metric metric;
+  };
+  const Case cases[] = {
+      {"u8 / l2", VectorStorage::u8(), Metric::kL2},
+      {"u8 / cosine", VectorStorage::u8(), Metric::kCosine},
+      {"sq8 / l2", VectorStorage::sq8(), Metric::kL2},
+      {"sq8 + f32 / dot", VectorStorage::sq8(true), Metric::kDot},
+      {"f16 / l1", VectorStorage::f16(), Metric::kL1},
+      {"bf16 + f32 / l2", VectorStorage::bf16(true), Metric::kL2},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.name);
+    const size_t dim = 32;
+    VectorStore store(dim, c.metric, c.storage);
+    auto rows = clustered(3000, dim, c.metric, 13);
+    auto queries = clustered(100, dim, c.metric, 14);
+    if (c.storage.type == StorageType::kU8) {  // whole numbers 0..255
+      for (auto* v : {&rows, &queries}) {
+        for (float& x : *v) x = std::clamp(std::round(x * 12.0f + 128.0f), 0.0f, 255.0f);
+      }
+    }
+    std::vector<uint32_t> slots;
+    for (size_t i = 0; i < 3000; ++i) {
+      auto r = store.upsert(VectorId(uint64_t{i}), {rows.data() + i * dim, dim}, nullptr);
+      REQUIRE(r.ok());
+      slots.push_back(r->slot);
+    }
+    HnswIndex index(store, HnswConfig{});
+    REQUIRE(index.insert_batch(slots).ok());
+    REQUIRE(index.check().ok());
+    // No copy of its own: the store's codes serve (u8 rows directly).
+    CHECK(index.uses_sq8() == (c.storage.type == StorageType::kU8 && c.metric == Metric::kL2));
+    CHECK(index.memory_bytes() < 3000 * 160);
+    const double r = recall(store, index, queries, 10, 0);
+    MESSAGE(std::string(c.name), ": recall@10 ", r, ", index bytes/row ",
+            index.memory_bytes() / 3000);
+    CHECK(r >= 0.95);
+    // Deletes and reinserts work on codes as well.
+    for (uint32_t s = 0; s < 3000; s += 3) {
+      store.remove(store.id(s));
+      index.remove(s);
+    }
+    REQUIRE(index.check().ok());
+    CHECK(recall(store, index, queries, 10, 0) >= 0.95);
+  }
+}
+
 // ---- Filters.
 
 TEST_CASE("hnsw: filtered search returns exactly k matching hits at 50/10/1/0.1 % selectivity") {
@@ -419,7 +470,8 @@ class FakeSource : public SectionSource {
     IQDB_RETURN_IF_ERROR(arena.grow(it->second.size()));
     if (!it->second.empty()) std::memcpy(arena.data(), it->second.data(), it->second.size());
     // Like a mapping, the rest of the last page holds unrelated bytes.
-    std::memset(arena.data() + it->second.size(), 0xA5, arena.committed_bytes() - it->second.size());
+    std::memset(arena.data() + it->second.size(), 0xA5,
+                arena.committed_bytes() - it->second.size());
     return Status::OK();
   }
   std::map<uint32_t, std::vector<uint8_t>> sections;
@@ -480,7 +532,8 @@ TEST_CASE("hnsw: load rejects a different m, dim or metric") {
   CHECK(HnswIndex::load(f.store, HnswConfig{}.with_m(12), source).status().code() ==
         StatusCode::kConfigMismatch);
   VectorStore other(8, Metric::kL1);
-  CHECK(HnswIndex::load(other, HnswConfig{}, source).status().code() == StatusCode::kConfigMismatch);
+  CHECK(HnswIndex::load(other, HnswConfig{}, source).status().code() ==
+        StatusCode::kConfigMismatch);
   FakeSource missing(sink.sections);
   missing.sections.erase(section::kHnswFirst + 1);
   CHECK(HnswIndex::load(f.store, HnswConfig{}, missing).status().code() == StatusCode::kCorruption);
@@ -564,9 +617,13 @@ TEST_CASE("hnsw: concurrent inserts and searches") {
   }
   for (int t = 0; t < 2; ++t) {
     threads.emplace_back([&, t] {
+      // Half of the searches filtered (a walk that tests the predicate).
+      std::vector<uint8_t> even(n);
+      for (size_t i = 0; i < n; ++i) even[i] = i % 2 == 0;
+      MaskPredicate filter(even);
       for (size_t q = t; !done.load(); q = (q + 1) % 64) {
         QueryScorer scorer(f.store, queries.data() + q * dim);
-        auto got = index.search(scorer, 10, 32, nullptr);
+        auto got = index.search(scorer, 10, 32, q % 2 ? &filter : nullptr);
         for (const auto& c : got) REQUIRE(c.slot < n);
         searches.fetch_add(1);
       }

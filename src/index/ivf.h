@@ -1,0 +1,186 @@
+// IvfIndex: an inverted-file index over the slots of a VectorStore:
+// IVF-Flat, or IVF-PQ on residuals with 8-bit codes or 4-bit fast-scan
+// codes, reranked with exact distances.
+//
+// Layout. A coarse quantiser (n_lists centroids, one row-major matrix)
+// partitions the rows; each list keeps its slots and payloads contiguous
+// (ivf_lists.h): the rows themselves for IVF-Flat, PQ codes of the residual
+// (row minus centroid) otherwise (ivf_pq.h, kernels/pq.h).
+//
+// Metrics. Rows are partitioned by squared L2 for L2, dot and cosine
+// (cosine on the rows normalised to unit length, so the partition and the
+// PQ codes live on the unit sphere), by L1 for L1 (k-medians) and by
+// Hamming distance for Hamming (k-modes). Lists are probed by the metric's
+// distance to the centroid (dot: -q.c). PQ approximates squared L2 (L2,
+// cosine) or the dot product (dot); it cannot serve L1 or Hamming, which
+// check_config() rejects with kUnsupported: use IVF-Flat for them.
+//
+// Lifecycle. Until enough rows exist (train_threshold()) the index holds
+// the slots unclustered and answers by exact scan. Once they do, it trains
+// itself (k-means++ seeding and Lloyd iterations on a sample, then PQ
+// codebooks on the sample's residuals) and files every row in its list;
+// later inserts go to their nearest list. With n_clusters 0 the list count
+// is about sqrt(rows) and the index retrains itself whenever the row count
+// has grown fourfold since the last training, until its last training used
+// a full sample; with a fixed count it does the same while the earlier
+// sample was short. optimize() retrains from the current rows (and may
+// shrink the list count to rows / 32 on small data; a handful of rows get
+// one list). Removes find the slot's list in O(1) and the entry in
+// O(list length).
+//
+// Search. Probes n_probes lists (AnnKnobs::n_probes, else the config's 8)
+// in order of centroid distance. IVF-Flat scores entries exactly. IVF-PQ
+// scores them from lookup tables (8-bit: float tables; 4-bit: uint8 tables
+// held in registers, 32 codes per block through byte shuffles) into a
+// shortlist of refine_factor * k, which is reranked with exact distances.
+// Results carry exact ranking distances (see QueryScorer).
+//
+// Filters are tested while scanning lists (for PQ only on entries that
+// would enter the shortlist). When the probed lists hold fewer than k
+// matches, further lists are probed in centroid order until k are found or
+// every list was scanned; a planner samples the filter's selectivity first
+// and answers very selective filters by an exact scan of the matching rows.
+// Either way a search returns min(k, matching rows) hits.
+//
+// Thread-safety: search() may run concurrently with other searches. Every
+// other method that changes the index (insert, insert_batch, remove,
+// update, optimize) needs exclusive access; save() may run concurrently
+// with searches.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "iqdb/config.h"
+#include "iqdb/status.h"
+#include "index/ann_index.h"
+#include "index/ivf_kmeans.h"
+#include "index/ivf_lists.h"
+#include "index/ivf_pq.h"
+#include "index/scorer.h"
+#include "index/sections.h"
+#include "index/slot_predicate.h"
+#include "index/vector_store.h"
+#include "util/topk.h"
+
+namespace iqdb::index {
+
+class IvfIndex final : public AnnIndex {
+ public:
+  // Tuning beyond IvfConfig, for tests and benchmarks; defaults suit users.
+  struct Options {
+    size_t min_train_rows = 0;     // train once this many rows exist; 0: automatic
+    size_t kmeans_iterations = 10;
+    size_t pq_iterations = 10;
+    bool auto_retrain = true;      // retrain as the row count grows (see above)
+    bool plan_filters = true;      // may answer selective filters by exact scan
+  };
+  // Per-query knobs; 0 means the configured value.
+  struct SearchOptions {
+    size_t n_probes = 0;
+    size_t refine_factor = 0;
+  };
+
+  // OK when the index can serve `config` on dim-dimensional rows under
+  // `metric`: kUnsupported for PQ under L1 or Hamming, kInvalidArgument for
+  // a PQ shape it cannot build (see pq_shape).
+  static Status check_config(const IvfConfig& config, size_t dim, Metric metric);
+
+  // Requires check_config(config, store.dim(), store.metric()).ok();
+  // `store` must outlive the index.
+  IvfIndex(const VectorStore& store, const IvfConfig& config);
+  IvfIndex(const VectorStore& store, const IvfConfig& config, const Options& options);
+  IvfIndex(IvfIndex&&) noexcept;
+  IvfIndex& operator=(IvfIndex&&) noexcept;
+  ~IvfIndex() override;
+
+  // Indexes a live slot of the store (trains first when this insert reaches
+  // the threshold). kResourceExhausted when memory runs out.
+  Status insert(uint32_t slot) override;
+  Status insert_batch(std::span<const uint32_t> slots) override;
+  // No-op for a slot the index does not hold.
+  void remove(uint32_t slot) override;
+  // The slot's vector changed: refiles it.
+  Status update(uint32_t slot) override;
+
+  std::vector<util::Candidate> search(const QueryScorer& query, size_t k, const AnnKnobs& knobs,
+                                      const SlotPredicate* filter) const override;
+  std::vector<util::Candidate> search(const QueryScorer& query, size_t k,
+                                      const SearchOptions& options,
+                                      const SlotPredicate* filter) const;
+
+  // Retrains from the store's live rows (stays untrained with no rows).
+  Status optimize() override;
+
+  // Section kinds section::kIvfFirst + 0..5 (see ivf_persist.cpp).
+  void save(SectionSink& sink) const override;
+  // Validates every structure (kCorruption, never a crash); centroids,
+  // slots and payloads are adopted in place. kConfigMismatch when the
+  // snapshot's dim, metric or code kind differ.
+  static Result<IvfIndex> load(const VectorStore& store, const IvfConfig& config,
+                               const SectionSource& source);
+  static Result<IvfIndex> load(const VectorStore& store, const IvfConfig& config,
+                               const SectionSource& source, const Options& options);
+
+  // Centroids, codebooks, lists and the slot map (not the store's rows).
+  size_t memory_bytes() const override;
+
+  // ---- Introspection, for tests and tools.
+  bool trained() const noexcept { return model_ != nullptr; }
+  // Live rows at which an untrained index trains itself.
+  size_t train_threshold() const noexcept;
+  size_t n_lists() const noexcept;
+  size_t list_size(uint32_t list) const noexcept;
+  // The list holding `slot`, or ivf::kNoList (untrained, or not indexed).
+  uint32_t list_of(uint32_t slot) const noexcept;
+  // Rows held unclustered (untrained index).
+  size_t pending_rows() const noexcept { return pending_.size(); }
+  // dim floats: a centroid in the space rows are partitioned in (cosine:
+  // the unit sphere). Requires trained() and list < n_lists().
+  std::span<const float> centroid(uint32_t list) const noexcept;
+  // Null for IVF-Flat or before training.
+  const ivf::ProductQuantizer* quantizer() const noexcept;
+  // The PQ codes (num_sub bytes) of an indexed slot; empty when none.
+  std::vector<uint8_t> codes(uint32_t slot) const;
+  // Writes the row of `slot` as the index sees it (cosine: normalised;
+  // zero-padded to vector_floats()) into out.
+  void index_vector(uint32_t slot, float* out) const;
+  size_t vector_floats() const noexcept { return centroid_stride_; }
+  // kCorruption naming the first broken invariant (a live row in no list or
+  // two, a list holding a dead slot, a bad slot map).
+  Status check() const;
+
+ private:
+  enum class Codes : uint8_t { kFlat = 0, kPq8 = 1, kFs4 = 2 };
+  struct Model;
+
+  Codes codes_kind() const noexcept;
+  ivf::PayloadLayout payload_layout() const noexcept;
+  size_t lists_for(size_t rows) const noexcept;
+  size_t sample_target(size_t rows) const noexcept;
+  bool wants_retrain() const noexcept;
+  Status train();
+  Status add_rows(Model& model, std::span<const uint32_t> slots) const;
+  Status insert_trained(std::span<const uint32_t> slots);
+
+  std::vector<util::Candidate> search_flat(const QueryScorer& query, size_t k, size_t n_probes,
+                                           const SlotPredicate* filter) const;
+  std::vector<util::Candidate> search_pq(const QueryScorer& query, size_t k, size_t n_probes,
+                                         size_t refine, const SlotPredicate* filter) const;
+  bool prefer_exact(const SlotPredicate& filter, size_t wanted) const;
+
+  const VectorStore* store_;
+  IvfConfig config_;
+  Options options_;
+  ivf::PartitionDistance partition_;
+  ivf::PqShape pq_shape_;    // num_sub 0 for IVF-Flat
+  size_t centroid_stride_;   // floats per centroid (>= dim and PQ code_dim)
+  std::unique_ptr<Model> model_;  // null until trained
+  std::vector<uint32_t> pending_;  // slots held while untrained
+  uint64_t trained_rows_ = 0;      // live rows at the last training
+};
+
+}  // namespace iqdb::index

@@ -1,0 +1,376 @@
+// IvfIndex search: coarse probe order, list scans (exact for IVF-Flat,
+// lookup tables for IVF-PQ), filter widening, exact rerank.
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "index/flat.h"
+#include "index/ivf.h"
+#include "index/ivf_internal.h"
+#include "kernels/distance.h"
+#include "kernels/pq.h"
+
+namespace iqdb::index {
+namespace {
+
+// Buffers reused across the searches of one thread.
+struct Scratch {
+  std::vector<float> query;   // the query in index space (cosine: normalised)
+  std::vector<float> coarse;  // distance to each centroid
+  std::vector<uint32_t> order;
+  std::vector<float> dist;
+  std::vector<float> table;
+  std::vector<uint8_t> lut;
+  std::vector<uint16_t> sums;
+  std::vector<uint32_t> masks;
+  std::vector<uint32_t> positions;
+  std::vector<uint32_t> shortlist;
+};
+
+// Bytes of the next list asked for while the current one is scanned.
+constexpr size_t kPrefetchBytes = 1024;
+
+Scratch& scratch() {
+  thread_local Scratch s;
+  return s;
+}
+
+template <class T>
+T* sized(std::vector<T>& v, size_t n) {
+  if (v.size() < n) v.resize(n);
+  return v.data();
+}
+
+// Lists in order of centroid distance (ties to the lower list), sorted
+// lazily: the first `probes` up front, the rest only if a filtered search
+// has to widen.
+class ProbeOrder {
+ public:
+  ProbeOrder(std::vector<uint32_t>& order, const float* coarse, size_t n_lists, size_t probes)
+      : order_(order), coarse_(coarse), n_lists_(n_lists) {
+    order_.resize(n_lists);
+    for (size_t i = 0; i < n_lists; ++i) order_[i] = static_cast<uint32_t>(i);
+    sort(0, probes);
+  }
+  uint32_t operator[](size_t i) {
+    if (i >= sorted_) sort(sorted_, n_lists_);
+    return order_[i];
+  }
+
+ private:
+  void sort(size_t from, size_t to) {
+    auto less = [this](uint32_t a, uint32_t b) {
+      return coarse_[a] < coarse_[b] || (coarse_[a] == coarse_[b] && a < b);
+    };
+    auto first = order_.begin() + static_cast<std::ptrdiff_t>(from);
+    std::partial_sort(first, order_.begin() + static_cast<std::ptrdiff_t>(to),
+                      order_.begin() + static_cast<std::ptrdiff_t>(n_lists_), less);
+    sorted_ = to;
+  }
+
+  std::vector<uint32_t>& order_;
+  const float* coarse_;
+  size_t n_lists_;
+  size_t sorted_ = 0;
+};
+
+// Asks for the first `bytes` of a list's payload ahead of its scan (the
+// scan streams on from there).
+void prefetch_bytes(const void* p, size_t bytes) {
+  const auto* c = static_cast<const char*>(p);
+  for (size_t offset = 0; offset < bytes; offset += 64) __builtin_prefetch(c + offset);
+}
+
+// Bytes of each shortlisted row asked for before the exact rerank.
+constexpr size_t kRerankPrefetchBytes = 128;
+
+float inverse_norm(const float* q, size_t dim) {
+  const float sq = kernels::active_kernels().squared_norm(q, q, dim);
+  return sq > 0 ? 1.0f / std::sqrt(sq) : 0.0f;
+}
+
+// The k nearest of n candidates with exact distances, ties on insertion
+// order. Insertion sequences live in a large array, one cache miss each:
+// they are read only for the candidates at or within the k-th distance, in
+// one loop of independent loads.
+std::vector<util::Candidate> best_exact(const VectorStore& store, const uint32_t* slots,
+                                        const float* dist, size_t n, size_t k, Scratch& s) {
+  std::vector<util::Candidate> out;
+  if (n == 0 || k == 0) return out;
+  float* sorted = sized(s.table, n);
+  size_t m = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (dist[i] == dist[i]) sorted[m++] = dist[i];  // NaN never ranks
+  }
+  if (m == 0) return out;
+  const size_t kk = std::min(k, m);
+  std::nth_element(sorted, sorted + (kk - 1), sorted + m);
+  const float kth = sorted[kk - 1];
+  for (size_t i = 0; i < n; ++i) {
+    if (dist[i] <= kth) out.push_back({dist[i], 0, slots[i]});
+  }
+  for (util::Candidate& c : out) c.order = store.sequence(c.slot);
+  std::sort(out.begin(), out.end());
+  if (out.size() > k) out.resize(k);
+  return out;
+}
+
+}  // namespace
+
+std::vector<util::Candidate> IvfIndex::search(const QueryScorer& query, size_t k,
+                                              const AnnKnobs& knobs,
+                                              const SlotPredicate* filter) const {
+  return search(query, k, SearchOptions{knobs.n_probes, 0}, filter);
+}
+
+std::vector<util::Candidate> IvfIndex::search(const QueryScorer& query, size_t k,
+                                              const SearchOptions& options,
+                                              const SlotPredicate* filter) const {
+  if (k == 0) return {};
+  if (!trained()) return flat_search(query, k, filter);
+  const size_t n_probes = std::clamp<size_t>(
+      options.n_probes != 0 ? options.n_probes : config_.n_probes, 1, model_->n_lists);
+  const size_t refine = options.refine_factor != 0 ? options.refine_factor : config_.refine_factor;
+  const bool pq = pq_shape_.num_sub != 0;
+  if (filter != nullptr && options_.plan_filters && prefer_exact(*filter, pq ? refine * k : k)) {
+    return flat_search(query, k, filter);
+  }
+  return pq ? search_pq(query, k, n_probes, refine, filter)
+            : search_flat(query, k, n_probes, filter);
+}
+
+bool IvfIndex::prefer_exact(const SlotPredicate& filter, size_t wanted) const {
+  constexpr size_t kSamples = 256;
+  const uint32_t end = store_->slot_end();
+  const size_t step = std::max<size_t>(1, end / kSamples);
+  size_t sampled = 0, matched = 0;
+  for (size_t s = step / 2; s < end && sampled < kSamples; s += step) {
+    const auto slot = static_cast<uint32_t>(s);
+    if (!store_->is_live(slot)) continue;
+    ++sampled;
+    if (filter.matches(slot)) ++matched;
+  }
+  if (sampled == 0) return true;
+  // Scanning every matching row exactly beats probing (and widening) when
+  // the matches are about as few as the candidates the probe would keep.
+  const double expected = static_cast<double>(matched) / static_cast<double>(sampled) *
+                          static_cast<double>(store_->size());
+  return expected <= 4.0 * static_cast<double>(wanted);
+}
+
+std::vector<util::Candidate> IvfIndex::search_flat(const QueryScorer& query, size_t k,
+                                                   size_t n_probes,
+                                                   const SlotPredicate* filter) const {
+  Scratch& s = scratch();
+  const VectorStore& store = *store_;
+  const size_t dim = store.dim(), stride = centroid_stride_, n_lists = model_->n_lists;
+  const Metric metric = store.metric();
+  const kernels::DistanceKernels& kern = kernels::active_kernels();
+  const float* q = query.query();
+
+  // Probe order: cosine compares the normalised query with centroids on
+  // the sphere; every other metric uses the query as it is.
+  float* coarse = sized(s.coarse, n_lists);
+  const float* centroids = model_->centroid(0, stride);
+  float inv_q = 0.0f;
+  switch (metric) {
+    case Metric::kCosine: {
+      inv_q = inverse_norm(q, dim);
+      float* qv = sized(s.query, stride);
+      for (size_t d = 0; d < dim; ++d) qv[d] = q[d] * inv_q;
+      kern.l2_squared_block(qv, centroids, stride, n_lists, dim, coarse);
+      break;
+    }
+    case Metric::kDot:
+      kern.dot_block(q, centroids, stride, n_lists, dim, coarse);
+      for (size_t l = 0; l < n_lists; ++l) coarse[l] = -coarse[l];
+      break;
+    case Metric::kL2: kern.l2_squared_block(q, centroids, stride, n_lists, dim, coarse); break;
+    case Metric::kL1: kern.l1_block(q, centroids, stride, n_lists, dim, coarse); break;
+    case Metric::kHamming: kern.hamming_block(q, centroids, stride, n_lists, dim, coarse); break;
+  }
+  ProbeOrder order(s.order, coarse, n_lists, n_probes);
+
+  kernels::BlockFn block = kern.l2_squared_block;
+  kernels::GatherFn gather = kern.l2_squared_gather;
+  switch (metric) {
+    case Metric::kCosine:
+    case Metric::kDot: block = kern.dot_block; gather = kern.dot_gather; break;
+    case Metric::kL1: block = kern.l1_block; gather = kern.l1_gather; break;
+    case Metric::kHamming: block = kern.hamming_block; gather = kern.hamming_gather; break;
+    case Metric::kL2: break;
+  }
+  const ivf::InvertedLists& lists = model_->lists;
+  const size_t row_floats = store.stride_floats();
+  const float* inv_norms = store.inv_norms();
+  util::TopK top(k);
+  for (size_t p = 0; p < n_lists; ++p) {
+    if (p >= n_probes && top.size() >= k) break;  // widen only while short of k
+    const uint32_t list = order[p];
+    const size_t n = lists.size(list);
+    if (n == 0) continue;
+    const uint32_t* slots = lists.slots(list);
+    const auto* rows = reinterpret_cast<const float*>(lists.payload(list));
+    float* dist = sized(s.dist, n);
+    const uint32_t* positions = nullptr;
+    size_t m = n;
+    if (filter != nullptr) {
+      uint32_t* pos = sized(s.positions, n);
+      m = 0;
+      for (size_t e = 0; e < n; ++e) {
+        if (filter->matches(slots[e])) pos[m++] = static_cast<uint32_t>(e);
+      }
+      if (m == 0) continue;
+      gather(q, rows, row_floats, pos, m, dim, dist);
+      positions = pos;
+    } else {
+      block(q, rows, row_floats, n, dim, dist);
+    }
+    float threshold = top.threshold();
+    for (size_t i = 0; i < m; ++i) {
+      const uint32_t slot = slots[positions != nullptr ? positions[i] : i];
+      float d = dist[i];
+      if (metric == Metric::kCosine) {
+        d = kernels::cosine_from_dot(d, inv_q, inv_norms[slot]);
+      } else if (metric == Metric::kDot) {
+        d = -d;
+      }
+      if (d <= threshold) {
+        top.push({d, store.sequence(slot), slot});
+        threshold = top.threshold();
+      }
+    }
+  }
+  return top.take_sorted();
+}
+
+std::vector<util::Candidate> IvfIndex::search_pq(const QueryScorer& query, size_t k,
+                                                 size_t n_probes, size_t refine,
+                                                 const SlotPredicate* filter) const {
+  Scratch& s = scratch();
+  const VectorStore& store = *store_;
+  const size_t dim = store.dim(), stride = centroid_stride_, n_lists = model_->n_lists;
+  const Metric metric = store.metric();
+  const bool dot = metric == Metric::kDot;
+  const kernels::DistanceKernels& kern = kernels::active_kernels();
+  const kernels::PqKernels& pqk = kernels::active_pq_kernels();
+  const ivf::ProductQuantizer& pq = model_->pq;
+  const size_t num_sub = pq.num_sub();
+  const bool fast_scan = pq.ksub() == kernels::kFs4Ksub;
+
+  // The query in index space, zero-padded to the PQ code dimension.
+  const float* q = query.query();
+  float* qv = sized(s.query, stride);
+  const float scale_q = metric == Metric::kCosine ? inverse_norm(q, dim) : 1.0f;
+  for (size_t d = 0; d < dim; ++d) qv[d] = q[d] * scale_q;
+  std::fill(qv + dim, qv + stride, 0.0f);
+
+  float* coarse = sized(s.coarse, n_lists);
+  const float* centroids = model_->centroid(0, stride);
+  if (dot) {
+    kern.dot_block(qv, centroids, stride, n_lists, dim, coarse);
+    for (size_t l = 0; l < n_lists; ++l) coarse[l] = -coarse[l];
+  } else {
+    kern.l2_squared_block(qv, centroids, stride, n_lists, dim, coarse);
+  }
+  ProbeOrder order(s.order, coarse, n_lists, n_probes);
+
+  const size_t m_pad = kernels::fs4_padded_subquantizers(num_sub);
+  float* table = sized(s.table, num_sub * pq.ksub());
+  uint8_t* lut = fast_scan ? sized(s.lut, m_pad * kernels::kFs4Ksub) : nullptr;
+  // Dot products: -q.x = -q.c - q.r, so one table (over q) serves every
+  // list and the list adds -q.c, its coarse distance.
+  float dot_bias = 0.0f, dot_scale = 1.0f;
+  if (dot) {
+    pq.neg_dot_table(qv, table);
+    if (fast_scan) pqk.fs4_quantize_lut(table, num_sub, m_pad, lut, &dot_bias, &dot_scale);
+  }
+
+  const ivf::InvertedLists& lists = model_->lists;
+  util::TopK shortlist(refine * k);  // approximate distances; order = slot
+  for (size_t p = 0; p < n_lists; ++p) {
+    if (p >= n_probes && shortlist.size() >= k) break;  // widen only while short of k
+    const uint32_t list = order[p];
+    const size_t n = lists.size(list);
+    if (n == 0) continue;
+    const uint32_t* slots = lists.slots(list);
+    const float* center = centroids + size_t{list} * stride;
+    if (fast_scan) {
+      float bias = dot_bias + coarse[list], scale = dot_scale;
+      if (!dot) {
+        pqk.fs4_l2_lut(qv, center, num_sub, pq.dsub(), pq.codebooks().data(), m_pad, table, lut,
+                       &bias, &scale);
+      }
+      // An entry can enter the shortlist only if bias + sum / scale <= its
+      // threshold: compare the integer sums against that bound. bias alone
+      // bounds every entry of the list from below.
+      const float inv_scale = 1.0f / scale;
+      auto limit_for = [&](float threshold) -> int32_t {
+        if (!(threshold < std::numeric_limits<float>::infinity())) return 65535;
+        const float x = (threshold - bias) * scale;
+        if (!(x >= 0.0f)) return -1;
+        return x >= 65535.0f ? 65535 : static_cast<int32_t>(x);
+      };
+      int32_t limit = limit_for(shortlist.threshold());
+      if (limit < 0) continue;  // nothing in this list can enter
+      // The slots are read for the candidates after the scan; the next
+      // list's first codes are read right after it.
+      prefetch_bytes(slots, n * sizeof(uint32_t));
+      if (p + 1 < n_probes) prefetch_bytes(lists.payload(order[p + 1]), kPrefetchBytes);
+      const size_t n_blocks = (n + kernels::kFs4BlockVectors - 1) / kernels::kFs4BlockVectors;
+      uint16_t* sums = sized(s.sums, n_blocks * kernels::kFs4BlockVectors);
+      uint32_t* masks = sized(s.masks, n_blocks);
+      pqk.fs4_scan(lists.payload(list), n_blocks, m_pad, lut, static_cast<uint16_t>(limit), sums,
+                   masks);
+      for (size_t b = 0; b < n_blocks && limit >= 0; ++b) {
+        uint32_t candidates = masks[b];
+        const size_t in_block = std::min(kernels::kFs4BlockVectors, n - b * kernels::kFs4BlockVectors);
+        if (in_block < 32) candidates &= (uint32_t{1} << in_block) - 1;
+        while (candidates != 0) {
+          const size_t e = b * kernels::kFs4BlockVectors + static_cast<size_t>(std::countr_zero(candidates));
+          candidates &= candidates - 1;
+          if (static_cast<int32_t>(sums[e]) > limit) continue;  // the bound tightened
+          const uint32_t slot = slots[e];
+          if (filter != nullptr && !filter->matches(slot)) continue;
+          shortlist.push({bias + static_cast<float>(sums[e]) * inv_scale, slot, slot});
+          if (shortlist.full()) {
+            limit = limit_for(shortlist.threshold());
+            if (limit < 0) break;
+          }
+        }
+      }
+    } else {
+      const float bias = dot ? coarse[list] : 0.0f;
+      if (!dot) pq.l2_table(qv, center, table);
+      float* dist = sized(s.dist, n);
+      pqk.pq8_scan(lists.payload(list), n, num_sub, table, dist);
+      float threshold = shortlist.threshold();
+      for (size_t e = 0; e < n; ++e) {
+        const float d = bias + dist[e];
+        if (!(d <= threshold)) continue;
+        const uint32_t slot = slots[e];
+        if (filter != nullptr && !filter->matches(slot)) continue;
+        shortlist.push({d, slot, slot});
+        threshold = shortlist.threshold();
+      }
+    }
+  }
+
+  // Exact rerank of the shortlist.
+  const std::vector<util::Candidate> found = shortlist.take_sorted();
+  const size_t n_found = found.size();
+  uint32_t* cand = sized(s.shortlist, n_found);
+  for (size_t i = 0; i < n_found; ++i) {
+    cand[i] = found[i].slot;
+    // The rows are about to be read from memory at random: ask for their
+    // first lines now, so the misses overlap (the scan streams on).
+    prefetch_bytes(store.row(cand[i]), kRerankPrefetchBytes);
+  }
+  float* exact = sized(s.dist, n_found);
+  query.gather(cand, n_found, exact);
+  return best_exact(store, cand, exact, n_found, k, s);
+}
+
+}  // namespace iqdb::index

@@ -1,0 +1,710 @@
+// Tests for src/index/ivf*: configuration per metric, the training
+// lifecycle (small data, auto-training, inserts after training, retrain,
+// removes, updates), exactness when every list is probed, recall, filtered
+// search at several selectivities, PQ code round trips, persistence (round
+// trip, flipped bytes, truncations, missing sections) and the database path.
+
+#include "index/ivf.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "index/flat.h"
+#include "index/ivf_kmeans.h"
+#include "index/scorer.h"
+#include "index/vector_store.h"
+#include "iqdb/iqdb.hpp"
+#include "kernels/distance.h"
+
+namespace iqdb::index {
+namespace {
+
+using ivf::kNoList;
+using Pq = IvfConfig::Pq;
+
+// ---- Data.
+
+// n rows around `centres` Gaussian centres (the centres depend only on dim,
+// metric and the centre count; the points on `seed`). Dot rows get random
+// norms; Hamming rows are small integers, each position flipping away from
+// its centre with p = 0.15.
+std::vector<float> clustered(size_t n, size_t dim, Metric metric, uint32_t seed,
+                             size_t centres = 24) {
+  std::mt19937 world(static_cast<uint32_t>(dim * 977 + centres * 13 + static_cast<size_t>(metric)));
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::uniform_int_distribution<int> small(0, 3);
+  std::uniform_real_distribution<float> unit(0.0f, 1.0f);
+  std::vector<float> c(centres * dim);
+  for (float& v : c) v = metric == Metric::kHamming ? float(small(world)) : 3.0f * normal(world);
+  std::vector<float> rows(n * dim);
+  for (size_t i = 0; i < n; ++i) {
+    const float* centre = c.data() + (rng() % centres) * dim;
+    const float scale = metric == Metric::kDot ? 0.5f + unit(rng) : 1.0f;
+    for (size_t d = 0; d < dim; ++d) {
+      if (metric == Metric::kHamming) {
+        rows[i * dim + d] = unit(rng) < 0.15f ? float(small(rng)) : centre[d];
+      } else {
+        rows[i * dim + d] = scale * (centre[d] + normal(rng));
+      }
+    }
+  }
+  return rows;
+}
+
+struct Fixture {
+  Fixture(size_t dim, Metric metric) : store(dim, metric) {}
+  VectorStore store;
+  std::vector<uint32_t> slots;
+  uint64_t next_id = 0;
+
+  uint32_t add(const float* v) {
+    auto r = store.upsert(VectorId(next_id++), {v, store.dim()}, nullptr);
+    REQUIRE(r.ok());
+    return r->slot;
+  }
+  std::vector<uint32_t> add_rows(const std::vector<float>& rows) {
+    std::vector<uint32_t> added;
+    for (size_t i = 0; i < rows.size() / store.dim(); ++i) added.push_back(add(rows.data() + i * store.dim()));
+    slots.insert(slots.end(), added.begin(), added.end());
+    return added;
+  }
+  // The database's order: the index forgets the slot, then the store frees it.
+  void remove(IvfIndex& index, uint32_t slot) {
+    index.remove(slot);
+    store.remove(store.id(slot));
+    slots.erase(std::find(slots.begin(), slots.end(), slot));
+  }
+};
+
+class MaskPredicate : public SlotPredicate {
+ public:
+  explicit MaskPredicate(std::vector<uint8_t> mask) : mask_(std::move(mask)) {}
+  bool matches(uint32_t slot) const override { return slot < mask_.size() && mask_[slot]; }
+
+ private:
+  std::vector<uint8_t> mask_;
+};
+
+IvfIndex::Options quick() {
+  IvfIndex::Options o;
+  o.kmeans_iterations = 8;
+  o.pq_iterations = 8;
+  return o;
+}
+
+std::string pq_name(Pq pq) {
+  return pq == Pq::kNone ? "flat" : pq == Pq::k8Bit ? "pq8" : "pq4-fastscan";
+}
+
+// Fraction of the true k nearest (by distance, so ties count) found, over
+// the queries; also checks order, liveness and the filter.
+double recall(const VectorStore& store, const IvfIndex& index, const std::vector<float>& queries,
+              size_t k, IvfIndex::SearchOptions options, const SlotPredicate* filter = nullptr) {
+  const size_t dim = store.dim();
+  const size_t nq = queries.size() / dim;
+  double total = 0;
+  for (size_t q = 0; q < nq; ++q) {
+    QueryScorer scorer(store, queries.data() + q * dim);
+    auto exact = flat_search(scorer, k, filter);
+    auto approx = index.search(scorer, k, options, filter);
+    REQUIRE(approx.size() == exact.size());
+    for (size_t i = 1; i < approx.size(); ++i) CHECK(!(approx[i] < approx[i - 1]));
+    if (exact.empty()) {
+      total += 1;
+      continue;
+    }
+    const float kth = exact.back().distance;
+    size_t hits = 0;
+    for (const auto& c : approx) {
+      REQUIRE(store.is_live(c.slot));
+      if (filter) REQUIRE(filter->matches(c.slot));
+      CHECK(c.distance == doctest::Approx(scorer(c.slot)).epsilon(1e-5));
+      if (c.distance <= kth + 1e-4f * std::fabs(kth)) ++hits;
+    }
+    total += double(std::min(hits, exact.size())) / double(exact.size());
+  }
+  return total / double(nq);
+}
+
+// The index returns the exact answer: same distances rank by rank, and the
+// same slots wherever the distance is not (nearly) tied with a neighbour.
+void check_exact(const VectorStore& store, const IvfIndex& index, const std::vector<float>& queries,
+                 size_t k, IvfIndex::SearchOptions options, const SlotPredicate* filter = nullptr) {
+  const size_t dim = store.dim();
+  for (size_t q = 0; q < queries.size() / dim; ++q) {
+    CAPTURE(q);
+    QueryScorer scorer(store, queries.data() + q * dim);
+    auto exact = flat_search(scorer, k, filter);
+    auto got = index.search(scorer, k, options, filter);
+    REQUIRE(got.size() == exact.size());
+    for (size_t i = 0; i < got.size(); ++i) {
+      const float tol = 1e-5f * (1.0f + std::fabs(exact[i].distance));
+      CHECK(std::fabs(got[i].distance - exact[i].distance) <= tol);
+      const bool tied = (i > 0 && exact[i].distance - exact[i - 1].distance <= tol) ||
+                        (i + 1 < exact.size() && exact[i + 1].distance - exact[i].distance <= tol);
+      if (!tied) CHECK(got[i].slot == exact[i].slot);
+    }
+  }
+}
+
+// ---- Configuration.
+
+TEST_CASE("ivf: PQ under L1 or Hamming is unsupported at configure time; IVF-Flat serves every metric") {
+  for (Metric m : {Metric::kCosine, Metric::kDot, Metric::kL2, Metric::kL1, Metric::kHamming}) {
+    CAPTURE(metric_name(m));
+    CHECK(IvfIndex::check_config(IvfConfig{}, 16, m).ok());
+    for (Pq pq : {Pq::k8Bit, Pq::k4BitFastScan}) {
+      const Status s = IvfIndex::check_config(IvfConfig{}.with_pq(pq), 16, m);
+      const bool pq_metric = m != Metric::kL1 && m != Metric::kHamming;
+      CHECK(s.ok() == pq_metric);
+      if (!pq_metric) CHECK(s.code() == StatusCode::kUnsupported);
+    }
+  }
+  // Explicit subquantizer counts must divide dim.
+  CHECK(IvfIndex::check_config(IvfConfig{}.with_pq(Pq::k8Bit).with_pq_subvectors(5), 16, Metric::kL2)
+            .code() == StatusCode::kInvalidArgument);
+  CHECK(IvfIndex::check_config(IvfConfig{}.with_pq(Pq::k8Bit).with_pq_subvectors(8), 16, Metric::kL2).ok());
+  CHECK(IvfIndex::check_config(IvfConfig{}.with_n_probes(0), 16, Metric::kL2).code() ==
+        StatusCode::kInvalidArgument);
+}
+
+TEST_CASE("ivf: default PQ shapes pad odd dimensions and follow the issue's layouts") {
+  auto s4 = ivf::pq_shape(IvfConfig{}.with_pq(Pq::k4BitFastScan), 784);
+  REQUIRE(s4.ok());
+  CHECK(s4->num_sub == 392);
+  CHECK(s4->dsub == 2);
+  CHECK(s4->ksub == 16);
+  auto s8 = ivf::pq_shape(IvfConfig{}.with_pq(Pq::k8Bit), 784);
+  REQUIRE(s8.ok());
+  CHECK(s8->num_sub == 196);
+  CHECK(s8->ksub == 256);
+  auto odd = ivf::pq_shape(IvfConfig{}.with_pq(Pq::k4BitFastScan), 7);
+  REQUIRE(odd.ok());
+  CHECK(odd->code_dim() == 8);
+  auto big = ivf::pq_shape(IvfConfig{}.with_pq(Pq::k4BitFastScan), 10000);
+  REQUIRE(big.ok());
+  CHECK(big->num_sub <= 1024);
+  CHECK(big->code_dim() >= 10000);
+}
+
+// ---- Lifecycle.
+
+TEST_CASE("ivf: fewer rows than clusters never errors: exact scan until trained, optimize shrinks") {
+  for (Pq pq : {Pq::kNone, Pq::k8Bit, Pq::k4BitFastScan}) {
+    CAPTURE(pq_name(pq));
+    Fixture f(8, Metric::kL2);
+    IvfIndex index(f.store, IvfConfig{}.with_n_clusters(64).with_pq(pq), quick());
+    CHECK(index.search(QueryScorer(f.store, std::vector<float>(8, 0.0f).data()), 5, AnnKnobs{}, nullptr).empty());
+    const auto rows = clustered(100, 8, Metric::kL2, 1);
+    for (uint32_t s : f.add_rows(rows)) REQUIRE(index.insert(s).ok());
+    CHECK_FALSE(index.trained());
+    CHECK(index.pending_rows() == 100);
+    CHECK(index.check().ok());
+    const auto queries = clustered(10, 8, Metric::kL2, 2);
+    check_exact(f.store, index, queries, 10, {});
+    REQUIRE(index.optimize().ok());
+    REQUIRE(index.trained());
+    CHECK(index.n_lists() >= 1);
+    CHECK(index.n_lists() <= 100 / 32);
+    CHECK(index.check().ok());
+    check_exact(f.store, index, queries, 10, {index.n_lists(), 100});
+  }
+}
+
+TEST_CASE("ivf: a handful of rows, optimize, then search and remove everything") {
+  Fixture f(4, Metric::kCosine);
+  IvfIndex index(f.store, IvfConfig{}.with_pq(Pq::k4BitFastScan), quick());
+  const float rows[3][4] = {{1, 0, 0, 0}, {0, 1, 0, 0}, {0, 0, 0, 0}};  // a zero vector too
+  for (const auto& r : rows) REQUIRE(index.insert(f.add(r)).ok());
+  f.slots = {0, 1, 2};
+  REQUIRE(index.optimize().ok());
+  CHECK(index.n_lists() == 1);
+  const float q[4] = {1, 0.1f, 0, 0};
+  QueryScorer scorer(f.store, q);
+  auto hits = index.search(scorer, 10, AnnKnobs{}, nullptr);
+  REQUIRE(hits.size() == 3);
+  CHECK(hits[0].slot == 0);
+  for (uint32_t s : {0u, 1u, 2u}) f.remove(index, s);
+  CHECK(index.check().ok());
+  CHECK(index.search(scorer, 10, AnnKnobs{}, nullptr).empty());
+  REQUIRE(index.optimize().ok());  // no rows: back to untrained
+  CHECK_FALSE(index.trained());
+}
+
+TEST_CASE("ivf: trains itself when the threshold is reached, in single inserts and in a batch") {
+  for (bool batch : {false, true}) {
+    CAPTURE(batch);
+    Fixture f(16, Metric::kL2);
+    IvfIndex index(f.store, IvfConfig{}.with_n_clusters(16).with_pq(Pq::k4BitFastScan), quick());
+    CHECK(index.train_threshold() == 16 * 32);
+    const auto rows = clustered(index.train_threshold(), 16, Metric::kL2, 3);
+    const auto slots = f.add_rows(rows);
+    if (batch) {
+      REQUIRE(index.insert_batch(std::span(slots).first(slots.size() - 1)).ok());
+    } else {
+      for (size_t i = 0; i + 1 < slots.size(); ++i) REQUIRE(index.insert(slots[i]).ok());
+    }
+    CHECK_FALSE(index.trained());
+    REQUIRE(index.insert(slots.back()).ok());
+    REQUIRE(index.trained());
+    CHECK(index.n_lists() == 16);
+    CHECK(index.pending_rows() == 0);
+    CHECK(index.check().ok());
+    size_t in_lists = 0;
+    for (uint32_t l = 0; l < index.n_lists(); ++l) in_lists += index.list_size(l);
+    CHECK(in_lists == slots.size());
+  }
+}
+
+// Distance in the partition space from an index-space row to a centroid.
+float partition_distance(Metric metric, const float* x, std::span<const float> c) {
+  double s = 0;
+  for (size_t d = 0; d < c.size(); ++d) {
+    const double diff = double(x[d]) - c[d];
+    s += metric == Metric::kL1 ? std::fabs(diff) : metric == Metric::kHamming ? (x[d] != c[d]) : diff * diff;
+  }
+  return float(s);
+}
+
+TEST_CASE("ivf: rows inserted after training go to their nearest list, for every metric") {
+  for (Metric metric : {Metric::kL2, Metric::kCosine, Metric::kDot, Metric::kL1, Metric::kHamming}) {
+    CAPTURE(metric_name(metric));
+    Fixture f(12, metric);
+    IvfIndex index(f.store, IvfConfig{}.with_n_clusters(8), quick());
+    REQUIRE(index.insert_batch(f.add_rows(clustered(600, 12, metric, 4))).ok());
+    REQUIRE(index.trained());
+    const auto later = f.add_rows(clustered(50, 12, metric, 5));
+    for (uint32_t s : later) REQUIRE(index.insert(s).ok());
+    std::vector<float> x(index.vector_floats());
+    for (uint32_t s : later) {
+      const uint32_t list = index.list_of(s);
+      REQUIRE(list != kNoList);
+      index.index_vector(s, x.data());
+      const float mine = partition_distance(metric, x.data(), index.centroid(list));
+      for (uint32_t l = 0; l < index.n_lists(); ++l) {
+        CHECK(mine <= partition_distance(metric, x.data(), index.centroid(l)) * (1 + 1e-4f) + 1e-4f);
+      }
+    }
+    CHECK(index.check().ok());
+  }
+}
+
+TEST_CASE("ivf: probing every list gives the exact result for every metric and code kind") {
+  for (Metric metric : {Metric::kL2, Metric::kCosine, Metric::kDot, Metric::kL1, Metric::kHamming}) {
+    for (Pq pq : {Pq::kNone, Pq::k8Bit, Pq::k4BitFastScan}) {
+      if (!IvfIndex::check_config(IvfConfig{}.with_pq(pq), 24, metric).ok()) continue;
+      CAPTURE(metric_name(metric));
+      CAPTURE(pq_name(pq));
+      Fixture f(24, metric);
+      IvfIndex index(f.store, IvfConfig{}.with_n_clusters(20).with_pq(pq), quick());
+      const size_t n = 1500;
+      REQUIRE(index.insert_batch(f.add_rows(clustered(n, 24, metric, 6))).ok());
+      if (pq == Pq::k8Bit) REQUIRE(index.optimize().ok());  // below the PQ8 auto threshold
+      REQUIRE(index.trained());
+      const auto queries = clustered(20, 24, metric, 7);
+      // IVF-Flat scores exactly; IVF-PQ is exact once the shortlist holds
+      // every row.
+      check_exact(f.store, index, queries, 10, {index.n_lists(), pq == Pq::kNone ? 0 : n});
+      // With a 10x shortlist the PQ answer is already (nearly) exact.
+      CHECK(recall(f.store, index, queries, 10, {index.n_lists(), 10}) >= 0.97);
+    }
+  }
+}
+
+TEST_CASE("ivf: recall at the default probe count on clustered data, every code kind") {
+  for (Metric metric : {Metric::kL2, Metric::kCosine, Metric::kDot}) {
+    for (Pq pq : {Pq::kNone, Pq::k8Bit, Pq::k4BitFastScan}) {
+      CAPTURE(metric_name(metric));
+      CAPTURE(pq_name(pq));
+      Fixture f(32, metric);
+      IvfIndex index(f.store, IvfConfig{}.with_pq(pq), quick());  // n_clusters: about sqrt(n)
+      REQUIRE(index.insert_batch(f.add_rows(clustered(5000, 32, metric, 8))).ok());
+      REQUIRE(index.trained());
+      CHECK(index.n_lists() == 71);  // round(sqrt(5000))
+      CHECK(recall(f.store, index, clustered(50, 32, metric, 9), 10, {}) >= 0.9);
+    }
+  }
+}
+
+TEST_CASE("ivf: L1 and Hamming IVF-Flat reach good recall") {
+  for (Metric metric : {Metric::kL1, Metric::kHamming}) {
+    CAPTURE(metric_name(metric));
+    Fixture f(32, metric);
+    IvfIndex index(f.store, IvfConfig{}.with_n_clusters(32), quick());
+    REQUIRE(index.insert_batch(f.add_rows(clustered(3000, 32, metric, 10))).ok());
+    CHECK(recall(f.store, index, clustered(40, 32, metric, 11), 10, {8, 0}) >= 0.9);
+  }
+}
+
+TEST_CASE("ivf: removes keep every invariant and never return removed rows") {
+  for (Pq pq : {Pq::kNone, Pq::k8Bit, Pq::k4BitFastScan}) {
+    CAPTURE(pq_name(pq));
+    Fixture f(16, Metric::kL2);
+    IvfIndex index(f.store, IvfConfig{}.with_n_clusters(10).with_pq(pq), quick());
+    REQUIRE(index.insert_batch(f.add_rows(clustered(1200, 16, Metric::kL2, 12))).ok());
+    if (!index.trained()) REQUIRE(index.optimize().ok());
+    std::mt19937 rng(5);
+    for (int i = 0; i < 500; ++i) f.remove(index, f.slots[rng() % f.slots.size()]);
+    CHECK(index.check().ok());
+    const auto queries = clustered(20, 16, Metric::kL2, 13);
+    check_exact(f.store, index, queries, 10, {index.n_lists(), 2000});
+    // Freed slots are reused by the store; the index takes them back.
+    const auto again = f.add_rows(clustered(300, 16, Metric::kL2, 14));
+    REQUIRE(index.insert_batch(again).ok());
+    CHECK(index.check().ok());
+    check_exact(f.store, index, queries, 10, {index.n_lists(), 2000});
+  }
+}
+
+TEST_CASE("ivf: removing pending rows before training, and removing an unknown slot") {
+  Fixture f(8, Metric::kL2);
+  IvfIndex index(f.store, IvfConfig{}.with_n_clusters(64), quick());
+  REQUIRE(index.insert_batch(f.add_rows(clustered(50, 8, Metric::kL2, 15))).ok());
+  for (uint32_t s = 0; s < 50; s += 2) f.remove(index, s);
+  index.remove(12345);  // never indexed: no-op
+  CHECK(index.pending_rows() == 25);
+  CHECK(index.check().ok());
+  check_exact(f.store, index, clustered(5, 8, Metric::kL2, 16), 10, {});
+}
+
+TEST_CASE("ivf: update refiles a moved row") {
+  for (Pq pq : {Pq::kNone, Pq::k4BitFastScan}) {
+    CAPTURE(pq_name(pq));
+    Fixture f(8, Metric::kL2);
+    IvfIndex index(f.store, IvfConfig{}.with_n_clusters(8).with_pq(pq), quick());
+    REQUIRE(index.insert_batch(f.add_rows(clustered(600, 8, Metric::kL2, 17))).ok());
+    REQUIRE(index.trained());
+    // Move row 3 onto row 500's position (replace the vector in place).
+    std::vector<float> target(f.store.row(500), f.store.row(500) + 8);
+    auto r = f.store.upsert(f.store.id(3), target, nullptr);
+    REQUIRE(r.ok());
+    REQUIRE(r->replaced);
+    REQUIRE(index.update(3).ok());
+    CHECK(index.list_of(3) == index.list_of(500));
+    CHECK(index.check().ok());
+    QueryScorer scorer(f.store, target.data());
+    auto hits = index.search(scorer, 2, AnnKnobs{}, nullptr);
+    REQUIRE(hits.size() == 2);
+    std::set<uint32_t> got{hits[0].slot, hits[1].slot};
+    CHECK(got == std::set<uint32_t>{3, 500});
+  }
+}
+
+TEST_CASE("ivf: optimize retrains from the current rows; auto n_clusters grows with the data") {
+  Fixture f(16, Metric::kL2);
+  IvfIndex index(f.store, IvfConfig{}.with_pq(Pq::k4BitFastScan), quick());
+  REQUIRE(index.insert_batch(f.add_rows(clustered(1100, 16, Metric::kL2, 18))).ok());
+  REQUIRE(index.trained());
+  CHECK(index.n_lists() == 33);  // round(sqrt(1100))
+  // Grows fourfold: the index retrains itself with more lists.
+  REQUIRE(index.insert_batch(f.add_rows(clustered(3400, 16, Metric::kL2, 19))).ok());
+  CHECK(index.n_lists() == 67);  // round(sqrt(4500))
+  CHECK(index.check().ok());
+  // Smaller growth keeps the lists until optimize().
+  REQUIRE(index.insert_batch(f.add_rows(clustered(2000, 16, Metric::kL2, 20))).ok());
+  CHECK(index.n_lists() == 67);
+  REQUIRE(index.optimize().ok());
+  CHECK(index.n_lists() == 81);  // round(sqrt(6500))
+  CHECK(index.check().ok());
+  CHECK(recall(f.store, index, clustered(40, 16, Metric::kL2, 21), 10, {}) >= 0.9);
+}
+
+TEST_CASE("ivf: training is deterministic for a seed") {
+  Fixture f(16, Metric::kL2);
+  const auto slots = f.add_rows(clustered(2000, 16, Metric::kL2, 22));
+  IvfIndex a(f.store, IvfConfig{}.with_n_clusters(12).with_pq(Pq::k4BitFastScan), quick());
+  IvfIndex b(f.store, IvfConfig{}.with_n_clusters(12).with_pq(Pq::k4BitFastScan), quick());
+  REQUIRE(a.insert_batch(slots).ok());
+  REQUIRE(b.insert_batch(slots).ok());
+  for (uint32_t l = 0; l < 12; ++l) {
+    const auto ca = a.centroid(l), cb = b.centroid(l);
+    CHECK(std::equal(ca.begin(), ca.end(), cb.begin()));
+  }
+  for (uint32_t s : slots) CHECK(a.codes(s) == b.codes(s));
+}
+
+// ---- PQ codes.
+
+TEST_CASE("ivf: PQ codes round-trip within bounds: nearest codeword per subvector, small error") {
+  for (Pq pq : {Pq::k8Bit, Pq::k4BitFastScan}) {
+    CAPTURE(pq_name(pq));
+    Fixture f(32, Metric::kL2);
+    IvfIndex index(f.store, IvfConfig{}.with_n_clusters(16).with_pq(pq), quick());
+    REQUIRE(index.insert_batch(f.add_rows(clustered(5000, 32, Metric::kL2, 23))).ok());
+    REQUIRE(index.trained());
+    const ivf::ProductQuantizer* q = index.quantizer();
+    REQUIRE(q != nullptr);
+    const size_t cd = q->code_dim(), ds = q->dsub(), ks = q->ksub();
+    std::vector<float> x(index.vector_floats()), r(cd), back(cd);
+    double err = 0, energy = 0;
+    for (uint32_t s : f.slots) {
+      index.index_vector(s, x.data());
+      const auto c = index.centroid(index.list_of(s));
+      for (size_t d = 0; d < cd; ++d) r[d] = x[d] - (d < c.size() ? c[d] : 0.0f);
+      const std::vector<uint8_t> codes = index.codes(s);
+      REQUIRE(codes.size() == q->num_sub());
+      q->decode(codes.data(), back.data());
+      for (size_t m = 0; m < q->num_sub(); ++m) {
+        REQUIRE(codes[m] < ks);
+        // The stored code is the nearest codeword of its subspace.
+        auto sub_dist = [&](size_t j) {
+          double t = 0;
+          for (size_t d = 0; d < ds; ++d) {
+            const double diff = r[m * ds + d] - q->codebooks()[(m * ds + d) * ks + j];
+            t += diff * diff;
+          }
+          return t;
+        };
+        const double mine = sub_dist(codes[m]);
+        for (size_t j = 0; j < ks; ++j) CHECK(mine <= sub_dist(j) + 1e-4);
+      }
+      for (size_t d = 0; d < cd; ++d) {
+        err += (double(r[d]) - back[d]) * (double(r[d]) - back[d]);
+        energy += double(r[d]) * r[d];
+      }
+    }
+    // Reconstruction keeps most of the residual: 8-bit codes with 4
+    // dimensions per codebook, 4-bit with 2.
+    const double relative = err / energy;
+    MESSAGE(pq_name(pq), " relative squared reconstruction error ", relative);
+    CHECK(relative < (pq == Pq::k8Bit ? 0.25 : 0.3));
+  }
+}
+
+// ---- Filters.
+
+TEST_CASE("ivf: filtered search returns k matching hits when k matches exist, at any selectivity") {
+  for (Pq pq : {Pq::kNone, Pq::k8Bit, Pq::k4BitFastScan}) {
+    for (bool plan : {true, false}) {
+      CAPTURE(pq_name(pq));
+      CAPTURE(plan);
+      Fixture f(16, Metric::kL2);
+      IvfIndex::Options o = quick();
+      o.plan_filters = plan;
+      IvfIndex index(f.store, IvfConfig{}.with_n_clusters(40).with_n_probes(2).with_pq(pq), o);
+      REQUIRE(index.insert_batch(f.add_rows(clustered(4000, 16, Metric::kL2, 24))).ok());
+      if (!index.trained()) REQUIRE(index.optimize().ok());
+      const auto queries = clustered(15, 16, Metric::kL2, 25);
+      std::mt19937 rng(9);
+      for (double p : {0.5, 0.05, 0.005}) {
+        CAPTURE(p);
+        std::vector<uint8_t> mask(f.store.slot_end());
+        std::bernoulli_distribution keep(p);
+        for (auto& m : mask) m = keep(rng);
+        MaskPredicate filter(mask);
+        CHECK(recall(f.store, index, queries, 10, {}, &filter) >= (p >= 0.05 ? 0.8 : 0.6));
+      }
+      // Fewer matches than k: all of them; none: nothing.
+      std::vector<uint8_t> three(f.store.slot_end(), 0);
+      three[5] = three[700] = three[3999] = 1;
+      MaskPredicate filter3(three);
+      check_exact(f.store, index, queries, 10, {}, &filter3);
+      MaskPredicate none(std::vector<uint8_t>(f.store.slot_end(), 0));
+      QueryScorer scorer(f.store, queries.data());
+      CHECK(index.search(scorer, 10, AnnKnobs{}, &none).empty());
+    }
+  }
+}
+
+// ---- Persistence.
+
+class FakeSink : public SectionSink {
+ public:
+  void add(uint32_t kind, std::span<const uint8_t> bytes) override {
+    sections[kind].assign(bytes.begin(), bytes.end());
+  }
+  void add_owned(uint32_t kind, std::string bytes) override {
+    sections[kind].assign(bytes.begin(), bytes.end());
+  }
+  std::map<uint32_t, std::vector<uint8_t>> sections;
+};
+
+class FakeSource : public SectionSource {
+ public:
+  explicit FakeSource(std::map<uint32_t, std::vector<uint8_t>> s) : sections(std::move(s)) {}
+  Result<std::span<const uint8_t>> bytes(uint32_t kind) const override {
+    auto it = sections.find(kind);
+    if (it == sections.end()) return Status::Corruption("no such section");
+    return std::span<const uint8_t>(it->second);
+  }
+  bool has(uint32_t kind) const override { return sections.count(kind) != 0; }
+  Status adopt(uint32_t kind, util::Arena& arena) const override {
+    auto it = sections.find(kind);
+    if (it == sections.end()) return Status::Corruption("no such section");
+    IQDB_RETURN_IF_ERROR(arena.grow(it->second.size()));
+    if (it->second.empty()) return Status::OK();
+    std::memcpy(arena.data(), it->second.data(), it->second.size());
+    // Like a mapping, the rest of the last page holds unrelated bytes.
+    std::memset(arena.data() + it->second.size(), 0xA5, arena.committed_bytes() - it->second.size());
+    return Status::OK();
+  }
+  std::map<uint32_t, std::vector<uint8_t>> sections;
+};
+
+TEST_CASE("ivf: save and load round trip gives the same answers and keeps working") {
+  for (Pq pq : {Pq::kNone, Pq::k8Bit, Pq::k4BitFastScan}) {
+    for (bool trained : {false, true}) {
+      CAPTURE(pq_name(pq));
+      CAPTURE(trained);
+      Fixture f(16, Metric::kCosine);
+      const IvfConfig config = IvfConfig{}.with_n_clusters(12).with_pq(pq);
+      IvfIndex index(f.store, config, quick());
+      REQUIRE(index.insert_batch(f.add_rows(clustered(trained ? 1500 : 200, 16, Metric::kCosine, 26))).ok());
+      if (trained && !index.trained()) REQUIRE(index.optimize().ok());
+      REQUIRE(index.trained() == trained);
+      for (uint32_t s = 0; s < 60; s += 3) f.remove(index, s);
+      FakeSink sink;
+      index.save(sink);
+      FakeSource source(sink.sections);
+      auto loaded = IvfIndex::load(f.store, config, source, quick());
+      REQUIRE_MESSAGE(loaded.ok(), loaded.status().to_string());
+      CHECK(loaded->check().ok());
+      CHECK(loaded->trained() == trained);
+      CHECK(loaded->n_lists() == index.n_lists());
+      const auto queries = clustered(20, 16, Metric::kCosine, 27);
+      for (size_t q = 0; q < 20; ++q) {
+        QueryScorer scorer(f.store, queries.data() + q * 16);
+        auto a = index.search(scorer, 10, AnnKnobs{}, nullptr);
+        auto b = loaded->search(scorer, 10, AnnKnobs{}, nullptr);
+        REQUIRE(a.size() == b.size());
+        for (size_t i = 0; i < a.size(); ++i) CHECK(a[i].slot == b[i].slot);
+      }
+      // The loaded index grows (appending into adopted lists) and shrinks.
+      REQUIRE(loaded->insert_batch(f.add_rows(clustered(100, 16, Metric::kCosine, 28))).ok());
+      for (uint32_t s = 100; s < 130; ++s) f.remove(*loaded, s);
+      CHECK_MESSAGE(loaded->check().ok(), loaded->check().to_string());
+      check_exact(f.store, *loaded, queries, 10, {loaded->n_lists() + 1, 4000});
+    }
+  }
+}
+
+TEST_CASE("ivf: load rejects another dim, metric or code kind") {
+  Fixture f(8, Metric::kL2);
+  IvfIndex index(f.store, IvfConfig{}.with_n_clusters(4), quick());
+  REQUIRE(index.insert_batch(f.add_rows(clustered(300, 8, Metric::kL2, 29))).ok());
+  FakeSink sink;
+  index.save(sink);
+  FakeSource source(sink.sections);
+  auto other_codes = IvfIndex::load(f.store, IvfConfig{}.with_pq(Pq::k4BitFastScan), source);
+  CHECK(other_codes.status().code() == StatusCode::kConfigMismatch);
+  VectorStore other_dim(4, Metric::kL2), other_metric(8, Metric::kDot);
+  CHECK(IvfIndex::load(other_dim, IvfConfig{}, source).status().code() == StatusCode::kConfigMismatch);
+  CHECK(IvfIndex::load(other_metric, IvfConfig{}, source).status().code() == StatusCode::kConfigMismatch);
+}
+
+void load_damaged(const VectorStore& store, const IvfConfig& config,
+                  const std::map<uint32_t, std::vector<uint8_t>>& sections, size_t* rejected) {
+  FakeSource source(sections);
+  auto loaded = IvfIndex::load(store, config, source, quick());
+  if (!loaded.ok()) {
+    const StatusCode code = loaded.status().code();
+    CHECK((code == StatusCode::kCorruption || code == StatusCode::kConfigMismatch));
+    ++*rejected;
+    return;
+  }
+  // Accepted: it must be a consistent index that answers queries.
+  REQUIRE(loaded->check().ok());
+  const std::vector<float> q(store.dim(), 0.5f);
+  QueryScorer scorer(store, q.data());
+  auto hits = loaded->search(scorer, 5, AnnKnobs{}, nullptr);
+  CHECK(hits.size() == std::min<size_t>(5, store.size()));
+}
+
+TEST_CASE("ivf: every flipped byte, truncation and missing section is caught or harmless") {
+  for (Pq pq : {Pq::kNone, Pq::k4BitFastScan}) {
+    CAPTURE(pq_name(pq));
+    Fixture f(4, Metric::kL2);
+    const IvfConfig config = IvfConfig{}.with_n_clusters(3).with_pq(pq);
+    IvfIndex index(f.store, config, quick());
+    REQUIRE(index.insert_batch(f.add_rows(clustered(40, 4, Metric::kL2, 30, 3))).ok());
+    REQUIRE(index.optimize().ok());
+    f.remove(index, 7);
+    FakeSink sink;
+    index.save(sink);
+    REQUIRE(sink.sections.size() == (pq == Pq::kNone ? 5u : 6u));
+    size_t rejected = 0, trials = 0;
+    for (const auto& [kind, bytes] : sink.sections) {
+      CAPTURE(kind);
+      for (size_t i = 0; i < bytes.size(); ++i) {
+        for (uint8_t flip : {uint8_t{0x01}, uint8_t{0x80}, uint8_t{0xFF}}) {
+          auto damaged = sink.sections;
+          damaged[kind][i] ^= flip;
+          load_damaged(f.store, config, damaged, &rejected);
+          ++trials;
+        }
+      }
+      for (size_t len = 0; len < bytes.size(); ++len) {
+        auto damaged = sink.sections;
+        damaged[kind].resize(len);
+        const size_t before = rejected;
+        load_damaged(f.store, config, damaged, &rejected);
+        CHECK(rejected == before + 1);  // a short section is always caught
+        ++trials;
+      }
+      auto missing = sink.sections;
+      missing.erase(kind);
+      const size_t before = rejected;
+      load_damaged(f.store, config, missing, &rejected);
+      CHECK(rejected == before + 1);
+    }
+    MESSAGE(trials, " damaged loads, ", rejected, " rejected");
+    CHECK(rejected > trials / 10);
+  }
+}
+
+// ---- Through the database.
+
+TEST_CASE("ivf: the database serves IVF indexes and refuses PQ under L1 at open") {
+  auto refused = Database::open_in_memory(
+      Config(8, Metric::kL1).index(IvfConfig{}.with_pq(Pq::k4BitFastScan)));
+  CHECK(refused.status().code() == StatusCode::kUnsupported);
+
+  for (Pq pq : {Pq::kNone, Pq::k4BitFastScan}) {
+    CAPTURE(pq_name(pq));
+    auto db = Database::open_in_memory(Config(16, Metric::kL2).index(IvfConfig{}.with_pq(pq)));
+    REQUIRE(db.ok());
+    const auto rows = clustered(3000, 16, Metric::kL2, 31);
+    std::vector<VectorId> ids;
+    for (size_t i = 0; i < 3000; ++i) ids.emplace_back(i);
+    std::vector<Metadata> meta(3000);
+    std::vector<const Metadata*> meta_ptrs;
+    for (size_t i = 0; i < 3000; ++i) {
+      meta[i].set("even", Value(i % 2 == 0));
+      meta_ptrs.push_back(&meta[i]);
+    }
+    REQUIRE(db->upsert_batch(ids, rows, meta_ptrs).ok());
+    const std::span<const float> q(rows.data() + 16 * 10, 16);
+    auto hits = db->search(q, 5);
+    REQUIRE(hits.ok());
+    REQUIRE(hits->size() == 5);
+    CHECK(hits->front().id.as_u64() == 10);
+    SearchParams p;
+    p.k = 10;
+    p.n_probes = 1000;  // more than the lists: every list
+    auto all = db->search(q, p);
+    REQUIRE(all.ok());
+    CHECK(all->size() == 10);
+    const Filter odd = Filter::eq("even", Value(false));
+    auto filtered = db->search(q, 10, odd);
+    REQUIRE(filtered.ok());
+    CHECK(filtered->size() == 10);
+    for (const Hit& h : *filtered) CHECK(h.id.as_u64() % 2 == 1);
+    REQUIRE(db->remove(VectorId(10)).ok());
+    auto after = db->search(q, 5);
+    REQUIRE(after.ok());
+    CHECK(after->front().id.as_u64() != 10);
+    CHECK(db->optimize().ok());
+  }
+}
+
+}  // namespace
+}  // namespace iqdb::index

@@ -1,11 +1,13 @@
 // iqdb-demo: the main job end to end on Fashion-MNIST.
 //
 // Loads the 60,000 training images into a database with each image's class
-// name as metadata, runs test images as queries, reports recall@10 against
-// exact search and queries per second, then shows the neighbours of a few
-// test images and a filtered search.
+// name as metadata (or, with --db, reopens a file-backed database that
+// `iqdb import` filled), runs test images as queries, reports recall@10
+// against exact search and queries per second, then shows the neighbours of
+// a few test images and a filtered search. tools/demo runs it after
+// building the database with the `iqdb` tool.
 //
-//   iqdb-demo [--index flat|hnsw] [--queries N] [--data DIR]
+//   iqdb-demo [--db PATH] [--index flat|hnsw] [--queries N] [--data DIR]
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -36,6 +38,7 @@ struct Options {
   std::string index = "hnsw";
   size_t queries = 1000;
   std::string data = dataset::kFashionMnistDir;
+  std::string db;  // reopen this database instead of building one in memory
 };
 
 Options parse_args(int argc, char** argv) {
@@ -55,8 +58,10 @@ Options parse_args(int argc, char** argv) {
       o.queries = std::strtoull(next().c_str(), nullptr, 10);
     } else if (a == "--data") {
       o.data = next();
+    } else if (a == "--db") {
+      o.db = next();
     } else if (a == "--help" || a == "-h") {
-      std::printf("usage: iqdb-demo [--index flat|hnsw] [--queries N] [--data DIR]\n");
+      std::printf("usage: iqdb-demo [--db PATH] [--index flat|hnsw] [--queries N] [--data DIR]\n");
       std::exit(0);
     } else {
       std::fprintf(stderr, "iqdb-demo: unknown option %s (try --help)\n", a.c_str());
@@ -121,6 +126,7 @@ Database load(const dataset::FashionMnist& data, const IndexKind& kind) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // keep lines in order with progress on stderr in logs
   Options opt = parse_args(argc, argv);
   std::printf("iqdb %s, SIMD target %s\n", version(), simd_target().c_str());
   std::printf("Loading Fashion-MNIST from %s ...\n", opt.data.c_str());
@@ -142,7 +148,20 @@ int main(int argc, char** argv) {
   std::printf("  %zu queries in %.2f s on all cores (%.0f QPS)\n", nq, exact_s, double(nq) / exact_s);
 
   Database db = std::move(exact);
-  if (opt.index == "hnsw") {
+  if (!opt.db.empty()) {
+    // The file-backed database `iqdb import` built: reopening maps its
+    // snapshot in place instead of rebuilding the index.
+    t = Clock::now();
+    auto opened = Database::open(opt.db, Config(data->dim, Metric::kL2));
+    if (!opened) die("reopening " + opt.db, opened.status());
+    db = std::move(*opened);
+    std::printf("Reopened %s: %zu records, %s index, in %.1f ms\n", opt.db.c_str(), db.size(),
+                db.index_kind().name(), 1e3 * seconds_since(t));
+    if (db.size() != data->train_rows()) {
+      std::printf("  (the database holds %zu records; recall below is against all %zu training images)\n",
+                  db.size(), data->train_rows());
+    }
+  } else if (opt.index == "hnsw") {
     std::printf("Approximate search (HNSW, m=16, ef_construction=200):\n");
     db = load(*data, HnswConfig{});
   }

@@ -24,8 +24,8 @@ std::string_view trim(std::string_view s) {
 struct CsvLayout {
   size_t columns = 0;
   std::optional<size_t> id_col;
-  std::optional<size_t> vector_col;       // one cell listing the numbers
-  std::vector<size_t> component_cols;     // or numbered columns, in order
+  std::optional<size_t> vector_col;    // one cell listing the numbers
+  std::vector<size_t> component_cols;  // or numbered columns, in order
   std::vector<size_t> meta_cols;
   std::vector<std::string> names;
 };
@@ -40,14 +40,17 @@ std::optional<std::pair<std::string, uint32_t>> numbered(std::string_view name) 
   return std::make_pair(std::string(name.substr(0, k)), n);
 }
 
-Result<CsvLayout> layout_from_header(const std::vector<CsvField>& header, const TextFields& fields) {
+Result<CsvLayout> layout_from_header(const std::vector<CsvField>& header,
+                                     const TextFields& fields) {
   CsvLayout l;
   l.columns = header.size();
   std::set<std::string> seen;
   for (size_t i = 0; i < header.size(); ++i) {
     std::string name(header[i].quoted ? std::string_view(header[i].text) : trim(header[i].text));
-    if (name.empty()) return Status::InvalidArgument("header: column " + std::to_string(i + 1) + " has no name");
-    if (!seen.insert(name).second) return Status::InvalidArgument("header: column name '" + name + "' appears twice");
+    if (name.empty())
+      return Status::InvalidArgument("header: column " + std::to_string(i + 1) + " has no name");
+    if (!seen.insert(name).second)
+      return Status::InvalidArgument("header: column name '" + name + "' appears twice");
     l.names.push_back(std::move(name));
   }
   for (size_t i = 0; i < l.names.size(); ++i) {
@@ -70,12 +73,14 @@ Result<CsvLayout> layout_from_header(const std::vector<CsvField>& header, const 
       if (consecutive) candidates.push_back(prefix);
     }
     if (candidates.empty()) {
-      return Status::InvalidArgument("header: no vector column; name one '" + fields.vector_field +
-                                     "' or number the component columns (v0,v1,... or pixel1,pixel2,...)");
+      return Status::InvalidArgument(
+          "header: no vector column; name one '" + fields.vector_field +
+          "' or number the component columns (v0,v1,... or pixel1,pixel2,...)");
     }
     if (candidates.size() > 1) {
-      return Status::InvalidArgument("header: more than one group of numbered columns ('" + candidates[0] +
-                                     "...' and '" + candidates[1] + "...'); which is the vector is unclear");
+      return Status::InvalidArgument("header: more than one group of numbered columns ('" +
+                                     candidates[0] + "...' and '" + candidates[1] +
+                                     "...'); which is the vector is unclear");
     }
     for (const auto& [col, n] : groups[candidates[0]]) l.component_cols.push_back(col);
   }
@@ -92,8 +97,8 @@ Result<TextRow> decode_record(const CsvLayout& l, std::string_view record, char 
   auto cells = split_csv_record(record, delimiter);
   if (!cells) return cells.status();
   if (cells->size() != l.columns) {
-    return Status::InvalidArgument("has " + std::to_string(cells->size()) + " fields, the header has " +
-                                   std::to_string(l.columns));
+    return Status::InvalidArgument("has " + std::to_string(cells->size()) +
+                                   " fields, the header has " + std::to_string(l.columns));
   }
   TextRow row;
   if (l.id_col) {
@@ -101,19 +106,25 @@ Result<TextRow> decode_record(const CsvLayout& l, std::string_view record, char 
     std::string_view text = c.quoted ? std::string_view(c.text) : trim(c.text);
     if (!text.empty()) {
       auto id = id_from_text(text);
-      if (!id) return Status::InvalidArgument("column '" + l.names[*l.id_col] + "': " + std::string(id.status().message()));
+      if (!id)
+        return Status::InvalidArgument("column '" + l.names[*l.id_col] +
+                                       "': " + std::string(id.status().message()));
       row.id = std::move(*id);
     }
   }
   if (l.vector_col) {
     auto v = parse_float_list((*cells)[*l.vector_col].text);
-    if (!v) return Status::InvalidArgument("column '" + l.names[*l.vector_col] + "': " + std::string(v.status().message()));
+    if (!v)
+      return Status::InvalidArgument("column '" + l.names[*l.vector_col] +
+                                     "': " + std::string(v.status().message()));
     row.vector = std::move(*v);
   } else {
     row.vector.reserve(l.component_cols.size());
     for (size_t col : l.component_cols) {
       auto f = parse_float(trim((*cells)[col].text));
-      if (!f) return Status::InvalidArgument("column '" + l.names[col] + "': " + std::string(f.status().message()));
+      if (!f)
+        return Status::InvalidArgument("column '" + l.names[col] +
+                                       "': " + std::string(f.status().message()));
       row.vector.push_back(*f);
     }
   }
@@ -152,7 +163,8 @@ struct CsvRecordSource {
       if (record.size() >= kMaxTextRecordBytes) {
         return s.file().error(StatusCode::kInvalidArgument,
                               "line " + std::to_string(line) + ": a record is longer than " +
-                                  std::to_string(kMaxTextRecordBytes >> 20) + " MiB (unbalanced quote?)");
+                                  std::to_string(kMaxTextRecordBytes >> 20) +
+                                  " MiB (unbalanced quote?)");
       }
       record.push_back(char(c));
     }
@@ -191,7 +203,8 @@ Result<std::vector<CsvField>> split_csv_record(std::string_view record, char del
       while (i < record.size() && is_blank(record[i]) && record[i] != delimiter) ++i;
       if (i < record.size() && record[i] != delimiter) {
         return Status::InvalidArgument("field " + std::to_string(out.size() + 1) +
-                                       ": text after a closing quote (column " + std::to_string(i + 1) + ")");
+                                       ": text after a closing quote (column " +
+                                       std::to_string(i + 1) + ")");
       }
     } else {
       size_t end = record.find(delimiter, i);
@@ -270,15 +283,16 @@ Result<RowBatch> decode_csv(std::string_view text, const TextFields& fields, cha
     if (out.dim == 0) out.dim = row->vector.size();
     if (row->vector.size() != out.dim) {
       return Status::InvalidArgument(where() + "has " + std::to_string(row->vector.size()) +
-                                     " vector components, the first row has " + std::to_string(out.dim));
+                                     " vector components, the first row has " +
+                                     std::to_string(out.dim));
     }
     append_row(out, std::move(*row));
   }
   return out;
 }
 
-Result<std::unique_ptr<RowReader>> open_csv(const std::filesystem::path& path, const TextFields& fields,
-                                            char delimiter) {
+Result<std::unique_ptr<RowReader>> open_csv(const std::filesystem::path& path,
+                                            const TextFields& fields, char delimiter) {
   auto file = InputFile::open(path);
   if (!file) return file.status();
   TextStream stream(std::move(*file));
@@ -289,9 +303,12 @@ Result<std::unique_ptr<RowReader>> open_csv(const std::filesystem::path& path, c
   if (!got) return got.status();
   if (!*got) return Status::InvalidArgument(path.string() + ": is empty (a header row is needed)");
   auto header = split_csv_record(header_text, delimiter);
-  if (!header) return Status::InvalidArgument(path.string() + ": line 1: " + std::string(header.status().message()));
+  if (!header)
+    return Status::InvalidArgument(path.string() +
+                                   ": line 1: " + std::string(header.status().message()));
   auto layout = layout_from_header(*header, fields);
-  if (!layout) return Status::InvalidArgument(path.string() + ": " + std::string(layout.status().message()));
+  if (!layout)
+    return Status::InvalidArgument(path.string() + ": " + std::string(layout.status().message()));
   TextRecordDecoder decode = [l = std::move(*layout), delimiter](std::string_view record) {
     return decode_record(l, record, delimiter);
   };

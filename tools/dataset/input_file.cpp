@@ -60,7 +60,8 @@ Status InputFile::skip(uint64_t bytes) {
   uint64_t left = bytes;
   while (left > 0) {
     long step = static_cast<long>(std::min<uint64_t>(left, uint64_t{1} << 30));
-    if (std::fseek(file_.get(), step, SEEK_CUR) != 0) return error(StatusCode::kIOError, "seek failed");
+    if (std::fseek(file_.get(), step, SEEK_CUR) != 0)
+      return error(StatusCode::kIOError, "seek failed");
     left -= static_cast<uint64_t>(step);
   }
   offset_ += bytes;

@@ -79,7 +79,8 @@ class Parser {
   bool at_end() const { return pos_ >= s_.size(); }
   char peek() const { return at_end() ? '\0' : s_[pos_]; }
   void skip_ws() {
-    while (!at_end() && (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r')) {
+    while (!at_end() &&
+           (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r')) {
       ++pos_;
     }
   }
@@ -92,8 +93,10 @@ class Parser {
   Status value(JsonValue& out, size_t depth) {
     if (at_end()) return error("expected a value, found the end of the text");
     switch (peek()) {
-      case '{': return object(out, depth + 1);
-      case '[': return array(out, depth + 1);
+      case '{':
+        return object(out, depth + 1);
+      case '[':
+        return array(out, depth + 1);
       case '"':
         out.type = JsonValue::Type::kString;
         return string(out.string);
@@ -197,10 +200,14 @@ class Parser {
     for (int i = 0; i < 4; ++i) {
       char c = s_[pos_++];
       v <<= 4;
-      if (c >= '0' && c <= '9') v |= uint32_t(c - '0');
-      else if (c >= 'a' && c <= 'f') v |= uint32_t(c - 'a' + 10);
-      else if (c >= 'A' && c <= 'F') v |= uint32_t(c - 'A' + 10);
-      else return error("\\u needs four hex digits");
+      if (c >= '0' && c <= '9')
+        v |= uint32_t(c - '0');
+      else if (c >= 'a' && c <= 'f')
+        v |= uint32_t(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F')
+        v |= uint32_t(c - 'A' + 10);
+      else
+        return error("\\u needs four hex digits");
     }
     return v;
   }
@@ -220,14 +227,30 @@ class Parser {
         if (at_end()) return error("unterminated escape");
         const char e = s_[pos_++];
         switch (e) {
-          case '"': out.push_back('"'); break;
-          case '\\': out.push_back('\\'); break;
-          case '/': out.push_back('/'); break;
-          case 'b': out.push_back('\b'); break;
-          case 'f': out.push_back('\f'); break;
-          case 'n': out.push_back('\n'); break;
-          case 'r': out.push_back('\r'); break;
-          case 't': out.push_back('\t'); break;
+          case '"':
+            out.push_back('"');
+            break;
+          case '\\':
+            out.push_back('\\');
+            break;
+          case '/':
+            out.push_back('/');
+            break;
+          case 'b':
+            out.push_back('\b');
+            break;
+          case 'f':
+            out.push_back('\f');
+            break;
+          case 'n':
+            out.push_back('\n');
+            break;
+          case 'r':
+            out.push_back('\r');
+            break;
+          case 't':
+            out.push_back('\t');
+            break;
           case 'u': {
             const size_t at = pos_ - 2;  // the backslash
             auto hi = hex4();
@@ -253,12 +276,15 @@ class Parser {
             append_utf8(out, cp);
             break;
           }
-          default: --pos_; return error("unknown escape");
+          default:
+            --pos_;
+            return error("unknown escape");
         }
         continue;
       }
       size_t len = 0;
-      if (decode_utf8(reinterpret_cast<const unsigned char*>(s_.data()) + pos_, s_.size() - pos_, len) < 0) {
+      if (decode_utf8(reinterpret_cast<const unsigned char*>(s_.data()) + pos_, s_.size() - pos_,
+                      len) < 0) {
         return error("invalid UTF-8 in a string");
       }
       out.append(s_.substr(pos_, len));
@@ -326,14 +352,23 @@ class Parser {
 
 void write(const JsonValue& v, std::string& out) {
   switch (v.type) {
-    case JsonValue::Type::kNull: out += "null"; break;
-    case JsonValue::Type::kBool: out += v.boolean ? "true" : "false"; break;
-    case JsonValue::Type::kNumber:
-      if (v.fits_i64) out += std::to_string(v.i64);
-      else if (v.fits_u64) out += std::to_string(v.u64);
-      else out += json_number(v.number);
+    case JsonValue::Type::kNull:
+      out += "null";
       break;
-    case JsonValue::Type::kString: out += json_quote(v.string); break;
+    case JsonValue::Type::kBool:
+      out += v.boolean ? "true" : "false";
+      break;
+    case JsonValue::Type::kNumber:
+      if (v.fits_i64)
+        out += std::to_string(v.i64);
+      else if (v.fits_u64)
+        out += std::to_string(v.u64);
+      else
+        out += json_number(v.number);
+      break;
+    case JsonValue::Type::kString:
+      out += json_quote(v.string);
+      break;
     case JsonValue::Type::kArray:
       out.push_back('[');
       for (size_t i = 0; i < v.items.size(); ++i) {
@@ -367,26 +402,37 @@ const JsonValue* JsonValue::find(std::string_view key) const {
 bool operator==(const JsonValue& a, const JsonValue& b) {
   if (a.type != b.type) return false;
   switch (a.type) {
-    case JsonValue::Type::kNull: return true;
-    case JsonValue::Type::kBool: return a.boolean == b.boolean;
+    case JsonValue::Type::kNull:
+      return true;
+    case JsonValue::Type::kBool:
+      return a.boolean == b.boolean;
     case JsonValue::Type::kNumber:
       return a.number == b.number && a.fits_i64 == b.fits_i64 && a.fits_u64 == b.fits_u64 &&
              (!a.fits_i64 || a.i64 == b.i64) && (!a.fits_u64 || a.u64 == b.u64);
-    case JsonValue::Type::kString: return a.string == b.string;
-    case JsonValue::Type::kArray: return a.items == b.items;
-    case JsonValue::Type::kObject: return a.members == b.members;
+    case JsonValue::Type::kString:
+      return a.string == b.string;
+    case JsonValue::Type::kArray:
+      return a.items == b.items;
+    case JsonValue::Type::kObject:
+      return a.members == b.members;
   }
   return false;
 }
 
 std::string_view json_type_name(JsonValue::Type type) {
   switch (type) {
-    case JsonValue::Type::kNull: return "null";
-    case JsonValue::Type::kBool: return "bool";
-    case JsonValue::Type::kNumber: return "number";
-    case JsonValue::Type::kString: return "string";
-    case JsonValue::Type::kArray: return "array";
-    case JsonValue::Type::kObject: return "object";
+    case JsonValue::Type::kNull:
+      return "null";
+    case JsonValue::Type::kBool:
+      return "bool";
+    case JsonValue::Type::kNumber:
+      return "number";
+    case JsonValue::Type::kString:
+      return "string";
+    case JsonValue::Type::kArray:
+      return "array";
+    case JsonValue::Type::kObject:
+      return "object";
   }
   return "?";
 }

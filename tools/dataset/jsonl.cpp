@@ -13,7 +13,8 @@ Status field_error(std::string_view field, const std::string& what) {
 }
 
 Status add_field(Metadata& m, const std::string& name, const JsonValue& v) {
-  if (m.get(name) != nullptr) return field_error(name, "appears twice (top level and in \"metadata\")");
+  if (m.get(name) != nullptr)
+    return field_error(name, "appears twice (top level and in \"metadata\")");
   auto value = value_from_json(v);
   if (!value) return field_error(name, std::string(value.status().message()));
   m.set(name, std::move(*value));
@@ -22,7 +23,8 @@ Status add_field(Metadata& m, const std::string& name, const JsonValue& v) {
 
 Result<std::vector<float>> vector_from_json(const JsonValue& v, std::string_view field) {
   if (v.type != JsonValue::Type::kArray) {
-    return field_error(field, "must be an array of numbers, not " + std::string(json_type_name(v.type)));
+    return field_error(field,
+                       "must be an array of numbers, not " + std::string(json_type_name(v.type)));
   }
   if (v.items.empty()) return field_error(field, "is an empty array");
   std::vector<float> out;
@@ -46,7 +48,9 @@ Result<std::optional<VectorId>> id_from_json(const JsonValue& v, std::string_vie
   if (v.is_null()) return std::optional<VectorId>();
   if (v.type == JsonValue::Type::kString) {
     auto id = VectorId::from_bytes(v.string);
-    if (!id) return field_error(field, "a string id must be 1.." + std::to_string(VectorId::kMaxBytes) + " bytes");
+    if (!id)
+      return field_error(
+          field, "a string id must be 1.." + std::to_string(VectorId::kMaxBytes) + " bytes");
     return std::optional<VectorId>(std::move(*id));
   }
   if (v.is_number() && v.fits_u64) return std::optional<VectorId>(VectorId(v.u64));
@@ -57,12 +61,15 @@ Result<std::optional<VectorId>> id_from_json(const JsonValue& v, std::string_vie
 
 Result<Value> value_from_json(const JsonValue& v) {
   switch (v.type) {
-    case JsonValue::Type::kNull: return Value(nullptr);
-    case JsonValue::Type::kBool: return Value(v.boolean);
+    case JsonValue::Type::kNull:
+      return Value(nullptr);
+    case JsonValue::Type::kBool:
+      return Value(v.boolean);
     case JsonValue::Type::kNumber:
       if (v.fits_i64) return Value(static_cast<long long>(v.i64));
       return Value(v.number);
-    case JsonValue::Type::kString: return Value(v.string);
+    case JsonValue::Type::kString:
+      return Value(v.string);
     case JsonValue::Type::kArray:
     case JsonValue::Type::kObject:
       return Status::InvalidArgument("metadata values must be null, bool, number or string, not " +
@@ -92,7 +99,8 @@ Result<TextRow> decode_json_row(std::string_view line, const TextFields& fields)
       if (!id) return id.status();
       row.id = std::move(*id);
     } else if (name == "metadata" && (value.type == JsonValue::Type::kObject || value.is_null())) {
-      for (const auto& [key, inner] : value.members) IQDB_RETURN_IF_ERROR(add_field(meta, key, inner));
+      for (const auto& [key, inner] : value.members)
+        IQDB_RETURN_IF_ERROR(add_field(meta, key, inner));
     } else {
       IQDB_RETURN_IF_ERROR(add_field(meta, name, value));
     }
@@ -121,16 +129,17 @@ Result<RowBatch> decode_jsonl(std::string_view text, const TextFields& fields) {
     }
     if (out.dim == 0) out.dim = row->vector.size();
     if (row->vector.size() != out.dim) {
-      return Status::InvalidArgument("line " + std::to_string(line_no) + ": has " +
-                                     std::to_string(row->vector.size()) +
-                                     " vector components, the first row has " + std::to_string(out.dim));
+      return Status::InvalidArgument(
+          "line " + std::to_string(line_no) + ": has " + std::to_string(row->vector.size()) +
+          " vector components, the first row has " + std::to_string(out.dim));
     }
     append_row(out, std::move(*row));
   }
   return out;
 }
 
-Result<std::unique_ptr<RowReader>> open_jsonl(const std::filesystem::path& path, const TextFields& fields) {
+Result<std::unique_ptr<RowReader>> open_jsonl(const std::filesystem::path& path,
+                                              const TextFields& fields) {
   auto file = InputFile::open(path);
   if (!file) return file.status();
   TextRecordSource lines = [](TextStream& s, std::string& record, uint64_t& line) -> Result<bool> {
@@ -139,7 +148,9 @@ Result<std::unique_ptr<RowReader>> open_jsonl(const std::filesystem::path& path,
     if (!s.status().ok()) return s.status();
     return false;
   };
-  TextRecordDecoder decode = [fields](std::string_view record) { return decode_json_row(record, fields); };
+  TextRecordDecoder decode = [fields](std::string_view record) {
+    return decode_json_row(record, fields);
+  };
   return make_text_reader(TextStream(std::move(*file)), std::move(lines), std::move(decode));
 }
 

@@ -66,20 +66,24 @@ class HeaderDictParser {
     }
     skip_ws();
     if (pos_ != s_.size()) return error("unexpected text after the dict");
-    if (!descr || !fortran || !shape) return bad("header lacks 'descr', 'fortran_order' or 'shape'");
+    if (!descr || !fortran || !shape)
+      return bad("header lacks 'descr', 'fortran_order' or 'shape'");
     return build(*descr, *fortran, std::move(*shape));
   }
 
  private:
-  static Result<NpyHeader> build(const std::string& descr, bool fortran, std::vector<uint64_t> shape) {
+  static Result<NpyHeader> build(const std::string& descr, bool fortran,
+                                 std::vector<uint64_t> shape) {
     NpyHeader h;
     if (descr == "<f4" || descr == "=f4") {
       h.dtype = NpyHeader::Dtype::kF32;
-    } else if (descr == "|u1" || descr == "<u1" || descr == ">u1" || descr == "=u1" || descr == "u1") {
+    } else if (descr == "|u1" || descr == "<u1" || descr == ">u1" || descr == "=u1" ||
+               descr == "u1") {
       h.dtype = NpyHeader::Dtype::kU8;
     } else {
-      return Status::Unsupported("npy: dtype '" + descr +
-                                 "' is not read; save the array as float32 ('<f4') or uint8 ('|u1')");
+      return Status::Unsupported(
+          "npy: dtype '" + descr +
+          "' is not read; save the array as float32 ('<f4') or uint8 ('|u1')");
     }
     if (fortran) {
       return Status::Unsupported("npy: Fortran-order arrays are not read; save in C order");
@@ -95,7 +99,8 @@ class HeaderDictParser {
     }
     if (dim > kMaxFileDim) return bad("rows have more than 65536 components");
     // rows * dim * 4 must fit in 64 bits; no real file comes near.
-    if (h.rows > (uint64_t{1} << 62) / (dim * h.item_bytes())) return bad("shape is impossibly large");
+    if (h.rows > (uint64_t{1} << 62) / (dim * h.item_bytes()))
+      return bad("shape is impossibly large");
     h.dim = dim;
     h.shape = std::move(shape);
     return h;
@@ -111,7 +116,8 @@ class HeaderDictParser {
     return true;
   }
   void skip_ws() {
-    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r')) {
+    while (pos_ < s_.size() &&
+           (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r')) {
       ++pos_;
     }
   }
@@ -213,7 +219,8 @@ class NpyReader final : public RowReader {
     out.values.resize(values);
     convert(buffer_.data(), values, h_.dtype, out.values.data());
     size_t bad_at = first_non_finite(out.values.data(), values);
-    if (bad_at != values) return non_finite_error(file_.path().string(), row_ * h_.dim + bad_at, h_.dim);
+    if (bad_at != values)
+      return non_finite_error(file_.path().string(), row_ * h_.dim + bad_at, h_.dim);
     row_ += n;
     return n;
   }
@@ -279,7 +286,8 @@ Result<std::unique_ptr<RowReader>> open_npy(const std::filesystem::path& path) {
   std::vector<uint8_t> prefix(size_t(std::min<uint64_t>(file->size(), 12 + kMaxNpyHeaderBytes)));
   IQDB_RETURN_IF_ERROR(file->read_exact(prefix));
   auto h = parse_npy_header(prefix);
-  if (!h) return Status(h.status().code(), path.string() + ": " + std::string(h.status().message()));
+  if (!h)
+    return Status(h.status().code(), path.string() + ": " + std::string(h.status().message()));
   const uint64_t present = file->size() - h->data_offset;
   if (present != h->data_bytes()) {
     return Status::InvalidArgument(path.string() + ": npy: the shape promises " +

@@ -20,7 +20,8 @@ bool ends_with(std::string_view s, std::string_view suffix) {
 
 std::string lower(std::string_view s) {
   std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return char(std::tolower(c)); });
   return out;
 }
 
@@ -28,11 +29,14 @@ std::string lower(std::string_view s) {
 // over its first axis.
 class IdxRowReader final : public RowReader {
  public:
-  explicit IdxRowReader(IdxTensor t) : t_(std::move(t)), dim_(t_.shape.size() == 1 ? 1 : t_.row_size()) {}
+  explicit IdxRowReader(IdxTensor t)
+      : t_(std::move(t)), dim_(t_.shape.size() == 1 ? 1 : t_.row_size()) {}
 
   size_t dim() const override { return dim_; }
   std::optional<uint64_t> total_rows() const override { return t_.rows(); }
-  double fraction_done() const override { return t_.rows() ? double(row_) / double(t_.rows()) : 1.0; }
+  double fraction_done() const override {
+    return t_.rows() ? double(row_) / double(t_.rows()) : 1.0;
+  }
 
   Result<size_t> next(size_t max_rows, RowBatch& out) override {
     out.clear();
@@ -67,14 +71,22 @@ Result<std::unique_ptr<RowReader>> open_idx(const std::filesystem::path& path) {
 
 std::string_view format_name(Format format) {
   switch (format) {
-    case Format::kFvecs: return "fvecs";
-    case Format::kBvecs: return "bvecs";
-    case Format::kIvecs: return "ivecs";
-    case Format::kIdx: return "idx";
-    case Format::kNpy: return "npy";
-    case Format::kRaw: return "raw";
-    case Format::kJsonl: return "jsonl";
-    case Format::kCsv: return "csv";
+    case Format::kFvecs:
+      return "fvecs";
+    case Format::kBvecs:
+      return "bvecs";
+    case Format::kIvecs:
+      return "ivecs";
+    case Format::kIdx:
+      return "idx";
+    case Format::kNpy:
+      return "npy";
+    case Format::kRaw:
+      return "raw";
+    case Format::kJsonl:
+      return "jsonl";
+    case Format::kCsv:
+      return "csv";
   }
   return "?";
 }
@@ -96,7 +108,8 @@ Result<Format> parse_format(std::string_view name) {
 Result<Format> detect_format(const std::filesystem::path& path) {
   std::string name = lower(path.filename().string());
   if (ends_with(name, ".gz") && !ends_with(name, "-ubyte.gz") && !ends_with(name, ".idx.gz")) {
-    return Status::InvalidArgument(path.string() + ": only IDX files (*-ubyte.gz) are read gzip-compressed");
+    return Status::InvalidArgument(path.string() +
+                                   ": only IDX files (*-ubyte.gz) are read gzip-compressed");
   }
   if (ends_with(name, ".fvecs")) return Format::kFvecs;
   if (ends_with(name, ".bvecs")) return Format::kBvecs;
@@ -108,13 +121,16 @@ Result<Format> detect_format(const std::filesystem::path& path) {
   if (ends_with(name, ".npy")) return Format::kNpy;
   if (ends_with(name, ".jsonl") || ends_with(name, ".ndjson")) return Format::kJsonl;
   if (ends_with(name, ".csv") || ends_with(name, ".tsv")) return Format::kCsv;
-  if (ends_with(name, ".f32") || ends_with(name, ".raw") || ends_with(name, ".bin")) return Format::kRaw;
-  return Status::InvalidArgument(path.string() +
-                                 ": cannot tell the format from the name; give it (--format fvecs|bvecs|"
-                                 "ivecs|idx|npy|raw|jsonl|csv)");
+  if (ends_with(name, ".f32") || ends_with(name, ".raw") || ends_with(name, ".bin"))
+    return Format::kRaw;
+  return Status::InvalidArgument(
+      path.string() +
+      ": cannot tell the format from the name; give it (--format fvecs|bvecs|"
+      "ivecs|idx|npy|raw|jsonl|csv)");
 }
 
-Result<std::unique_ptr<RowReader>> open_rows(const std::filesystem::path& path, const ReadOptions& options) {
+Result<std::unique_ptr<RowReader>> open_rows(const std::filesystem::path& path,
+                                             const ReadOptions& options) {
   Format format;
   if (options.format) {
     format = *options.format;
@@ -127,21 +143,28 @@ Result<std::unique_ptr<RowReader>> open_rows(const std::filesystem::path& path, 
   switch (format) {
     case Format::kFvecs:
     case Format::kBvecs:
-    case Format::kIvecs: return open_vecs(path, format);
-    case Format::kIdx: return open_idx(path);
-    case Format::kNpy: return open_npy(path);
-    case Format::kRaw: return open_raw_f32(path, options.dim);
-    case Format::kJsonl: return open_jsonl(path, fields);
+    case Format::kIvecs:
+      return open_vecs(path, format);
+    case Format::kIdx:
+      return open_idx(path);
+    case Format::kNpy:
+      return open_npy(path);
+    case Format::kRaw:
+      return open_raw_f32(path, options.dim);
+    case Format::kJsonl:
+      return open_jsonl(path, fields);
     case Format::kCsv: {
       char delimiter = options.delimiter;
-      if (delimiter == 0) delimiter = ends_with(lower(path.filename().string()), ".tsv") ? '\t' : ',';
+      if (delimiter == 0)
+        delimiter = ends_with(lower(path.filename().string()), ".tsv") ? '\t' : ',';
       return open_csv(path, fields, delimiter);
     }
   }
   return Status::InvalidArgument("unknown format");
 }
 
-Result<RowBatch> read_rows(const std::filesystem::path& path, const ReadOptions& options, size_t max_rows) {
+Result<RowBatch> read_rows(const std::filesystem::path& path, const ReadOptions& options,
+                           size_t max_rows) {
   auto reader = open_rows(path, options);
   if (!reader) return reader.status();
   RowBatch all, batch;
@@ -173,7 +196,8 @@ Result<IntRows> read_int_rows(const std::filesystem::path& path) {
   if (!format) return format.status();
   if (*format == Format::kIvecs) return read_ivecs(path);
   if (*format != Format::kIdx && *format != Format::kNpy) {
-    return Status::InvalidArgument(path.string() + ": integer rows are read from .ivecs, IDX or uint8 .npy");
+    return Status::InvalidArgument(path.string() +
+                                   ": integer rows are read from .ivecs, IDX or uint8 .npy");
   }
   ReadOptions o;
   o.format = *format;

@@ -68,11 +68,11 @@ struct RowBatch {
 };
 
 struct ReadOptions {
-  std::optional<Format> format;      // nullopt: detect_format(path)
-  size_t dim = 0;                    // raw only, where it is required
-  std::string id_field = "id";       // jsonl / csv
+  std::optional<Format> format;         // nullopt: detect_format(path)
+  size_t dim = 0;                       // raw only, where it is required
+  std::string id_field = "id";          // jsonl / csv
   std::string vector_field = "vector";  // jsonl / csv
-  char delimiter = 0;                // csv: 0 means ',' (or '\t' for .tsv)
+  char delimiter = 0;                   // csv: 0 means ',' (or '\t' for .tsv)
 };
 
 class RowReader {

@@ -80,8 +80,8 @@ class TextRowReader final : public RowReader {
         row = std::move(**r);
       }
       if (row->vector.size() != dim_) {
-        return error("has " + std::to_string(row->vector.size()) + " vector components, the first row has " +
-                     std::to_string(dim_));
+        return error("has " + std::to_string(row->vector.size()) +
+                     " vector components, the first row has " + std::to_string(dim_));
       }
       append_row(out, std::move(*row));
       ++n;
@@ -91,7 +91,8 @@ class TextRowReader final : public RowReader {
 
  private:
   Status error(const std::string& what) const {
-    return stream_.file().error(StatusCode::kInvalidArgument, "line " + std::to_string(line_) + ": " + what);
+    return stream_.file().error(StatusCode::kInvalidArgument,
+                                "line " + std::to_string(line_) + ": " + what);
   }
 
   // The next row, nullopt at the end.
@@ -119,7 +120,8 @@ class TextRowReader final : public RowReader {
 }  // namespace
 
 Result<VectorId> id_from_text(std::string_view text) {
-  if (!text.empty() && text.size() <= 20 && text.find_first_not_of("0123456789") == std::string_view::npos) {
+  if (!text.empty() && text.size() <= 20 &&
+      text.find_first_not_of("0123456789") == std::string_view::npos) {
     uint64_t v = 0;
     auto r = std::from_chars(text.data(), text.data() + text.size(), v);
     if (r.ec == std::errc() && r.ptr == text.data() + text.size()) return VectorId(v);
@@ -153,7 +155,8 @@ Result<std::vector<float>> parse_float_list(std::string_view text) {
   };
   std::string_view s = trim(text);
   if (!s.empty() && s.front() == '[') {
-    if (s.back() != ']') return Status::InvalidArgument("vector " + quoted(s) + " has '[' but no ']'");
+    if (s.back() != ']')
+      return Status::InvalidArgument("vector " + quoted(s) + " has '[' but no ']'");
     s = trim(s.substr(1, s.size() - 2));
   }
   std::vector<float> out;
@@ -164,7 +167,8 @@ Result<std::vector<float>> parse_float_list(std::string_view text) {
     std::string_view tok = s.substr(i, j - i);
     if (tok.empty()) {
       // Runs of whitespace are one separator; an empty item between commas is not.
-      if (s[i] == ',' || s[i] == ';') return Status::InvalidArgument("vector has an empty component");
+      if (s[i] == ',' || s[i] == ';')
+        return Status::InvalidArgument("vector has an empty component");
       ++i;
       continue;
     }
@@ -189,7 +193,8 @@ Result<std::vector<float>> parse_float_list(std::string_view text) {
 
 Result<std::unique_ptr<RowReader>> make_text_reader(TextStream stream, TextRecordSource source,
                                                     TextRecordDecoder decoder) {
-  auto reader = std::make_unique<TextRowReader>(std::move(stream), std::move(source), std::move(decoder));
+  auto reader =
+      std::make_unique<TextRowReader>(std::move(stream), std::move(source), std::move(decoder));
   IQDB_RETURN_IF_ERROR(reader->prime());
   return std::unique_ptr<RowReader>(std::move(reader));
 }

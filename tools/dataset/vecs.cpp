@@ -23,8 +23,12 @@ Elem elem_of(Format kind) {
 bool convert_row(const uint8_t* p, size_t dim, Elem elem, float* out, size_t& bad) {
   for (size_t j = 0; j < dim; ++j) {
     switch (elem) {
-      case Elem::kU8: out[j] = float(p[j]); break;
-      case Elem::kI32: out[j] = float(int32_t(load_le_u32(p + 4 * j))); break;
+      case Elem::kU8:
+        out[j] = float(p[j]);
+        break;
+      case Elem::kI32:
+        out[j] = float(int32_t(load_le_u32(p + 4 * j)));
+        break;
       case Elem::kF32:
         out[j] = load_le_f32(p + 4 * j);
         if (!std::isfinite(out[j])) {
@@ -56,10 +60,11 @@ Result<size_t> vecs_dim(uint64_t file_bytes, const uint8_t* first4, Elem elem,
   }
   const uint64_t row_bytes = 4 + uint64_t(dim) * elem_bytes(elem);
   if (file_bytes % row_bytes != 0) {
-    return Status::InvalidArgument(
-        name + ": " + std::to_string(file_bytes) + " bytes is not a whole number of rows of dimension " +
-        std::to_string(dim) + " (" + std::to_string(row_bytes) + " bytes each; row " +
-        std::to_string(file_bytes / row_bytes) + " is cut short or the file is not *vecs)");
+    return Status::InvalidArgument(name + ": " + std::to_string(file_bytes) +
+                                   " bytes is not a whole number of rows of dimension " +
+                                   std::to_string(dim) + " (" + std::to_string(row_bytes) +
+                                   " bytes each; row " + std::to_string(file_bytes / row_bytes) +
+                                   " is cut short or the file is not *vecs)");
   }
   return size_t(dim);
 }
@@ -69,8 +74,12 @@ Result<size_t> vecs_dim(uint64_t file_bytes, const uint8_t* first4, Elem elem,
 class FixedRowReader final : public RowReader {
  public:
   FixedRowReader(InputFile file, size_t dim, Elem elem, size_t header_bytes)
-      : file_(std::move(file)), dim_(dim), elem_(elem), header_bytes_(header_bytes),
-        row_bytes_(header_bytes + dim * elem_bytes(elem)), total_(file_.size() / row_bytes_) {}
+      : file_(std::move(file)),
+        dim_(dim),
+        elem_(elem),
+        header_bytes_(header_bytes),
+        row_bytes_(header_bytes + dim * elem_bytes(elem)),
+        total_(file_.size() / row_bytes_) {}
 
   size_t dim() const override { return dim_; }
   std::optional<uint64_t> total_rows() const override { return total_; }
@@ -91,7 +100,8 @@ class FixedRowReader final : public RowReader {
         if (d != int32_t(dim_)) {
           return file_.error(StatusCode::kInvalidArgument,
                              "row " + std::to_string(row_ + i) + " says dimension " +
-                                 std::to_string(d) + ", the first row says " + std::to_string(dim_));
+                                 std::to_string(d) + ", the first row says " +
+                                 std::to_string(dim_));
         }
       }
       size_t bad = 0;
@@ -133,7 +143,8 @@ Result<std::unique_ptr<RowReader>> open_raw_f32(const std::filesystem::path& pat
     return Status::InvalidArgument(path.string() +
                                    ": raw float32 files carry no dimension; give it (--dim N)");
   }
-  if (dim > kMaxFileDim) return Status::InvalidArgument("dimension " + std::to_string(dim) + " is too large");
+  if (dim > kMaxFileDim)
+    return Status::InvalidArgument("dimension " + std::to_string(dim) + " is too large");
   auto file = InputFile::open(path);
   if (!file) return file.status();
   const uint64_t row_bytes = 4 * uint64_t(dim);
@@ -169,7 +180,8 @@ Result<IntRows> read_ivecs(const std::filesystem::path& path) {
       return Status::InvalidArgument(path.string() + ": row " + std::to_string(r) +
                                      " has another dimension than the first row");
     }
-    for (size_t j = 0; j < *dim; ++j) out.values[r * *dim + j] = int32_t(load_le_u32(payload + 4 * j));
+    for (size_t j = 0; j < *dim; ++j)
+      out.values[r * *dim + j] = int32_t(load_le_u32(payload + 4 * j));
   }
   return out;
 }

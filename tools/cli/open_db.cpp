@@ -1,0 +1,161 @@
+#include "cli/open_db.h"
+
+#include <charconv>
+#include <system_error>
+
+#include "cli/args.h"
+#include "cli/cli.h"
+#include "db/index_config.h"
+#include "storage/snapshot.h"
+#include "util/file.h"
+
+namespace iqdb::cli {
+
+std::filesystem::path sibling(const std::filesystem::path& path, std::string_view suffix) {
+  std::filesystem::path p = path;
+  p += std::string(suffix);
+  return p;
+}
+
+uint64_t file_bytes_or_zero(const std::filesystem::path& path) {
+  std::error_code ec;
+  auto n = std::filesystem::file_size(path, ec);
+  return ec ? 0 : uint64_t(n);
+}
+
+StoredShape read_stored_shape(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    std::string msg = "no database at " + path.string();
+    if (std::filesystem::exists(sibling(path, ".wal"), ec)) {
+      msg += " (its log " + path.string() + ".wal exists without a snapshot: damaged)";
+      throw CliError(Exit::kDamaged, msg);
+    }
+    throw CliError(Exit::kNotFound,
+                   msg + " (create one with: iqdb create " + path.string() + " --dim N)");
+  }
+  if (std::filesystem::is_directory(path, ec)) {
+    throw CliError(Exit::kUsage, path.string() + " is a directory, not a database");
+  }
+  auto file =
+      take(util::File::open(path, util::File::Mode::kReadOnly), path.string(), Exit::kError);
+  auto map = take(util::MappedFile::map(file), path.string(), Exit::kError);
+  auto parsed = storage::parse_snapshot_header(map.bytes());
+  if (!parsed.ok()) {
+    const Status& s = parsed.status();
+    Exit code = s.code() == StatusCode::kUnsupported ? Exit::kUnsupported : Exit::kDamaged;
+    throw CliError(code,
+                   path.string() + " is not a readable iqdb database: " + std::string(s.message()));
+  }
+  const storage::SnapshotHeader& h = parsed->header;
+  StoredShape shape;
+  shape.dim = h.dim;
+  if (h.metric > uint8_t(Metric::kHamming)) {
+    throw CliError(Exit::kDamaged, path.string() + ": unknown metric " + std::to_string(h.metric));
+  }
+  shape.metric = static_cast<Metric>(h.metric);
+  auto kind = db::decode_index_kind(h.index_config, h.dim);
+  if (!kind.ok()) {
+    throw CliError(Exit::kDamaged, path.string() + ": " + std::string(kind.status().message()));
+  }
+  shape.index = *kind;
+  for (const storage::SectionInfo& s : parsed->sections) {
+    if (s.codec == Compression::Kind::kZstd) shape.compression = Compression::zstd();
+    if (s.codec == Compression::Kind::kLz4) shape.compression = Compression::lz4();
+  }
+  shape.snapshot_records = h.record_count;
+  shape.snapshot_bytes = map.size();
+  shape.wal_bytes = file_bytes_or_zero(sibling(path, ".wal"));
+  shape.sections = uint32_t(parsed->sections.size());
+  return shape;
+}
+
+Database open_existing(const std::filesystem::path& path, const StoredShape& shape,
+                       const OpenOptions& options) {
+  Config config(shape.dim, shape.metric);
+  config.index(shape.index);
+  config.compression(options.compression ? *options.compression : shape.compression);
+  config.fsync(options.fsync);
+  auto db = Database::open(path, config);
+  if (!db.ok()) {
+    const Status& s = db.status();
+    if (s.code() == StatusCode::kUnsupported && shape.index.is_ivf()) {
+      throw CliError(Exit::kUnsupported,
+                     path.string() +
+                         " uses an IVF index, which this build of iqdb cannot open yet (" +
+                         std::string(s.message()) + ")");
+    }
+    if (s.code() == StatusCode::kBusy) {
+      throw CliError(Exit::kBusy,
+                     path.string() + " is open in another process: " + std::string(s.message()));
+    }
+    check(s, "cannot open " + path.string(), Exit::kDamaged);
+  }
+  return std::move(*db);
+}
+
+Compression parse_compression(std::string_view text) {
+  if (text == "none") return Compression::none();
+  if (text == "lz4") return Compression::lz4();
+  if (text == "zstd") return Compression::zstd();
+  if (text.starts_with("zstd:")) {
+    return Compression::zstd(int(parse_u64(text.substr(5), "--compression zstd level", 1, 22)));
+  }
+  usage_error("--compression: '" + std::string(text) + "' is not none, zstd, zstd:LEVEL or lz4");
+}
+
+std::string compression_text(const Compression& c) {
+  switch (c.kind()) {
+    case Compression::Kind::kNone:
+      return "none";
+    case Compression::Kind::kZstd:
+      return "zstd";
+    case Compression::Kind::kLz4:
+      return "lz4";
+  }
+  return "unknown";
+}
+
+FsyncPolicy parse_fsync(std::string_view text) {
+  if (text == "always") return FsyncPolicy::always();
+  if (text == "never") return FsyncPolicy::never();
+  if (text.starts_with("periodic:")) {
+    return FsyncPolicy::periodic(std::chrono::milliseconds(
+        parse_u64(text.substr(9), "--fsync periodic interval (ms)", 1, 3'600'000)));
+  }
+  usage_error("--fsync: '" + std::string(text) + "' is not always, never or periodic:MS");
+}
+
+Metric parse_metric_arg(std::string_view text) {
+  auto m = parse_metric(text);
+  if (!m.ok())
+    usage_error("--metric: '" + std::string(text) + "' is not l2, cosine, dot, l1 or hamming");
+  return *m;
+}
+
+std::string describe_index(const IndexKind& kind) {
+  if (kind.is_hnsw()) {
+    const HnswConfig& h = kind.hnsw();
+    return "hnsw (m=" + std::to_string(h.m) +
+           ", ef_construction=" + std::to_string(h.ef_construction) +
+           ", ef_search=" + std::to_string(h.ef_search) + ", seed=" + std::to_string(h.seed) + ")";
+  }
+  if (kind.is_ivf()) {
+    const IvfConfig& v = kind.ivf();
+    const char* pq = v.pq == IvfConfig::Pq::kNone   ? "none"
+                     : v.pq == IvfConfig::Pq::k8Bit ? "8-bit"
+                                                    : "4-bit fast scan";
+    return "ivf (clusters=" + (v.n_clusters ? std::to_string(v.n_clusters) : std::string("auto")) +
+           ", probes=" + std::to_string(v.n_probes) + ", pq=" + pq +
+           (v.pq != IvfConfig::Pq::kNone
+                ? ", pq_subvectors=" +
+                      (v.pq_subvectors ? std::to_string(v.pq_subvectors) : std::string("auto"))
+                : std::string()) +
+           ", refine_factor=" + std::to_string(v.refine_factor) + ", training_sample=" +
+           (v.training_sample_size ? std::to_string(v.training_sample_size) : std::string("auto")) +
+           ", seed=" + std::to_string(v.seed) + ")";
+  }
+  return "flat (exact)";
+}
+
+}  // namespace iqdb::cli

@@ -10,9 +10,14 @@
 // interpolated in recall), build time iqdb/hnswlib and memory.
 //
 //   bench_hnsw [--queries N] [--base N] [--reps N] [--m 16,32] [--ef 10,20,...]
-//              [--no-sq8] [--with-f32] [--rerank N] [--no-hnswlib] [--csv FILE]
-// (--no-sq8: walk on f32 rows instead of SQ8 codes; --with-f32: both; --rerank
-// N: rerank only the N best of the beam; --no-hnswlib: iqdb curves only.)
+//              [--no-sq8] [--with-f32] [--no-u8] [--rerank N] [--no-hnswlib] [--csv FILE]
+//
+// Contenders: "iqdb" is the default f32 store with the index's own SQ8 walk
+// (--no-sq8: walk on the f32 rows instead; --with-f32: both); "iqdb-u8" is
+// a store configured with VectorStorage::u8() (Fashion-MNIST's pixels are
+// whole numbers 0..255, so it is exact), walked on the store's own bytes
+// (--no-u8 leaves it out); "hnswlib" the peer. --rerank N: rerank only the N
+// best of the beam; --no-hnswlib: iqdb curves only.
 //
 // This file is compiled with -march=native so that hnswlib gets its widest
 // compile-time SIMD (its kernels are chosen by macros); iqdb's kernels are
@@ -73,6 +78,7 @@ struct Args {
   size_t rerank = 0;
   bool peer = true;
   bool with_f32 = false;
+  bool with_u8 = true;
   std::string csv;
 };
 
@@ -139,10 +145,13 @@ struct Contender {
 };
 
 // For each ef: one untimed pass per contender for recall, then `reps` timed
-// passes, alternating between contenders so that a drift of the machine's
-// speed (a shared VM) hits all of them alike. QPS is the median.
-void sweep(const Args& args, const VectorStore& store, const std::vector<float>& queries,
-           size_t nq, const Truth& truth, std::vector<Contender>& contenders) {
+// passes. Within a pass the contenders take turns every 100 queries, so a
+// drift of the machine's speed (a shared VM) hits all of them alike; each
+// turn starts with caches warm for the other contender, which can only
+// penalise the index with the smaller working set (iqdb). QPS is the median
+// of the passes.
+void sweep(const Args& args, const VectorStore& store, const std::vector<float>& queries, size_t nq,
+           const Truth& truth, std::vector<Contender>& contenders) {
   std::vector<uint32_t> ids;
   const size_t dim = store.dim();
   for (size_t ef : args.efs) {
@@ -151,22 +160,32 @@ void sweep(const Args& args, const VectorStore& store, const std::vector<float>&
     for (size_t c = 0; c < contenders.size(); ++c) {
       for (size_t q = 0; q < nq; ++q) {
         contenders[c].search(queries.data() + q * dim, truth.k, ef, ids);
-        total_hits[c] += hits(store, queries.data() + q * dim, ids.data(), ids.size(), truth.kth[q]);
+        total_hits[c] +=
+            hits(store, queries.data() + q * dim, ids.data(), ids.size(), truth.kth[q]);
       }
     }
+    constexpr size_t kChunk = 100;  // queries per turn
     for (size_t rep = 0; rep < args.reps; ++rep) {
-      for (size_t c = 0; c < contenders.size(); ++c) {
-        const auto t0 = Clock::now();
-        for (size_t q = 0; q < nq; ++q) contenders[c].search(queries.data() + q * dim, truth.k, ef, ids);
-        qps[c].push_back(double(nq) / seconds_since(t0));
+      std::vector<double> elapsed(contenders.size(), 0.0);
+      for (size_t first = 0; first < nq; first += kChunk) {
+        const size_t last = std::min(nq, first + kChunk);
+        for (size_t c = 0; c < contenders.size(); ++c) {
+          const auto t0 = Clock::now();
+          for (size_t q = first; q < last; ++q) {
+            contenders[c].search(queries.data() + q * dim, truth.k, ef, ids);
+          }
+          elapsed[c] += seconds_since(t0);
+        }
       }
+      for (size_t c = 0; c < contenders.size(); ++c) qps[c].push_back(double(nq) / elapsed[c]);
     }
     std::printf("    ef %4zu", ef);
     for (size_t c = 0; c < contenders.size(); ++c) {
       std::sort(qps[c].begin(), qps[c].end());
       const Point p{ef, double(total_hits[c]) / double(nq * truth.k), qps[c][qps[c].size() / 2]};
       contenders[c].curve.points.push_back(p);
-      std::printf("  | %-8s recall %.4f QPS %8.1f", contenders[c].curve.name.c_str(), p.recall, p.qps);
+      std::printf("  | %-8s recall %.4f QPS %8.1f", contenders[c].curve.name.c_str(), p.recall,
+                  p.qps);
     }
     std::printf("\n");
     std::fflush(stdout);
@@ -223,8 +242,8 @@ Contender build_hnswlib(HnswlibIndex& h, const std::vector<float>& base, size_t 
   Contender c{Curve{"hnswlib", m, seconds_since(t0), 0, 0, {}}, {}};
   c.curve.graph_bytes_per_vector = double(hnswlib_graph_bytes(*index, n, dim)) / double(n);
   c.curve.total_bytes_per_vector = c.curve.graph_bytes_per_vector + double(dim * sizeof(float));
-  std::printf("  hnswlib  M=%zu: build %6.2f s (%zu threads), %5.0f bytes/vector (%4.0f graph)\n", m,
-              c.curve.build_seconds, threads, c.curve.total_bytes_per_vector,
+  std::printf("  hnswlib  M=%zu: build %6.2f s (%zu threads), %5.0f bytes/vector (%4.0f graph)\n",
+              m, c.curve.build_seconds, threads, c.curve.total_bytes_per_vector,
               c.curve.graph_bytes_per_vector);
   c.search = [index](const float* q, size_t k, size_t ef, std::vector<uint32_t>& ids) {
     index->setEf(ef);
@@ -239,7 +258,7 @@ Contender build_hnswlib(HnswlibIndex& h, const std::vector<float>& base, size_t 
 }
 
 Contender build_iqdb(std::unique_ptr<HnswIndex>& index, const Args& args, const VectorStore& store,
-                     const std::vector<uint32_t>& slots, size_t m, bool sq8) {
+                     const std::vector<uint32_t>& slots, size_t m, bool sq8, const char* name) {
   HnswIndex::Options options;
   options.sq8 = sq8;
   options.rerank = args.rerank;
@@ -247,15 +266,15 @@ Contender build_iqdb(std::unique_ptr<HnswIndex>& index, const Args& args, const 
                                       options);
   const auto t0 = Clock::now();
   iqdb::Status status = index->insert_batch(slots);
-  Contender c{Curve{sq8 ? "iqdb" : "iqdb-f32", m, seconds_since(t0), 0, 0, {}}, {}};
+  Contender c{Curve{name, m, seconds_since(t0), 0, 0, {}}, {}};
   if (!status.ok()) {
     std::fprintf(stderr, "iqdb build failed: %s\n", status.to_string().c_str());
     std::exit(1);
   }
   const size_t n = slots.size();
   c.curve.graph_bytes_per_vector = double(index->memory_bytes()) / double(n);
-  c.curve.total_bytes_per_vector = c.curve.graph_bytes_per_vector +
-                                   double(store.stride_floats() * sizeof(float) + sizeof(float));
+  c.curve.total_bytes_per_vector =
+      c.curve.graph_bytes_per_vector + double(store.vector_bytes_per_slot());
   std::printf("  %-8s M=%zu: build %6.2f s (%zu threads), %5.0f bytes/vector (%4.0f index)\n",
               c.curve.name.c_str(), m, c.curve.build_seconds, iqdb::exec::concurrency(),
               c.curve.total_bytes_per_vector, c.curve.graph_bytes_per_vector);
@@ -282,20 +301,33 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--queries") args.queries = std::strtoull(next(), nullptr, 10);
-    else if (a == "--base") args.base = std::strtoull(next(), nullptr, 10);
-    else if (a == "--reps") args.reps = std::max<size_t>(1, std::strtoull(next(), nullptr, 10));
-    else if (a == "--m") args.ms = parse_list(next());
-    else if (a == "--ef") args.efs = parse_list(next());
-    else if (a == "--no-sq8") args.sq8 = false;
-    else if (a == "--rerank") args.rerank = std::strtoull(next(), nullptr, 10);
-    else if (a == "--no-hnswlib") args.peer = false;
-    else if (a == "--with-f32") args.with_f32 = true;
-    else if (a == "--csv") args.csv = next();
+    if (a == "--queries")
+      args.queries = std::strtoull(next(), nullptr, 10);
+    else if (a == "--base")
+      args.base = std::strtoull(next(), nullptr, 10);
+    else if (a == "--reps")
+      args.reps = std::max<size_t>(1, std::strtoull(next(), nullptr, 10));
+    else if (a == "--m")
+      args.ms = parse_list(next());
+    else if (a == "--ef")
+      args.efs = parse_list(next());
+    else if (a == "--no-sq8")
+      args.sq8 = false;
+    else if (a == "--rerank")
+      args.rerank = std::strtoull(next(), nullptr, 10);
+    else if (a == "--no-hnswlib")
+      args.peer = false;
+    else if (a == "--with-f32")
+      args.with_f32 = true;
+    else if (a == "--no-u8")
+      args.with_u8 = false;
+    else if (a == "--csv")
+      args.csv = next();
     else {
       std::fprintf(stderr,
                    "usage: bench_hnsw [--queries N] [--base N] [--reps N] [--m 16,32] "
-                   "[--ef 10,20,...] [--no-sq8] [--with-f32] [--rerank N] [--no-hnswlib] [--csv FILE]\n");
+                   "[--ef 10,20,...] [--no-sq8] [--with-f32] [--no-u8] [--rerank N] [--no-hnswlib] "
+                   "[--csv FILE]\n");
       return 2;
     }
   }
@@ -317,9 +349,18 @@ int main(int argc, char** argv) {
   VectorStore store(dim, iqdb::Metric::kL2);
   std::vector<uint32_t> slots(n);
   for (size_t i = 0; i < n; ++i) {
-    auto r = store.upsert(iqdb::VectorId(uint64_t{i}), {data->train.data() + i * dim, dim}, nullptr);
+    auto r =
+        store.upsert(iqdb::VectorId(uint64_t{i}), {data->train.data() + i * dim, dim}, nullptr);
     if (!r.ok()) return 1;
     slots[i] = r->slot;
+  }
+  VectorStore u8_store(dim, iqdb::Metric::kL2, iqdb::VectorStorage::u8());
+  if (args.with_u8) {
+    for (size_t i = 0; i < n; ++i) {
+      auto r = u8_store.upsert(iqdb::VectorId(uint64_t{i}), {data->train.data() + i * dim, dim},
+                               nullptr);
+      if (!r.ok() || r->slot != slots[i]) return 1;
+    }
   }
   auto t0 = Clock::now();
   const Truth truth = ground_truth(store, data->test, nq, 10);
@@ -328,11 +369,16 @@ int main(int argc, char** argv) {
   std::vector<std::vector<Curve>> results;  // per M: iqdb [, iqdb-f32], hnswlib
   for (size_t m : args.ms) {
     std::printf("M = %zu, ef_construction = 200\n", m);
-    std::unique_ptr<HnswIndex> ours, ours_f32;
+    std::unique_ptr<HnswIndex> ours, ours_f32, ours_u8;
     HnswlibIndex peer;
     std::vector<Contender> contenders;
-    contenders.push_back(build_iqdb(ours, args, store, slots, m, args.sq8));
-    if (args.with_f32 && args.sq8) contenders.push_back(build_iqdb(ours_f32, args, store, slots, m, false));
+    contenders.push_back(
+        build_iqdb(ours, args, store, slots, m, args.sq8, args.sq8 ? "iqdb" : "iqdb-f32"));
+    if (args.with_f32 && args.sq8) {
+      contenders.push_back(build_iqdb(ours_f32, args, store, slots, m, false, "iqdb-f32"));
+    }
+    if (args.with_u8)
+      contenders.push_back(build_iqdb(ours_u8, args, u8_store, slots, m, true, "iqdb-u8"));
     if (args.peer) contenders.push_back(build_hnswlib(peer, data->train, n, dim, m, threads));
     sweep(args, store, data->test, nq, truth, contenders);
     results.emplace_back();
@@ -360,7 +406,8 @@ int main(int argc, char** argv) {
                       name, target, a, b, a / b);
         }
         std::printf("  M=%-3zu %-8s build time: %.2f s vs %.2f s  ratio %.2f\n", ours.m, name,
-                    ours.build_seconds, peer.build_seconds, ours.build_seconds / peer.build_seconds);
+                    ours.build_seconds, peer.build_seconds,
+                    ours.build_seconds / peer.build_seconds);
         std::printf("  M=%-3zu %-8s bytes/vector, vectors + index: %.0f vs %.0f  ratio %.2f\n",
                     ours.m, name, ours.total_bytes_per_vector, peer.total_bytes_per_vector,
                     ours.total_bytes_per_vector / peer.total_bytes_per_vector);

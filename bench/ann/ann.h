@@ -82,5 +82,12 @@ class Report {
 void run_flat_section(const Dataset& ds, Report& report);
 void run_hnsw_section(const Dataset& ds, Report& report);
 void run_reopen_section(const Dataset& ds, Report& report);
+// Flat search per storage type vs the streaming-read bound, and batched flat
+// search vs FAISS IndexFlatL2 batched and the FMA peak (types_section.cpp).
+void run_types_section(const Dataset& ds, Report& report);
+// iqdb IVF-Flat and IVF-PQ (8-bit, 4-bit fast scan) against FAISS IVF peers,
+// sweeping n_probes and refine; ratios against hnswlib when the hnsw
+// section ran first (ivf_section.cpp).
+void run_ivf_section(const Dataset& ds, Report& report);
 
 }  // namespace iqdb::bench

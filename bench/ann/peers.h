@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace iqdb::bench {
@@ -19,12 +20,34 @@ class PeerIndex {
   virtual void search(const float* query, size_t k, std::vector<uint32_t>& out) = 0;
   // Per-query knob (ef for graphs); ignored by exact indices.
   virtual void set_search_knob(size_t) {}
+  // Second knob of indices that rerank a shortlist (its size over k).
+  virtual void set_refine_factor(size_t) {}
+  // The k nearest ids of n queries (row-major, dim floats each). Peers that
+  // answer a batch in one call override it; the default asks one by one.
+  virtual void search_many(const float* queries, size_t n, size_t dim, size_t k,
+                           std::vector<std::vector<uint32_t>>& out) {
+    out.resize(n);
+    for (size_t i = 0; i < n; ++i) search(queries + i * dim, k, out[i]);
+  }
   virtual size_t memory_bytes() const = 0;
 };
 
 bool faiss_available();
 // FAISS IndexFlatL2, searching one query per call on one thread.
 std::unique_ptr<PeerIndex> make_faiss_flat();
+// FAISS IndexFlatL2 answering many queries per call (search_many: one
+// sgemm-based search through BLAS) on `threads` threads (OpenMP and
+// OpenBLAS both set). Not thread-safe: it sets process-wide thread counts.
+std::unique_ptr<PeerIndex> make_faiss_flat_batched(size_t threads);
+// The BLAS FAISS runs on, e.g. "OpenBLAS 0.3.21 (Zen)"; empty when unknown.
+std::string faiss_blas_description();
+// FAISS IndexIVFFlat over `nlist` lists (IndexFlatL2 quantiser), trained and
+// filled on 2 threads, searched on one; the search knob is nprobe.
+std::unique_ptr<PeerIndex> make_faiss_ivf_flat(size_t nlist);
+// FAISS IndexIVFPQFastScan (m subquantizers of 4 bits, blocks of 32, on
+// residuals) under an IndexRefineFlat (exact rerank), built on 2 threads,
+// searched on one; the search knob is nprobe, the refine factor k_factor.
+std::unique_ptr<PeerIndex> make_faiss_ivfpq_fastscan_refine(size_t nlist, size_t m);
 
 bool hnswlib_available();
 std::unique_ptr<PeerIndex> make_hnswlib(size_t m, size_t ef_construction, size_t build_threads);

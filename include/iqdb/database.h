@@ -69,6 +69,8 @@ class IQDB_EXPORT Database {
   Metric metric() const;
   // The index in use (for a reopened database: the stored one).
   IndexKind index_kind() const;
+  // How rows are stored; for a file, the type it was created with.
+  VectorStorage storage() const;
 
   // The k nearest records, nearest first; ties break on insertion order.
   // Fewer than k only when fewer records (or matching records) exist.

@@ -106,6 +106,7 @@ size_t Database::size() const { return impl_ ? impl_->size() : 0; }
 size_t Database::dim() const { return impl_ ? impl_->dim() : 0; }
 Metric Database::metric() const { return impl_ ? impl_->metric() : Metric::kL2; }
 IndexKind Database::index_kind() const { return impl_ ? impl_->index_kind() : IndexKind(); }
+VectorStorage Database::storage() const { return impl_ ? impl_->config().storage() : VectorStorage(); }
 
 Result<std::vector<Hit>> Database::search(std::span<const float> query, size_t k) const {
   SearchParams params;

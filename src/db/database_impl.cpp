@@ -37,7 +37,7 @@ Status closed_error() { return Status::InvalidArgument("the database is closed")
 }  // namespace
 
 DatabaseImpl::DatabaseImpl(const Config& config)
-    : config_(config), store_(config.dim(), config.metric()) {}
+    : config_(config), store_(config.dim(), config.metric(), config.storage()) {}
 
 DatabaseImpl::~DatabaseImpl() = default;
 
@@ -126,6 +126,8 @@ bool DatabaseImpl::apply_remove(const VectorId& id) {
 Status DatabaseImpl::upsert(const VectorId& id, std::span<const float> vector,
                             const Metadata* metadata) {
   IQDB_RETURN_IF_ERROR(db::check_vector(vector, config_.dim()));
+  // Values the storage type cannot hold are refused before the WAL sees them.
+  IQDB_RETURN_IF_ERROR(store_.check_vector(vector));
   IQDB_RETURN_IF_ERROR(writable());
   if (durability_) return durability_->upsert(id, vector, metadata);
   std::unique_lock lock(mutex_);
@@ -145,6 +147,7 @@ Status DatabaseImpl::upsert_batch(std::span<const VectorId> ids, std::span<const
   }
   for (size_t i = 0; i < ids.size(); ++i) {
     Status s = db::check_vector(rows.subspan(i * dim, dim), dim);
+    if (s.ok()) s = store_.check_vector(rows.subspan(i * dim, dim));
     if (!s.ok()) {
       return Status::InvalidArgument("upsert_batch row " + std::to_string(i) + ": " +
                                      std::string(s.message()));
@@ -172,8 +175,8 @@ Result<std::optional<Record>> DatabaseImpl::get(const VectorId& id) const {
   uint32_t slot = store_.find(id);
   if (slot == index::kNoSlot) return std::optional<Record>();
   Record record;
-  const float* row = store_.row(slot);
-  record.vector.assign(row, row + config_.dim());
+  record.vector.resize(config_.dim());
+  store_.decode_row(slot, record.vector.data());  // what it returns per type: VectorStorage
   if (const Metadata* m = store_.metadata(slot)) record.metadata = *m;
   return std::optional<Record>(std::move(record));
 }

@@ -280,6 +280,8 @@ Status FileDurability::load_or_create() {
     auto store = index::VectorStore::load(config.dim(), config.metric(), source);
     if (!store) return store.status();
     if (store->size() != h.record_count) return Status::Corruption("snapshot record count disagrees with its rows");
+    config.storage(store->storage());  // the stored row type wins, like the index kind
+    db_.set_config(config);
     db_.mutable_store() = std::move(*store);
     auto ann = load_index(*kind, db_.store(), source);
     if (!ann) return ann.status();

@@ -330,7 +330,16 @@ TEST_CASE("import refuses wrong dimensions, malformed and missing files, changin
   Run missing = iqdb_run({"import", db, (dir / "nope.fvecs").string()});
   CHECK(missing.code == 4);
   CHECK(has(missing.err, "nope.fvecs: no such file"));
-  CHECK(iqdb_run({"import", db, (dir / "notes.txt").string()}).code == 5);
+  Run missing_gz = iqdb_run({"import", db, (dir / "nope-ubyte.gz").string()});
+  CHECK(missing_gz.code == 4);
+  CHECK(iqdb_run({"import", db, (dir / "nope.gz").string()}).code == 4);
+  CHECK(iqdb_run({"import", db, (dir / "three.fvecs").string(), "--labels",
+                  (dir / "nope.ivecs").string()})
+            .code == 4);
+  write_file(dir / "notes.txt", "1,2,3,4\n");
+  Run unknown = iqdb_run({"import", db, (dir / "notes.txt").string()});
+  CHECK(unknown.code == 5);
+  CHECK(has(unknown.err, "cannot tell the format"));
   Run no_db = iqdb_run({"import", (dir / "absent.iqdb").string(), (dir / "three.fvecs").string()});
   CHECK(no_db.code == 4);
   CHECK(has(no_db.err, "no database at"));
@@ -410,7 +419,7 @@ TEST_CASE("search mistakes: bad filter text points at the column, wrong dim, mis
   CHECK(has(f.err, "column 9"));
   CHECK(has(f.err, "  class = = \"x\"\n          ^"));
   Run dim = iqdb_run({"search", db, "--vector", "0.1,0.2,0.3"});
-  CHECK(dim.code == 2);
+  CHECK(dim.code == 5);
   CHECK(has(dim.err, "--vector has 3 components, the database has dimension 784"));
   Run junk = iqdb_run({"search", db, "--vector", "1,x,3"});
   CHECK(junk.code == 2);
@@ -419,6 +428,14 @@ TEST_CASE("search mistakes: bad filter text points at the column, wrong dim, mis
   CHECK(no_db.code == 4);
   Run no_file = iqdb_run({"search", db, "--from", "/nonexistent/q.fvecs"});
   CHECK(no_file.code == 4);
+  // Missing is missing, even when the name alone would be refused.
+  Run no_gz = iqdb_run({"search", db, "--from", "/nonexistent/q.fvecs.gz"});
+  CHECK(no_gz.code == 4);
+  CHECK(has(no_gz.err, "q.fvecs.gz: no such file"));
+  // A knob the index lacks is an error, not silently ignored.
+  Run probes = iqdb_run({"search", db, "--from", kTest, "--probes", "4"});
+  CHECK(probes.code == 2);
+  CHECK(has(probes.err, "--probes applies to an IVF index"));
   Run row = iqdb_run({"search", db, "--from", kTest, "--row", "10000"});
   CHECK(row.code == 2);
   CHECK(has(row.err, "has only 10000 rows"));
@@ -545,7 +562,7 @@ TEST_CASE("a database open in another process is reported as busy") {
   auto held = Database::open(db, 784, Metric::kL2);
   REQUIRE(held.ok());
   Run s = iqdb_run({"search", db.string(), "--vector", "1"});
-  CHECK(s.code == 2);  // the vector is checked first...
+  CHECK(s.code == 5);  // the vector is checked first...
   std::string v(784 * 2 - 1, '0');
   for (size_t i = 1; i < v.size(); i += 2) v[i] = ',';
   Run busy = iqdb_run({"search", db.string(), "--vector", v});
@@ -605,4 +622,133 @@ TEST_CASE("bench measures recall and QPS against exact truth and an .ivecs file"
                               (dir / "gt.ivecs").string()});
   CHECK(short_truth.code == 5);
   CHECK(iqdb_run({"bench", db.string()}).code == 2);
+}
+
+TEST_CASE("create --storage: every row type is accepted, reported by info and verified by check") {
+  TempDir dir;
+  const std::string base = (dir / "x.iqdb").string();
+  Run bad = iqdb_run({"create", base, "--dim", "4", "--storage", "f64"});
+  CHECK(bad.code == 2);
+  CHECK(has(bad.err, "--storage: 'f64' is not f32, f16, bf16, sq8 or u8"));
+  for (const char* exact : {"f32", "u8"}) {
+    Run keep = iqdb_run({"create", base, "--dim", "4", "--storage", exact, "--keep-f32"});
+    CHECK(keep.code == 2);
+    CHECK(has(keep.err, "--keep-f32 applies to --storage f16, bf16 or sq8"));
+  }
+  CHECK(iqdb_run({"create", base, "--dim", "4", "--keep-f32"}).code == 2);
+  CHECK_FALSE(std::filesystem::exists(base));  // no refused create leaves files
+  // IVF scores f32 rows: a compact-only row type is refused as unsupported.
+  Run ivf = iqdb_run({"create", base, "--dim", "4", "--index", "ivf", "--storage", "u8"});
+  CHECK(ivf.code == 7);
+  CHECK(has(ivf.err, "IVF"));
+
+  struct Case {
+    const char* type;
+    bool keep_f32;
+    bool exact_get;  // get returns exactly the pixels imported
+  };
+  // 1,500 rows: past the 1,024 rows SQ8 trains on.
+  for (const Case& c : {Case{"f16", false, true}, Case{"bf16", false, true},
+                        Case{"sq8", false, false}, Case{"sq8", true, true}, Case{"u8", false, true}}) {
+    CAPTURE(c.type);
+    CAPTURE(c.keep_f32);
+    const std::string db =
+        (dir / (std::string(c.type) + (c.keep_f32 ? "-keep" : "") + ".iqdb")).string();
+    std::vector<std::string> create = {"create", db,          "--dim",   "784",
+                                       "--index", "hnsw",     "--storage", c.type};
+    if (c.keep_f32) create.push_back("--keep-f32");
+    Run made = RUN_OK(create);
+    CHECK(has(made.out, std::string("storage ") + c.type));
+    CHECK_FALSE(has(made.err, "warning"));
+    RUN_OK({"import", db, kTrain, "--labels", kTrainLabels, "--label-names", "fashion-mnist",
+            "--limit", "1500", "--quiet"});
+    JsonValue info = json(RUN_OK({"info", db, "--json"}).out);
+    CHECK(info.find("storage")->string == c.type);
+    CHECK(info.find("keep_f32")->boolean == c.keep_f32);
+    CHECK(info.find("sq8_trained")->boolean);
+    CHECK(info.find("records")->i64 == 1500);
+    const int64_t row_bytes = info.find("vector_bytes_per_row")->i64;
+    CHECK(row_bytes < int64_t(784 * 4) + (c.keep_f32 ? 784 + 64 : 0));
+    CHECK(has(RUN_OK({"info", db}).out, std::string("storage      ") + c.type));
+
+    Run chk = RUN_OK({"check", db});
+    CHECK(has(chk.out, "vectors   ok: all finite"));
+    CHECK(chk.out.ends_with("ok\n"));
+
+    // Pixels are whole numbers 0..255: f16 and bf16 hold them exactly too.
+    JsonValue g = json(RUN_OK({"get", db, "17", "--json"}).out);
+    const std::vector<float> want = train_row(17);
+    const auto& got = g.find("vector")->items;
+    REQUIRE(got.size() == want.size());
+    double max_error = 0;
+    for (size_t i = 0; i < want.size(); ++i)
+      max_error = std::max(max_error, std::abs(got[i].number - double(want[i])));
+    if (c.exact_get) {
+      CHECK(max_error == 0);
+    } else {
+      CHECK(max_error <= 1.0);  // SQ8: half a step of (max - min) / 255 per pixel
+    }
+    JsonValue self = json(RUN_OK({"search", db, "--from", kTrain, "--row", "17", "-k", "1",
+                                  "--ef", "128", "--json"})
+                              .out);
+    CHECK(self.find("hits")->items[0].find("id")->u64 == 17);
+  }
+
+  // u8 rows refuse what they cannot hold, naming the row; nothing is written.
+  const std::string u8 = (dir / "u8.iqdb").string();
+  std::string v = "0.5";
+  for (int i = 1; i < 784; ++i) v += ",1";
+  write_file(dir / "half.jsonl", "{\"id\": 9000, \"vector\": [" + v + "]}\n");
+  Run half = iqdb_run({"import", u8, (dir / "half.jsonl").string()});
+  CHECK(half.code == 5);
+  CHECK(has(half.err, "row 0"));
+  CHECK(iqdb_run({"get", u8, "9000"}).code == 4);
+}
+
+TEST_CASE("search and bench refuse a knob the index does not have") {
+  TempDir dir;
+  const std::string db = (dir / "flat.iqdb").string();
+  RUN_OK({"create", db, "--dim", "2"});
+  write_file(dir / "p.jsonl", "{\"id\": 1, \"vector\": [1, 2]}\n{\"id\": 2, \"vector\": [3, 4]}\n");
+  RUN_OK({"import", db, (dir / "p.jsonl").string(), "--quiet"});
+  Run ef = iqdb_run({"search", db, "--vector", "1,2", "--ef", "50"});
+  CHECK(ef.code == 2);
+  CHECK(has(ef.err, "--ef applies to an HNSW index"));
+  CHECK(iqdb_run({"search", db, "--vector", "1,2", "--probes", "2"}).code == 2);
+  CHECK(iqdb_run({"bench", db, "--queries", (dir / "p.jsonl").string(), "--ef", "8"}).code == 2);
+  Run ok = RUN_OK({"search", db, "--vector", "1,2", "-k", "1", "--no-metadata"});
+  CHECK(has(ok.out, "    1  1 "));
+  CHECK_FALSE(has(ok.out, " \n"));  // no trailing blanks without a metadata column
+}
+
+TEST_CASE("compact --compression re-encodes a snapshot with an empty log, and later writes keep it") {
+  TempDir dir;
+  const auto db = copy_db(dir, "z.iqdb");
+  const std::string p = db.string();
+  const auto plain_bytes = std::filesystem::file_size(db);
+  Run z = RUN_OK({"compact", p, "--compression", "zstd"});
+  CHECK_FALSE(has(z.out, "nothing to do"));
+  CHECK(std::filesystem::file_size(db) < plain_bytes / 2);  // pixels: mostly zeros
+  CHECK(json(RUN_OK({"info", p, "--json"}).out).find("compression")->string == "zstd");
+  CHECK(RUN_OK({"check", p, "--quiet"}).out == "ok\n");
+  JsonValue g = json(RUN_OK({"get", p, "17", "--json"}).out);
+  CHECK(g.find("vector")->items[200].number == double(train_row(17)[200]));
+
+  RUN_OK({"remove", p, "17"});  // a write through the library keeps the encoding
+  CHECK(json(RUN_OK({"info", p, "--json"}).out).find("compression")->string == "zstd");
+  RUN_OK({"compact", p, "--compression", "none"});
+  CHECK(json(RUN_OK({"info", p, "--json"}).out).find("compression")->string == "none");
+  CHECK(json(RUN_OK({"info", p, "--json"}).out).find("records")->i64 == int64_t(kRows - 1));
+  Run plain = RUN_OK({"compact", p});
+  CHECK(has(plain.out, "nothing to do"));
+
+  // A damaged section is never given a fresh checksum.
+  const auto bad = copy_db(dir, "bad.iqdb");
+  flip_byte(bad, std::filesystem::file_size(bad) / 3);
+  const std::string before = slurp(bad);
+  Run r = iqdb_run({"compact", bad.string(), "--compression", "lz4"});
+  CHECK(r.code == 3);
+  CHECK(has(r.err, "cannot re-encode"));
+  CHECK(slurp(bad) == before);
+  CHECK(iqdb_run({"check", bad.string()}).code == 3);
 }

@@ -23,7 +23,7 @@ enum class Exit : int {
   kUsage = 2,        // bad command line: unknown option, bad number, bad filter or --vector
   kDamaged = 3,      // the database is damaged (corruption; `check` found a problem)
   kNotFound = 4,     // no database at PATH, a missing input file, an absent id
-  kBadInput = 5,     // an input file is malformed or has the wrong dimension
+  kBadInput = 5,     // an input file is malformed, or a vector has the wrong dimension
   kBusy = 6,         // another process has the database open
   kUnsupported = 7,  // a format or index kind this build cannot handle
 };

@@ -5,7 +5,10 @@
 // Stages, each printed as one line (ok / DAMAGED / note):
 //   snapshot  header, section table and every section checksum (CRC32C)
 //   ids       the store loads; every live slot's id maps back to that slot;
-//             the record count matches the header; rows are finite
+//             the record count matches the header
+//   vectors   every row, decoded from however it is stored (f32, f16,
+//             bf16, SQ8, u8), is finite and agrees with its stored norms
+//             (to the precision of the storage type)
 //   index     the index loads (its loader validates every structure); for
 //             HNSW: HnswIndex::check() (no links to absent nodes, no self
 //             links, no over-full lists, a top-level entry point), graph
@@ -25,6 +28,7 @@
 #include "cli/open_db.h"
 #include "cli/output.h"
 #include "cli/snapshot_view.h"
+#include "iqdb/config.h"
 #include "db/index_factory.h"
 #include "db/wal_ops.h"
 #include "index/hnsw.h"
@@ -48,6 +52,41 @@ namespace {
 
 const OptionSpec kSpecs[] = {{"--quiet", "-q", false}};
 constexpr size_t kMaxListed = 10;
+
+// How far a row's stored norms (those of the floats as written) may be from
+// the norm of the row as decoded. Exact rows (f32, u8, or any type with its
+// f32 rows kept) allow float rounding; f16 and bf16 rows allow their
+// rounding of each value (relative 2^-11 and 2^-8), doubled.
+struct NormTolerance {
+  bool check = true;
+  double relative = 1e-3;
+  double absolute = 0;  // per dimension, for values rounded to zero
+};
+
+NormTolerance norm_tolerance(const index::VectorStore& store) {
+  if (store.has_f32_rows() || store.codes_are_exact()) return {};
+  switch (store.storage().type) {
+    case StorageType::kF16:
+      return {true, 2.0 / 2048, 1e-7};
+    case StorageType::kBF16:
+      return {true, 2.0 / 256, 1e-38};
+    default:
+      return {false, 0, 0};
+  }
+}
+
+// `norm` is |decoded row|; the store holds 1/|x| and |x|^2 of the row as
+// written.
+bool norms_agree(double norm, float inv_norm, float sq_norm, const NormTolerance& t,
+                 size_t dim) {
+  // 1e-30: norms so small that their inverse overflows a float.
+  const double slack = t.relative * norm + t.absolute * std::sqrt(double(dim)) + 1e-30;
+  const double from_inv =
+      inv_norm > 0 && std::isfinite(inv_norm) ? 1.0 / double(inv_norm) : 0.0;
+  const double from_sq = std::sqrt(std::max(0.0, double(sq_norm)));
+  if (!std::isfinite(from_sq)) return true;  // |x|^2 past FLT_MAX is stored as +inf
+  return std::abs(from_inv - norm) <= slack && std::abs(from_sq - norm) <= slack;
+}
 
 class Checker {
  public:
@@ -143,6 +182,8 @@ bool Checker::check_store() {
     return false;
   }
   const index::VectorStore& store = *view_.store;
+  const NormTolerance tolerance = norm_tolerance(store);
+  std::vector<float> row(store.dim());
   size_t live = 0, listed = 0, bad = 0, non_finite = 0, bad_norm = 0;
   for (uint32_t slot = 0; slot < store.slot_end(); ++slot) {
     if (!store.is_live(slot)) continue;
@@ -156,7 +197,7 @@ bool Checker::check_store() {
                            (found == index::kNoSlot ? "none" : std::to_string(found)));
       }
     }
-    const float* row = store.row(slot);
+    store.decode_row(slot, row.data());
     double norm2 = 0;
     bool finite = true;
     for (size_t j = 0; j < store.dim(); ++j) {
@@ -167,8 +208,9 @@ bool Checker::check_store() {
       ++non_finite;
       continue;
     }
-    const double want = norm2 > 0 ? 1.0 / std::sqrt(norm2) : 0.0;
-    if (std::abs(double(store.inv_norm(slot)) - want) > 1e-3 * std::max(want, 1e-30)) ++bad_norm;
+    if (tolerance.check && !norms_agree(std::sqrt(norm2), store.inv_norm(slot), store.sq_norm(slot),
+                                        tolerance, store.dim()))
+      ++bad_norm;
   }
   if (bad > kMaxListed)
     damaged("ids", "... and " + std::to_string(bad - kMaxListed) + " more slots like these");
@@ -189,7 +231,18 @@ bool Checker::check_store() {
     ok("ids", std::to_string(live) + " live slots of " + std::to_string(store.slot_end()) +
                   ", each id maps back to its slot");
   }
-  if (non_finite == 0 && bad_norm == 0) ok("vectors", "all finite, norms consistent");
+  if (non_finite == 0 && bad_norm == 0) {
+    std::string how = storage_type_name(store.storage().type);
+    if (store.has_codes() && store.has_f32_rows()) how += " and f32";
+    if (!store.has_codes() && store.storage().type != StorageType::kF32) how = "f32, untrained sq8";
+    ok("vectors", "all finite" + std::string(tolerance.check ? ", norms consistent" : "") +
+                      " (" + how + " rows)");
+  }
+  if (!tolerance.check && live > 0) {
+    note("vectors",
+         "norms not compared with the rows: SQ8 codes clamp values outside the trained "
+         "range, so a decoded row can differ from the row written by any amount");
+  }
   return bad == 0;
 }
 
@@ -244,17 +297,17 @@ void Checker::check_hnsw(const index::HnswIndex& h) {
   size_t reached = 0;
   if (ep != index::kNoSlot) {
     std::vector<uint8_t> seen(store.slot_end(), 0);
-    std::deque<uint32_t> todo{ep};
+    std::deque<uint32_t> frontier{ep};
     seen[ep] = 1;
-    while (!todo.empty()) {
-      const uint32_t at = todo.front();
-      todo.pop_front();
+    while (!frontier.empty()) {
+      const uint32_t at = frontier.front();
+      frontier.pop_front();
       ++reached;
       for (uint32_t level = 0; level <= h.level(at); ++level) {
         for (uint32_t n : h.neighbors(at, level)) {
           if (n < seen.size() && !seen[n]) {
             seen[n] = 1;
-            todo.push_back(n);
+            frontier.push_back(n);
           }
         }
       }

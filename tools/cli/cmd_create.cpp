@@ -5,18 +5,31 @@
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "cli/open_db.h"
+#include "cli/snapshot_view.h"
 
 namespace iqdb::cli {
 
 const char* const kCreateHelp =
     "usage: iqdb create PATH --dim N [--metric M] [--index flat|hnsw|ivf] [knobs]\n"
+    "                   [--storage f32|f16|bf16|sq8|u8 [--keep-f32]]\n"
     "                   [--compression none|zstd[:LEVEL]|lz4]\n\n"
     "Creates an empty database at PATH (files PATH, PATH.wal, PATH.lock). Refuses\n"
     "to touch an existing one.\n\n"
     "  --dim N              vector dimension (1..65536), required\n"
     "  --metric M           l2 (default), cosine, dot, l1 or hamming\n"
     "  --index K            flat (exact, default), hnsw or ivf\n"
-    "  --compression C      snapshot section compression (default none)\n\n"
+    "  --compression C      snapshot section compression (default none)\n"
+    "  --storage T          how rows are kept (default f32; fixed at creation):\n"
+    "                         f32   exact, 4 bytes a value\n"
+    "                         f16   IEEE half, 2 bytes (|values| <= 65504)\n"
+    "                         bf16  bfloat16, 2 bytes, f32's range\n"
+    "                         sq8   8-bit scalar quantisation per dimension, 1 byte,\n"
+    "                               trained on the first 1024 rows\n"
+    "                         u8    exact whole numbers 0..255 (images), 1 byte;\n"
+    "                               any other value is refused\n"
+    "  --keep-f32           with f16, bf16 or sq8: keep the f32 rows too, so\n"
+    "                       results are reranked exactly and get returns the\n"
+    "                       floats written (4 more bytes a value)\n\n"
     "hnsw knobs:\n"
     "  --m N                links per node (default 16; 2m on level 0)\n"
     "  --ef-construction N  beam width while inserting (default 200)\n"
@@ -43,7 +56,21 @@ const OptionSpec kSpecs[] = {
     {"--clusters", nullptr, true},  {"--probes", nullptr, true},
     {"--pq", nullptr, true},        {"--pq-subvectors", nullptr, true},
     {"--refine", nullptr, true},    {"--train-size", nullptr, true},
+    {"--storage", nullptr, true},   {"--keep-f32", nullptr, false},
 };
+
+VectorStorage storage_from_args(const Args& args) {
+  VectorStorage storage;
+  if (auto t = args.get("--storage")) storage.type = parse_storage_arg(*t);
+  if (args.has("--keep-f32")) {
+    if (!storage.lossy()) {
+      usage_error(std::string("--keep-f32 applies to --storage f16, bf16 or sq8 (") +
+                  storage_type_name(storage.type) + " rows are exact already)");
+    }
+    storage.keep_f32 = true;
+  }
+  return storage;
+}
 
 void only_for(const Args& args, const char* kind, std::initializer_list<const char*> knobs) {
   for (const char* k : knobs) {
@@ -109,6 +136,8 @@ int run_create(std::span<char* const> argv) {
   Config config(dim, metric);
   config.index(index_from_args(args));
   if (auto c = args.get("--compression")) config.compression(parse_compression(*c));
+  const VectorStorage storage = storage_from_args(args);
+  config.storage(storage);
   check(config.validate(), "invalid configuration");
 
   std::error_code ec;
@@ -128,9 +157,19 @@ int run_create(std::span<char* const> argv) {
     check(db.status(), "cannot create " + path.string(), Exit::kUsage);
   }
   check(db->close(), "cannot write " + path.string(), Exit::kError);
-  std::printf("created %s: dim %zu, metric %s, index %s, compression %s\n", path.c_str(), dim,
-              std::string(metric_name(metric)).c_str(), describe_index(config.index_kind()).c_str(),
+  // What the file says, not what was asked for.
+  const RowStorage stored = read_row_storage(path);
+  std::printf("created %s: dim %zu, metric %s, index %s, storage %s, compression %s\n",
+              path.c_str(), dim, std::string(metric_name(metric)).c_str(),
+              describe_index(config.index_kind()).c_str(),
+              describe_storage(stored.storage, stored.sq8_trained).c_str(),
               compression_text(config.compression_kind()).c_str());
+  if (!(stored.storage == storage)) {
+    std::fprintf(stderr, "iqdb create: warning: --storage %s%s was asked for, but this build "
+                 "of the library stores the rows as %s\n",
+                 storage_type_name(storage.type), storage.keep_f32 ? " --keep-f32" : "",
+                 storage_type_name(stored.storage.type));
+  }
   return 0;
 }
 

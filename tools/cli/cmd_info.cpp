@@ -6,14 +6,16 @@
 #include "cli/cli.h"
 #include "cli/open_db.h"
 #include "cli/output.h"
+#include "cli/snapshot_view.h"
 #include "dataset/json.h"
 
 namespace iqdb::cli {
 
 const char* const kInfoHelp =
     "usage: iqdb info PATH [--json]\n\n"
-    "Prints the dimension, metric, index kind and knobs, record count, snapshot and\n"
-    "log sizes, snapshot compression, and the SIMD target the kernels run on.\n"
+    "Prints the dimension, metric, index kind and knobs, how rows are stored\n"
+    "(f32, f16, bf16, sq8 or u8) and their bytes per row, record count, snapshot\n"
+    "and log sizes, snapshot compression, and the SIMD target the kernels run on.\n"
     "When another process has the database open, the record count is the\n"
     "snapshot's (the log may hold more).\n\n"
     "  --json   one JSON object\n";
@@ -51,6 +53,7 @@ int run_info(std::span<char* const> argv) {
   // Sizes after open and close: the log may have been folded in.
   const uint64_t snapshot_bytes = file_bytes_or_zero(path);
   const uint64_t wal_bytes = file_bytes_or_zero(sibling(path, ".wal"));
+  const RowStorage rows = read_row_storage(path);
   const std::string compression = shape.compression.kind() == Compression::Kind::kNone
                                       ? "none"
                                       : compression_text(shape.compression);
@@ -76,7 +79,11 @@ int run_info(std::span<char* const> argv) {
              ",\"training_sample_size\":" + std::to_string(v.training_sample_size) +
              ",\"seed\":" + std::to_string(v.seed);
     }
-    out += "},\"records\":" + std::to_string(records) +
+    out += "},\"storage\":" + dataset::json_quote(storage_type_name(rows.storage.type)) +
+           ",\"keep_f32\":" + (rows.storage.keep_f32 ? "true" : "false") +
+           ",\"sq8_trained\":" + (rows.sq8_trained ? "true" : "false") +
+           ",\"vector_bytes_per_row\":" + std::to_string(rows.vector_bytes_per_row) +
+           ",\"records\":" + std::to_string(records) +
            ",\"records_exact\":" + (live ? "true" : "false") +
            ",\"snapshot_bytes\":" + std::to_string(snapshot_bytes) +
            ",\"wal_bytes\":" + std::to_string(wal_bytes) +
@@ -91,6 +98,8 @@ int run_info(std::span<char* const> argv) {
   std::printf("dimension    %zu\n", shape.dim);
   std::printf("metric       %s\n", std::string(metric_name(shape.metric)).c_str());
   std::printf("index        %s\n", describe_index(index).c_str());
+  std::printf("storage      %s, %zu bytes a row\n",
+              describe_storage(rows.storage, rows.sq8_trained).c_str(), rows.vector_bytes_per_row);
   std::printf("records      %zu%s\n", records,
               live ? "" : " (in the snapshot; open elsewhere, the log may hold more)");
   std::printf("snapshot     %s (%u sections)\n", human_bytes(snapshot_bytes).c_str(),

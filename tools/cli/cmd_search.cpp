@@ -23,11 +23,15 @@ const char* const kSearchHelp =
     "  --filter EXPR     only records whose metadata match, e.g.\n"
     "                    'class = \"Bag\"'   'year >= 2020 and not draft'\n"
     "                    'tag in (\"a\", \"b\")'   'score < 0.5 or kind != \"doc\"'\n"
-    "  --ef N            HNSW beam width for this search (default: the index's)\n"
-    "  --probes N        IVF lists to scan (default: the index's)\n"
+    "  --ef N            HNSW beam width for this search (default: the index's);\n"
+    "                    HNSW only\n"
+    "  --probes N        IVF lists to scan (default: the index's); IVF only\n"
     "  --no-metadata     do not print metadata\n"
     "  --json            one JSON object: "
     "{\"hits\":[{\"id\":..,\"distance\":..,\"metadata\":{..}}]}\n\n"
+    "Exit codes: 2 bad option, --vector or --filter text (the message points at\n"
+    "the filter's column), 4 no database or no --from file, 5 a query of another\n"
+    "dimension than the database, 3 damaged, 6 open in another process.\n\n"
     "example:\n"
     "  iqdb search fm.iqdb --from t10k-images-idx3-ubyte.gz --row 0 -k 5 --filter 'class = "
     "\"Sandal\"'\n";
@@ -54,13 +58,21 @@ int run_search(std::span<char* const> argv) {
   std::optional<Filter> filter;
   if (auto f = args.get("--filter")) filter = parse_filter_arg(*f);
   const StoredShape shape = read_stored_shape(path);
+  // A knob the index does not have would be ignored silently: say so instead.
+  if (args.has("--ef") && !shape.index.is_hnsw())
+    usage_error(std::string("--ef applies to an HNSW index; ") + path.string() + " is " +
+                shape.index.name());
+  if (args.has("--probes") && !shape.index.is_ivf())
+    usage_error(std::string("--probes applies to an IVF index; ") + path.string() + " is " +
+                shape.index.name());
 
   std::vector<float> query;
   if (auto v = args.get("--vector")) {
     query = parse_vector_arg(*v);
     if (query.size() != shape.dim) {
-      usage_error("--vector has " + std::to_string(query.size()) +
-                  " components, the database has dimension " + std::to_string(shape.dim));
+      throw CliError(Exit::kBadInput, "--vector has " + std::to_string(query.size()) +
+                                          " components, the database has dimension " +
+                                          std::to_string(shape.dim));
     }
   } else {
     query = read_query_row(*args.get("--from"), args.get("--format"), args.get_u64("--row", 0),
@@ -94,13 +106,13 @@ int run_search(std::span<char* const> argv) {
   } else {
     std::printf("%zu hits in %.3f ms (k=%zu%s)\n", hits.size(), ms, k, filter ? ", filtered" : "");
     if (!hits.empty())
-      std::printf("%5s  %-12s %12s  %s\n", "rank", "id", "distance",
-                  params.with_metadata ? "metadata" : "");
+      std::printf("%5s  %-12s %12s%s\n", "rank", "id", "distance",
+                  params.with_metadata ? "  metadata" : "");
     for (size_t i = 0; i < hits.size(); ++i) {
       const Hit& h = hits[i];
-      std::printf("%5zu  %-12s %12s  %s\n", i + 1, id_text(h.id).c_str(),
-                  float_text(h.distance).c_str(),
-                  h.metadata ? metadata_text(*h.metadata).c_str() : "");
+      const std::string meta = h.metadata ? "  " + metadata_text(*h.metadata) : "";
+      std::printf("%5zu  %-12s %12s%s\n", i + 1, id_text(h.id).c_str(),
+                  float_text(h.distance).c_str(), meta.c_str());
     }
   }
   check(db.close(), "close", Exit::kError);

@@ -133,6 +133,35 @@ Metric parse_metric_arg(std::string_view text) {
   return *m;
 }
 
+StorageType parse_storage_arg(std::string_view text) {
+  for (StorageType t : {StorageType::kF32, StorageType::kF16, StorageType::kBF16,
+                        StorageType::kSq8, StorageType::kU8}) {
+    if (text == storage_type_name(t)) return t;
+  }
+  usage_error("--storage: '" + std::string(text) + "' is not f32, f16, bf16, sq8 or u8");
+}
+
+std::string describe_storage(const VectorStorage& storage, bool sq8_trained) {
+  std::string out = storage_type_name(storage.type);
+  switch (storage.type) {
+    case StorageType::kF32:
+      return out + " (exact, 4 bytes a value)";
+    case StorageType::kU8:
+      return out + " (exact for whole numbers 0..255, 1 byte a value)";
+    case StorageType::kF16:
+    case StorageType::kBF16:
+      out += " (lossy, 2 bytes a value";
+      break;
+    case StorageType::kSq8:
+      out += sq8_trained ? " (lossy, 1 byte a value"
+                         : " (lossy, 1 byte a value once trained; f32 until " +
+                               std::to_string(VectorStorage::kSq8TrainingRows) + " rows";
+      break;
+  }
+  if (storage.keep_f32) out += ", f32 rows kept: exact rerank and get";
+  return out + ")";
+}
+
 std::string describe_index(const IndexKind& kind) {
   if (kind.is_hnsw()) {
     const HnswConfig& h = kind.hnsw();

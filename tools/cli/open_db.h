@@ -52,8 +52,15 @@ std::string compression_text(const Compression& c);
 FsyncPolicy parse_fsync(std::string_view text);
 Metric parse_metric_arg(std::string_view text);
 
+// "f32", "f16", "bf16", "sq8" or "u8" (--storage); kInvalidArgument text
+// otherwise.
+StorageType parse_storage_arg(std::string_view text);
+
 // "hnsw (m=16, ef_construction=200, ef_search=64, seed=24301)".
 std::string describe_index(const IndexKind& kind);
+// "f16 (lossy, 2 bytes a value)", "sq8 + f32 rows (...)". `sq8_trained`
+// matters only for SQ8.
+std::string describe_storage(const VectorStorage& storage, bool sq8_trained = true);
 
 // `path` with `suffix` appended ("db" -> "db.wal").
 std::filesystem::path sibling(const std::filesystem::path& path, std::string_view suffix);

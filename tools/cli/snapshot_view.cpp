@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "cli/cli.h"
 #include "db/index_config.h"
 #include "util/arena.h"
 
@@ -49,6 +50,21 @@ Status load_store(SnapshotView& view) {
   if (!store.ok()) return store.status();
   view.store = std::make_unique<index::VectorStore>(std::move(*store));
   return Status::OK();
+}
+
+RowStorage row_storage_of(const index::VectorStore& store) {
+  RowStorage r;
+  r.storage = store.storage();
+  r.sq8_trained = store.storage().type != StorageType::kSq8 || store.has_codes();
+  r.vector_bytes_per_row = store.vector_bytes_per_slot();
+  return r;
+}
+
+RowStorage read_row_storage(const std::filesystem::path& path) {
+  auto view = open_snapshot_view(path, storage::VerifyMode::kSmallSections);
+  if (!view.ok()) check(view.status(), path.string(), Exit::kDamaged);
+  check(load_store(*view), path.string(), Exit::kDamaged);
+  return row_storage_of(*view->store);
 }
 
 }  // namespace iqdb::cli

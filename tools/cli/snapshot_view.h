@@ -47,4 +47,17 @@ Result<SnapshotView> open_snapshot_view(const std::filesystem::path& path,
 // Loads the vector store from the view's sections.
 Status load_store(SnapshotView& view);
 
+// How a store keeps its rows, as `iqdb info` and `iqdb create` report it.
+struct RowStorage {
+  VectorStorage storage;
+  bool sq8_trained = true;          // SQ8: codes exist (false until enough rows)
+  size_t vector_bytes_per_row = 0;  // rows, codes and norms, with padding
+};
+RowStorage row_storage_of(const index::VectorStore& store);
+
+// The row storage recorded in the snapshot at `path`, read without the lock
+// (loads the store, mapping rows in place). Throws CliError: kNotFound
+// without a snapshot, kDamaged when it does not load.
+RowStorage read_row_storage(const std::filesystem::path& path);
+
 }  // namespace iqdb::cli

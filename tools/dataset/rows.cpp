@@ -54,9 +54,13 @@ class IdxRowReader final : public RowReader {
   size_t row_ = 0;
 };
 
-Result<std::unique_ptr<RowReader>> open_idx(const std::filesystem::path& path) {
+Status require_exists(const std::filesystem::path& path) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return Status::NotFound(path.string() + ": no such file");
+  return Status::OK();
+}
+
+Result<std::unique_ptr<RowReader>> open_idx(const std::filesystem::path& path) {
   auto t = read_idx(path);
   if (!t) return t.status();
   const size_t dim = t->shape.size() == 1 ? 1 : t->row_size();
@@ -131,6 +135,8 @@ Result<Format> detect_format(const std::filesystem::path& path) {
 
 Result<std::unique_ptr<RowReader>> open_rows(const std::filesystem::path& path,
                                              const ReadOptions& options) {
+  // A missing file is reported as missing, whatever its name suggests.
+  IQDB_RETURN_IF_ERROR(require_exists(path));
   Format format;
   if (options.format) {
     format = *options.format;
@@ -192,6 +198,7 @@ Result<RowBatch> read_rows(const std::filesystem::path& path, const ReadOptions&
 }
 
 Result<IntRows> read_int_rows(const std::filesystem::path& path) {
+  IQDB_RETURN_IF_ERROR(require_exists(path));
   auto format = detect_format(path);
   if (!format) return format.status();
   if (*format == Format::kIvecs) return read_ivecs(path);

@@ -197,7 +197,7 @@ int main(int argc, char** argv) {
   }
   auto sneakers = Filter::parse("class = \"Sneaker\"");
   if (!sneakers) die("filter", sneakers.status());
-  std::printf("Filtered search: the 5 nearest Sneakers to test #0 (a %s):\n",
+  std::printf("Filtered search: the 5 nearest Sneakers to test #0 (class %s):\n",
               classes[data->test_labels[0]].c_str());
   SearchParams p;
   p.k = 5;

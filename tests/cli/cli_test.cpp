@@ -692,6 +692,11 @@ TEST_CASE("create --storage: every row type is accepted, reported by info and ve
                                   "--ef", "128", "--json"})
                               .out);
     CHECK(self.find("hits")->items[0].find("id")->u64 == 17);
+    // Truth by flat scan ranks the rows as stored; bench says when they are rounded.
+    Run bench = RUN_OK({"bench", db, "--queries", kTest, "--limit", "20", "--ef", "64"});
+    const bool rounded = std::string(c.type) != "u8" && !c.keep_f32;
+    CHECK(has(bench.out, "note: the rows are stored as") == rounded);
+    CHECK(has(bench.out, "ef=64"));
   }
 
   // u8 rows refuse what they cannot hold, naming the row; nothing is written.

@@ -23,7 +23,8 @@ const char* const kBenchHelp =
     "Measures recall@k against exact ground truth and queries per second (one\n"
     "thread, one query at a time) for each value of the index's search knob, plus\n"
     "the batch throughput on all cores. Without --truth the exact neighbours are\n"
-    "computed by a flat scan of the database (after folding the log in).\n\n"
+    "computed by a flat scan of the database (after folding the log in), over the\n"
+    "rows as stored (rounded ones for --storage f16/bf16/sq8 without --keep-f32).\n\n"
     "  --queries FILE   query vectors (any `iqdb import` format)\n"
     "  --truth FILE     ground-truth neighbour ids per query (.ivecs); ids must be\n"
     "                   the database's integer ids (row numbers for a plain import)\n"
@@ -125,6 +126,13 @@ int run_bench(std::span<char* const> argv) {
       std::printf(
           "exact ground truth by flat scan in %.2f s\n",
           std::chrono::duration<double>(std::chrono::steady_clock::now() - truth_start).count());
+      const VectorStorage storage = db.storage();
+      if (storage.lossy() && !storage.keep_f32) {
+        std::printf(
+            "note: the rows are stored as %s without f32, so this truth ranks the rounded\n"
+            "      rows; for recall against the original vectors pass --truth FILE\n",
+            storage_type_name(storage.type));
+      }
     }
   }
 

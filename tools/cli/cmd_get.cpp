@@ -11,7 +11,9 @@ namespace iqdb::cli {
 
 const char* const kGetHelp =
     "usage: iqdb get PATH ID... [--json] [--no-vector]\n\n"
-    "Prints each record: its id, metadata and vector (exactly the floats written).\n"
+    "Prints each record: its id, metadata and vector: exactly the floats written,\n"
+    "except in a database created with --storage f16, bf16 or sq8 and without\n"
+    "--keep-f32, which holds only the rounded values.\n"
     "An ID is an integer (42), a text id (doc-7, or str:42 for text that looks\n"
     "like a number) or hex bytes (hex:00ff). Exits 4 when an id is absent (the\n"
     "others are still printed).\n\n"

@@ -1,14 +1,11 @@
 #include "cli/ground_truth.h"
 
 #include <algorithm>
-#include <atomic>
-#include <thread>
 
 #include "cli/cli.h"
 #include "cli/snapshot_view.h"
 #include "dataset/rows.h"
-#include "index/flat.h"
-#include "index/scorer.h"
+#include "index/flat_batch.h"
 
 namespace iqdb::cli {
 namespace {
@@ -61,21 +58,13 @@ Truth exact_truth(const std::filesystem::path& path, std::span<const float> quer
   std::optional<FilterPredicate> predicate;
   if (filter) predicate.emplace(store, *filter);
   const size_t nq = queries.size() / dim;
+  // The same answer as flat_search per query, on the batched GEMM path.
+  const auto found = index::flat_search_batch(store, queries.data(), nq, k,
+                                              predicate ? &*predicate : nullptr);
   Truth truth(nq);
-  std::atomic<size_t> next{0};
-  auto work = [&] {
-    for (size_t q; (q = next.fetch_add(1)) < nq;) {
-      index::QueryScorer scorer(store, queries.data() + q * dim);
-      for (const auto& c : index::flat_search(scorer, k, predicate ? &*predicate : nullptr)) {
-        truth[q].push_back(store.id(c.slot));
-      }
-    }
-  };
-  std::vector<std::thread> threads;
-  const unsigned n = std::max(1u, std::thread::hardware_concurrency());
-  for (unsigned t = 1; t < n; ++t) threads.emplace_back(work);
-  work();
-  for (auto& t : threads) t.join();
+  for (size_t q = 0; q < nq; ++q) {
+    for (const auto& c : found[q]) truth[q].push_back(store.id(c.slot));
+  }
   return truth;
 }
 

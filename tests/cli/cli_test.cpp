@@ -5,6 +5,7 @@
 // a damaged or busy database.
 #include <doctest/doctest.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -756,4 +757,61 @@ TEST_CASE("compact --compression re-encodes a snapshot with an empty log, and la
   CHECK(has(r.err, "cannot re-encode"));
   CHECK(slurp(bad) == before);
   CHECK(iqdb_run({"check", bad.string()}).code == 3);
+}
+
+TEST_CASE("a database held by another iqdb process is busy; after that process is killed, its log "
+          "replays") {
+  TempDir dir;
+  const std::string db = (dir / "held.iqdb").string();
+  RUN_OK({"create", db, "--dim", "784", "--index", "hnsw"});
+  // A long import in a second iqdb process, killed part way.
+  std::vector<std::string> words = {IQDB_CLI_PATH, "import", db, kTrain, "--batch", "500",
+                                    "--quiet"};
+  std::vector<char*> argv;
+  for (auto& w : words) argv.push_back(w.data());
+  argv.push_back(nullptr);
+  pid_t importer = fork();
+  REQUIRE(importer >= 0);
+  if (importer == 0) {
+    int null = open("/dev/null", O_WRONLY);
+    dup2(null, 1);
+    dup2(null, 2);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  // Wait until the importer holds the database and has logged some rows,
+  // watching only the log's size: any iqdb command would take the lock
+  // itself and could make the importer's open fail.
+  bool logged = false;
+  for (int i = 0; i < 1200 && !logged; ++i) {
+    std::error_code ec;
+    logged = std::filesystem::file_size(db + ".wal", ec) > 784 * 4 * 1000;
+    if (!logged) usleep(25'000);
+  }
+  REQUIRE(logged);
+  CHECK(has(RUN_OK({"info", db}).out, "(in the snapshot; open elsewhere"));
+  Run search = iqdb_run({"search", db, "--from", kTest, "-k", "3"});
+  CHECK(search.code == 6);
+  CHECK(has(search.err, "is open in another process"));
+  CHECK(iqdb_run({"import", db, kTest, "--limit", "5"}).code == 6);
+  CHECK(iqdb_run({"remove", db, "1"}).code == 6);
+  CHECK(iqdb_run({"compact", db}).code == 6);
+  Run chk = iqdb_run({"check", db});  // reads the files as they are, without the lock
+  CHECK(has(chk.out, "open in another process"));
+
+  kill(importer, SIGKILL);
+  int status = 0;
+  waitpid(importer, &status, 0);
+  REQUIRE(WIFSIGNALED(status));
+  // The next open replays every whole logged batch (and cuts a torn one).
+  JsonValue info = json(RUN_OK({"info", db, "--json"}).out);
+  CHECK(info.find("records_exact")->boolean);
+  const int64_t records = info.find("records")->i64;
+  CHECK(records >= 1000);
+  CHECK(records % 500 == 0);  // whole upsert_batch calls only
+  CHECK(records < 60000);
+  CHECK(RUN_OK({"check", db, "--quiet"}).out == "ok\n");
+  JsonValue self =
+      json(RUN_OK({"search", db, "--from", kTrain, "--row", "3", "-k", "1", "--json"}).out);
+  CHECK(self.find("hits")->items[0].find("id")->u64 == 3);
 }

@@ -149,13 +149,7 @@ int run_create(std::span<char* const> argv) {
                 ".wal exists (a damaged or half-removed database?); remove it first");
   }
   auto db = Database::open(path, config);
-  if (!db.ok()) {
-    if (db.status().code() == StatusCode::kUnsupported && config.index_kind().is_ivf()) {
-      throw CliError(Exit::kUnsupported, "this build of iqdb cannot create IVF indexes yet (" +
-                                             std::string(db.status().message()) + ")");
-    }
-    check(db.status(), "cannot create " + path.string(), Exit::kUsage);
-  }
+  if (!db.ok()) check(db.status(), "cannot create " + path.string(), Exit::kUsage);
   check(db->close(), "cannot write " + path.string(), Exit::kError);
   // What the file says, not what was asked for.
   const RowStorage stored = read_row_storage(path);

@@ -79,12 +79,6 @@ Database open_existing(const std::filesystem::path& path, const StoredShape& sha
   auto db = Database::open(path, config);
   if (!db.ok()) {
     const Status& s = db.status();
-    if (s.code() == StatusCode::kUnsupported && shape.index.is_ivf()) {
-      throw CliError(Exit::kUnsupported,
-                     path.string() +
-                         " uses an IVF index, which this build of iqdb cannot open yet (" +
-                         std::string(s.message()) + ")");
-    }
     if (s.code() == StatusCode::kBusy) {
       throw CliError(Exit::kBusy,
                      path.string() + " is open in another process: " + std::string(s.message()));

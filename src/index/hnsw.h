@@ -123,6 +123,17 @@ class HnswIndex final : public AnnIndex {
   // Whether walks run on 8-bit codes with the integer kernels: the index's
   // own trained SQ8 copy (f32 store), or a u8 store's rows (L2, L1).
   bool uses_sq8() const noexcept;
+  // Nodes a search cannot reach: not found by following level-0 links from
+  // the entry point. O(nodes * M).
+  size_t unreachable() const;
+  // Links every unreachable node from its nearest reachable neighbours
+  // (HNSW's neighbour pruning can drop a node's last in-link), and gives
+  // nodes with a single in-link a second one from their nearest nodes. Runs
+  // at the end of insert_batch and remove_batch, in optimize(), and after
+  // every max(256, size()/64) single inserts or removes (so between those,
+  // a few nodes may be unreachable for a while); returns how many nodes it
+  // relinked.
+  size_t repair_reachability();
   // kCorruption naming the first broken invariant: links to absent nodes,
   // self links, over-full lists, an entry point that is not a top node.
   Status check() const;
@@ -167,6 +178,11 @@ class HnswIndex final : public AnnIndex {
   const hnsw::Sq8Codes* walk_codes() const noexcept;
   void unlink(std::span<const uint32_t> slots, bool free_nodes);
   void reconnect(uint32_t slot, uint32_t level);
+  // Level-0 nodes not reached from the entry point, ascending.
+  std::vector<uint32_t> unreached_nodes() const;
+  void maybe_repair();
+  void level0_indegree(std::vector<uint32_t>& indegree) const;
+  void relink_unreached(uint32_t slot, std::vector<uint32_t>& indegree);
   template <class Space>
   std::vector<util::Candidate> search_in(const Space& space, const QueryScorer& query, size_t k,
                                          size_t ef, const SlotPredicate* filter, Rerank mode,

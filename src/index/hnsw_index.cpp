@@ -145,9 +145,10 @@ Status HnswIndex::train_codes(std::span<const uint32_t> extra) {
 }
 
 Status HnswIndex::optimize() {
-  if (!own_codes()) return Status::OK();
   if (sync_->count.load() == 0) return Status::OK();
   std::unique_lock<std::shared_mutex> writers(sync_->writers);
+  repair_reachability();
+  if (!own_codes()) return Status::OK();
   return train_codes({});
 }
 

@@ -173,7 +173,9 @@ Status HnswIndex::insert(uint32_t slot) {
     if (wants_training(1)) IQDB_RETURN_IF_ERROR(train_codes({&slot, 1}));
   }
   std::shared_lock<std::shared_mutex> writers(sync_->writers);
-  return insert_shared(slot);
+  IQDB_RETURN_IF_ERROR(insert_shared(slot));
+  maybe_repair();
+  return Status::OK();
 }
 
 Status HnswIndex::insert_batch(std::span<const uint32_t> slots) {
@@ -195,6 +197,10 @@ Status HnswIndex::insert_batch(std::span<const uint32_t> slots) {
       }
     }
   });
+  if (first_error.ok()) {
+    std::shared_lock<std::shared_mutex> writers(sync_->writers);
+    repair_reachability();
+  }
   return first_error;
 }
 

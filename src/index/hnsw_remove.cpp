@@ -44,9 +44,15 @@ constexpr uint32_t kOutBase = 2;
 
 }  // namespace
 
-void HnswIndex::remove(uint32_t slot) { unlink({&slot, 1}, true); }
+void HnswIndex::remove(uint32_t slot) {
+  unlink({&slot, 1}, true);
+  maybe_repair();
+}
 
-void HnswIndex::remove_batch(std::span<const uint32_t> slots) { unlink(slots, true); }
+void HnswIndex::remove_batch(std::span<const uint32_t> slots) {
+  unlink(slots, true);
+  repair_reachability();
+}
 
 Status HnswIndex::update(uint32_t slot) {
   if (!contains(slot)) return insert(slot);
@@ -225,7 +231,8 @@ void HnswIndex::reconnect(uint32_t slot, uint32_t level) {
     s.found.clear();
     for (size_t i = 0; i < s.pool.size(); ++i) {
       const Cand c = s.pool.at(i);
-      if (c.slot != slot && sync_->marks[c.slot] != kRemoved) s.found.push_back(c);
+      const bool removed = c.slot < sync_->marks.size() && sync_->marks[c.slot] == kRemoved;
+      if (c.slot != slot && !removed) s.found.push_back(c);
     }
     select_neighbors(s.found, config_.m, s.selected);
     link_back(slot, level, s.found, s.selected, s);

@@ -20,7 +20,9 @@
 #include "dataset/json.h"
 #include "db/wal_ops.h"
 #include "iqdb/iqdb.hpp"
+#include "index/sections.h"
 #include "storage/snapshot_reader.h"
+#include "storage/snapshot_writer.h"
 #include "storage/wal_writer.h"
 #include "unit/util/temp_dir.h"
 
@@ -814,4 +816,50 @@ TEST_CASE("a database held by another iqdb process is busy; after that process i
   JsonValue self =
       json(RUN_OK({"search", db, "--from", kTrain, "--row", "3", "-k", "1", "--json"}).out);
   CHECK(self.find("hits")->items[0].find("id")->u64 == 3);
+}
+
+// Rewrites the snapshot at `path` with one float of section `kind` (at
+// `index`) multiplied by `factor`, and fresh, valid checksums.
+void scale_float_in_section(const std::filesystem::path& path, uint32_t kind, size_t index,
+                            float factor) {
+  auto reader = storage::SnapshotReader::open(path, storage::VerifyMode::kAll);
+  REQUIRE(reader.ok());
+  storage::SnapshotWriter writer(reader->header());
+  for (const storage::SectionInfo& s : reader->sections()) {
+    auto bytes = reader->bytes(s.kind);
+    REQUIRE(bytes.ok());
+    std::string copy(reinterpret_cast<const char*>(bytes->data()), bytes->size());
+    if (s.kind == kind) {
+      REQUIRE(copy.size() >= (index + 1) * sizeof(float));
+      float v;
+      std::memcpy(&v, copy.data() + index * sizeof(float), sizeof v);
+      v *= factor;
+      std::memcpy(copy.data() + index * sizeof(float), &v, sizeof v);
+    }
+    REQUIRE(writer.add_owned_section(s.kind, std::move(copy)).ok());
+  }
+  REQUIRE(writer.write_atomically(path).ok());
+}
+
+TEST_CASE("check finds a stored norm that disagrees with its row, under valid checksums") {
+  TempDir dir;
+  // f32 rows (exact) and f16 rows (compared to f16 precision): a norm 1% off
+  // is damage for both; untouched, both pass.
+  for (const char* type : {"f32", "f16"}) {
+    CAPTURE(type);
+    const auto db = dir / (std::string(type) + ".iqdb");
+    RUN_OK({"create", db.string(), "--dim", "784", "--storage", type});
+    RUN_OK({"import", db.string(), kTrain, "--limit", "300", "--quiet"});
+    CHECK(RUN_OK({"check", db.string(), "--quiet"}).out == "ok\n");
+    for (uint32_t kind : {index::section::kInvNorms, index::section::kSqNorms}) {
+      CAPTURE(kind);
+      const auto bad = dir / ("bad-" + std::to_string(kind) + "-" + type + ".iqdb");
+      std::filesystem::copy_file(db, bad);
+      scale_float_in_section(bad, kind, 42, 1.0202f);  // the norm it implies: 1-2% off
+      Run r = iqdb_run({"check", bad.string()});
+      CHECK(r.code == 3);
+      CHECK(has(r.out, "snapshot  ok"));  // every checksum is valid
+      CHECK(has(r.out, "vectors   DAMAGED: 1 rows have a stored norm that does not match"));
+    }
+  }
 }

@@ -86,8 +86,8 @@ void run_reopen_section(const Dataset& ds, Report& report);
 // search vs FAISS IndexFlatL2 batched and the FMA peak (types_section.cpp).
 void run_types_section(const Dataset& ds, Report& report);
 // iqdb IVF-Flat and IVF-PQ (8-bit, 4-bit fast scan) against FAISS IVF peers,
-// sweeping n_probes and refine; ratios against hnswlib when the hnsw
-// section ran first (ivf_section.cpp).
+// sweeping n_probes and refine; ratios against hnswlib M=16 (the hnsw
+// section's curve, or one built here when that section did not run).
 void run_ivf_section(const Dataset& ds, Report& report);
 
 }  // namespace iqdb::bench

@@ -10,6 +10,13 @@
 // index (not the store's upserts); "bytes/vector" counts the rows as well
 // (iqdb's store, FAISS's list copy or refine copy) so that every index is
 // charged for the vectors its exact distances need.
+//
+// The targets are ratios against hnswlib M=16 (ef_construction 200,
+// 2 build threads, one search thread) measured in the same run: the
+// section reuses the hnsw section's curve when it ran, and otherwise builds
+// hnswlib itself under the same name.
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -33,6 +40,11 @@ const size_t kPqProbes[] = {1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64};
 const size_t kPq8Probes[] = {1, 2, 4, 8, 16, 32};
 const size_t kPeerProbes[] = {1, 2, 4, 6, 8, 12, 16, 32};
 const size_t kRefines[] = {2, 4, 8};
+// hnswlib reference: the ef values that bracket recall@10 0.95 and 0.99.
+const size_t kHnswlibEfs[] = {16, 24, 32, 48, 64, 96, 128, 192, 256};
+constexpr size_t kHnswlibM = 16;
+constexpr size_t kHnswlibEfConstruction = 200;
+constexpr size_t kBuildThreads = 2;
 
 // The figure for IVF256-Flat with FAISS built for this class of CPU
 // (2-core Zen 4, one search thread): recall@10 0.9886 at 3.2k QPS. Not
@@ -108,6 +120,24 @@ void sweep_faiss(const Dataset& ds, const char* name, std::unique_ptr<PeerIndex>
   }
 }
 
+// hnswlib M=16 as in the hnsw section, for the ratios when that section
+// did not run.
+void sweep_hnswlib_reference(const Dataset& ds, Report& report) {
+  auto index = make_hnswlib(kHnswlibM, kHnswlibEfConstruction, kBuildThreads);
+  const auto t = std::chrono::steady_clock::now();
+  index->build(ds.base.data(), ds.base_rows, ds.dim);
+  const double build_s = seconds_since(t);
+  const double bytes = double(index->memory_bytes()) / double(ds.base_rows);
+  std::printf("  %s (reference): built in %.2f s, %.0f bytes/vector\n", kHnswlibName, build_s, bytes);
+  for (size_t ef : kHnswlibEfs) {
+    index->set_search_knob(std::max(ef, kRecallK));
+    std::vector<std::vector<uint32_t>> found(ds.query_rows);
+    const double qps =
+        median_qps(ds, 3, [&](size_t q) { index->search(ds.query(q), kRecallK, found[q]); });
+    report.add({kHnswlibName, "ef=" + std::to_string(ef), recall_at_10(ds, found), qps, build_s, bytes});
+  }
+}
+
 bool has_curve(const Report& report, const std::string& index) {
   for (const Point& p : report.points()) {
     if (p.index == index) return true;
@@ -142,6 +172,7 @@ void run_ivf_section(const Dataset& ds, Report& report) {
   }
 
   // The targets.
+  if (!has_curve(report, kHnswlibName) && hnswlib_available()) sweep_hnswlib_reference(ds, report);
   if (has_curve(report, kHnswlibName)) {
     for (double recall : {0.95, 0.99}) {
       char label[160];
@@ -151,8 +182,8 @@ void run_ivf_section(const Dataset& ds, Report& report) {
                 report.qps_at_recall(kHnswlibName, recall), 1.8);
     }
   } else {
-    std::printf("  (no hnswlib curve in this run: add the hnsw section, --only hnsw,ivf, for the "
-                "IVF-PQ / hnswlib ratios)\n");
+    std::printf("  hnswlib: not compiled into this build (peers option): no IVF-PQ / hnswlib "
+                "ratios\n");
   }
   char label[160];
   std::snprintf(label, sizeof label,

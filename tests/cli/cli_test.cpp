@@ -486,6 +486,7 @@ TEST_CASE("check passes a healthy database and reports each stage") {
   CHECK(has(r.out, "every checksum verified"));
   CHECK(has(r.out, "ids       ok: 5000 live slots"));
   CHECK(has(r.out, "index     ok: hnsw, 5000 nodes"));
+  CHECK_FALSE(has(r.out, "cannot be reached"));  // the index repairs reachability
   CHECK(has(r.out, "log       ok"));
   CHECK(r.out.ends_with("ok\n"));
   CHECK(RUN_OK({"check", fashion_db().string(), "--quiet"}).out == "ok\n");

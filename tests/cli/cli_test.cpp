@@ -674,6 +674,14 @@ TEST_CASE("create --storage: every row type is accepted, reported by info and ve
     const int64_t row_bytes = info.find("vector_bytes_per_row")->i64;
     CHECK(row_bytes < int64_t(784 * 4) + (c.keep_f32 ? 784 + 64 : 0));
     CHECK(has(RUN_OK({"info", db}).out, std::string("storage      ") + c.type));
+    {
+      // info agrees with what the library reports for the reopened file.
+      auto opened = Database::open(db, 784, Metric::kL2);
+      REQUIRE(opened.ok());
+      CHECK(std::string(storage_type_name(opened->storage().type)) == c.type);
+      CHECK(opened->storage().keep_f32 == c.keep_f32);
+      REQUIRE(opened->close().ok());
+    }
 
     Run chk = RUN_OK({"check", db});
     CHECK(has(chk.out, "vectors   ok: all finite"));

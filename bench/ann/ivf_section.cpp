@@ -41,7 +41,7 @@ const size_t kPq8Probes[] = {1, 2, 4, 8, 16, 32};
 const size_t kPeerProbes[] = {1, 2, 4, 6, 8, 12, 16, 32};
 const size_t kRefines[] = {2, 4, 8};
 // hnswlib reference: the ef values that bracket recall@10 0.95 and 0.99.
-const size_t kHnswlibEfs[] = {16, 24, 32, 48, 64, 96, 128, 192, 256};
+const size_t kHnswlibEfs[] = {10, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256};
 constexpr size_t kHnswlibM = 16;
 constexpr size_t kHnswlibEfConstruction = 200;
 constexpr size_t kBuildThreads = 2;

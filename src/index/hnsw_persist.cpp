@@ -236,11 +236,28 @@ Result<HnswIndex> HnswIndex::load(const VectorStore& store, const HnswConfig& co
       return Status::Corruption("HNSW graph lacks live row " + std::to_string(slot));
     }
   }
-  // ---- Links (upper counts checked before any read through them).
+  // ---- Links (upper counts checked before any read through them). Level
+  // 0 holds nearly all of them: its lists are read straight from the
+  // adopted array (counts were checked above), a tight loop over ~2M words
+  // for 60k nodes at M=16.
+  const uint32_t* level0_words = reinterpret_cast<const uint32_t*>(graph.level0_bytes().data());
+  const size_t stride_words = graph.level0_stride_words();
+  for (uint32_t slot = 0; slot < cap; ++slot) {
+    if (!graph.info(slot).present) continue;
+    const uint32_t* list = level0_words + size_t{slot} * stride_words;
+    const uint32_t n = list[0] & kCountMask;
+    bool bad = false;
+    for (uint32_t i = 0; i < n; ++i) {
+      const uint32_t to = list[1 + i];
+      bad |= to >= cap || to == slot;
+      if (!bad) bad = !graph.info(to).present;
+    }
+    if (bad) return Status::Corruption("HNSW node " + std::to_string(slot) + " has a bad link at level 0");
+  }
   for (uint32_t slot = 0; slot < cap; ++slot) {
     const NodeInfo& node = graph.info(slot);
     if (!node.present) continue;
-    for (uint32_t level = 0; level <= node.level; ++level) {
+    for (uint32_t level = 1; level <= node.level; ++level) {
       if (level > 0) {
         const auto upper_view = graph.upper_bytes().subspan(
             (node.upper_offset + (level - 1) * block_words) * sizeof(uint32_t), 4);

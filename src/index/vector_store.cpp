@@ -57,8 +57,7 @@ VectorStore::VectorStore(size_t dim, Metric metric, VectorStorage storage)
 }
 
 uint32_t VectorStore::find(const VectorId& id) const {
-  auto it = slot_of_.find(id);
-  return it == slot_of_.end() ? kNoSlot : it->second;
+  return slot_of_.find(id, ids_);
 }
 
 Result<uint32_t> VectorStore::allocate_slot() {
@@ -99,7 +98,7 @@ Result<VectorStore::UpsertResult> VectorStore::upsert(const VectorId& id,
     ids_[slot] = id;
     sequence_[slot] = next_sequence_++;
     live_[slot] = 1;
-    slot_of_.emplace(id, slot);
+    slot_of_.insert(id, slot);
     ++live_count_;
   }
   if (has_f32_) {
@@ -124,10 +123,8 @@ Result<VectorStore::UpsertResult> VectorStore::upsert(const VectorId& id,
 }
 
 uint32_t VectorStore::remove(const VectorId& id) {
-  auto it = slot_of_.find(id);
-  if (it == slot_of_.end()) return kNoSlot;
-  uint32_t slot = it->second;
-  slot_of_.erase(it);
+  const uint32_t slot = slot_of_.erase(id, ids_);
+  if (slot == kNoSlot) return kNoSlot;
   live_[slot] = 0;
   metadata_[slot].reset();
   ids_[slot] = VectorId(uint64_t{0});
@@ -145,7 +142,7 @@ size_t VectorStore::vector_bytes_per_slot() const noexcept {
 size_t VectorStore::memory_bytes() const noexcept {
   return size_t{slot_end_} * (vector_bytes_per_slot() + sizeof(VectorId) + sizeof(void*) +
                               sizeof(uint64_t) + 1) +
-         slot_of_.size() * (sizeof(VectorId) + sizeof(uint32_t) + 2 * sizeof(void*)) +
+         slot_of_.memory_bytes() +
          (sq8_offset_.size() + sq8_scale_.size()) * sizeof(float);
 }
 

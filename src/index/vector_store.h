@@ -37,6 +37,7 @@
 #include "iqdb/config.h"
 #include "iqdb/status.h"
 #include "iqdb/types.h"
+#include "index/id_table.h"
 #include "index/sections.h"
 #include "kernels/typed.h"
 #include "util/arena.h"
@@ -186,7 +187,7 @@ class VectorStore {
   std::vector<uint64_t> sequence_;
   std::vector<uint8_t> live_;
   std::vector<uint32_t> free_slots_;  // a min-heap: lowest free slot first
-  std::unordered_map<VectorId, uint32_t> slot_of_;
+  IdTable slot_of_;  // id -> slot of the live records
   uint32_t slot_end_ = 0;
   size_t live_count_ = 0;
   uint64_t next_sequence_ = 0;

@@ -238,8 +238,9 @@ Result<VectorStore> VectorStore::load(size_t dim, Metric metric, const SectionSo
     if (!store.live_[s]) continue;
     auto id = core::decode_id(id_reader);
     if (!id) return corrupt(std::string(id.status().message()));
-    if (!store.slot_of_.emplace(*id, s).second) return corrupt("an id appears twice");
+    if (store.slot_of_.find(*id, store.ids_) != kNoSlot) return corrupt("an id appears twice");
     store.ids_[s] = std::move(*id);
+    store.slot_of_.insert(store.ids_[s], s);
     uint8_t present = 0;
     if (!meta_reader.read_u8(&present) || present > 1)
       return corrupt("metadata section is malformed");

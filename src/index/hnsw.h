@@ -186,7 +186,7 @@ class HnswIndex final : public AnnIndex {
   template <class Space>
   std::vector<util::Candidate> search_in(const Space& space, const QueryScorer& query, size_t k,
                                          size_t ef, const SlotPredicate* filter, Rerank mode,
-                                         float query_radius) const;
+                                         float query_radius, size_t expansion_budget) const;
   std::vector<util::Candidate> rerank(const QueryScorer& query, std::span<const hnsw::Cand> found,
                                       size_t k, Rerank mode, float query_radius) const;
   double estimate_selectivity(const SlotPredicate& filter) const;

@@ -14,12 +14,18 @@ namespace {
 const size_t kEfs[] = {10, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512};
 constexpr size_t kBuildThreads = 2;
 
-void sweep_iqdb(const Dataset& ds, size_t m, Report& report) {
-  const std::string name = "iqdb-hnsw M=" + std::to_string(m);
+// `storage` other than f32 names the curve "iqdb-hnsw M=16 u8" and so on.
+void sweep_iqdb(const Dataset& ds, size_t m, Report& report, VectorStorage storage = {}) {
+  std::string name = "iqdb-hnsw M=" + std::to_string(m);
+  if (storage.type != StorageType::kF32) {
+    name += std::string(" ") + storage_type_name(storage.type) + (storage.keep_f32 ? "+f32" : "");
+  }
   auto before = resident_bytes();
   auto t = std::chrono::steady_clock::now();
   auto db = Database::open_in_memory(
-      Config(ds.dim, Metric::kL2).index(HnswConfig{}.with_m(m).with_ef_construction(200)));
+      Config(ds.dim, Metric::kL2)
+          .storage(storage)
+          .index(HnswConfig{}.with_m(m).with_ef_construction(200)));
   std::vector<VectorId> ids;
   for (size_t i = 0; i < ds.base_rows; ++i) ids.emplace_back(i);
   if (!db || !db->upsert_batch(ids, ds.base).ok()) {
@@ -99,6 +105,23 @@ void run_hnsw_section(const Dataset& ds, Report& report) {
     std::snprintf(label, sizeof label, "HNSW M=%zu memory hnswlib / iqdb (bytes per vector)", m);
     double im = bytes_per_vector(report, ours), hm = bytes_per_vector(report, theirs);
     report.ratio(label, im > 0 ? hm / im : 0, 1.0);
+  }
+  // The same graph over compact rows: u8 (exact for these pixels, walked on
+  // the rows themselves) and SQ8 codes with f32 rerank rows, against the f32
+  // store (whose walk runs on the index's own SQ8 copy) at equal recall.
+  const std::string f32 = "iqdb-hnsw M=16";
+  for (VectorStorage storage : {VectorStorage::u8(), VectorStorage::sq8(true)}) {
+    sweep_iqdb(ds, 16, report, storage);
+    const std::string name =
+        f32 + " " + storage_type_name(storage.type) + (storage.keep_f32 ? "+f32" : "");
+    for (double recall : {0.95, 0.99}) {
+      const double a = report.qps_at_recall(name, recall), b = report.qps_at_recall(f32, recall);
+      report.ratio("HNSW M=16 QPS " + name.substr(f32.size() + 1) + " rows / f32 rows at recall@10 " +
+                       (recall == 0.95 ? "0.95" : "0.99"),
+                   b > 0 ? a / b : 0);
+    }
+    const double bf = bytes_per_vector(report, f32), bt = bytes_per_vector(report, name);
+    report.ratio("HNSW M=16 bytes/vector " + name.substr(f32.size() + 1) + " / f32", bf > 0 ? bt / bf : 0);
   }
 }
 

@@ -53,34 +53,11 @@ const DistanceKernels* target_kernels() {
 HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
+#include "kernels/target_tables.h"
+
 namespace iqdb::kernels {
 
 HWY_EXPORT(target_kernels);
-
-namespace {
-
-// The table of one target bit of HWY_TARGETS, read straight from the export
-// table rather than by re-targeting HWY_DYNAMIC_DISPATCH: changing the chosen
-// target (SetSupportedTargetsForTest) is process-wide and would race with other
-// threads' dispatch. The index computation mirrors hwy::ChosenTarget::GetIndex
-// (Highway 1.0.x layout: slot 0 initialises dispatch, then one slot per
-// dynamic target, then EMU128/SCALAR last). The unit test checks that every
-// table returned here names the target it was asked for, so a change of
-// layout in a future Highway fails loudly.
-const DistanceKernels* kernels_for_target(int64_t target) {
-#if HWY_IDE || ((HWY_TARGETS & (HWY_TARGETS - 1)) == 0)
-  // Only one target compiled: the export table has a single entry.
-  static_cast<void>(target);
-  return HWY_DISPATCH_TABLE(target_kernels)[0]();
-#else
-  int64_t chosen_mask = HWY_CHOSEN_TARGET_SHIFT(target);
-  if (chosen_mask == 0) chosen_mask = HWY_CHOSEN_TARGET_MASK_SCALAR;
-  const size_t index = hwy::Num0BitsBelowLS1Bit_Nonzero64(static_cast<uint64_t>(chosen_mask));
-  return HWY_DISPATCH_TABLE(target_kernels)[index]();
-#endif
-}
-
-}  // namespace
 
 // Cached for the life of the process, so a later hwy::DisableTargets does not
 // change the kernels an index already uses.
@@ -90,12 +67,7 @@ const DistanceKernels& active_kernels() {
 }
 
 std::vector<const DistanceKernels*> runnable_kernels() {
-  std::vector<const DistanceKernels*> tables;
-  // Lowest bit first, which Highway numbers as the best target.
-  for (const int64_t target : hwy::SupportedAndGeneratedTargets()) {
-    tables.push_back(kernels_for_target(target));
-  }
-  return tables;
+  return runnable_tables(HWY_DISPATCH_TABLE(target_kernels));
 }
 
 std::vector<const char*> compiled_target_names() {

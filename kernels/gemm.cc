@@ -259,28 +259,11 @@ const GemmKernels* target_gemm_kernels() {
 HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
+#include "kernels/target_tables.h"
+
 namespace iqdb::kernels {
 
 HWY_EXPORT(target_gemm_kernels);
-
-namespace {
-
-// The table of one target bit, read straight from the export table (see
-// kernels_for_target in distance.cc for why, and for the layout it relies
-// on; the unit test checks every table names the target it was asked for).
-const GemmKernels* gemm_kernels_for_target(int64_t target) {
-#if HWY_IDE || ((HWY_TARGETS & (HWY_TARGETS - 1)) == 0)
-  static_cast<void>(target);
-  return HWY_DISPATCH_TABLE(target_gemm_kernels)[0]();
-#else
-  int64_t chosen_mask = HWY_CHOSEN_TARGET_SHIFT(target);
-  if (chosen_mask == 0) chosen_mask = HWY_CHOSEN_TARGET_MASK_SCALAR;
-  const size_t index = hwy::Num0BitsBelowLS1Bit_Nonzero64(static_cast<uint64_t>(chosen_mask));
-  return HWY_DISPATCH_TABLE(target_gemm_kernels)[index]();
-#endif
-}
-
-}  // namespace
 
 const GemmKernels& active_gemm_kernels() {
   static const GemmKernels* const kActive = HWY_DYNAMIC_DISPATCH(target_gemm_kernels)();
@@ -288,11 +271,7 @@ const GemmKernels& active_gemm_kernels() {
 }
 
 std::vector<const GemmKernels*> runnable_gemm_kernels() {
-  std::vector<const GemmKernels*> tables;
-  for (const int64_t target : hwy::SupportedAndGeneratedTargets()) {
-    tables.push_back(gemm_kernels_for_target(target));
-  }
-  return tables;
+  return runnable_tables(HWY_DISPATCH_TABLE(target_gemm_kernels));
 }
 
 }  // namespace iqdb::kernels

@@ -218,28 +218,11 @@ const TypedKernels* target_typed_kernels() {
 HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
+#include "kernels/target_tables.h"
+
 namespace iqdb::kernels {
 
 HWY_EXPORT(target_typed_kernels);
-
-namespace {
-
-// The table of one target bit, read straight from the export table (see
-// kernels_for_target in distance.cc for why, and for the layout it relies
-// on; the unit test checks every table names the target it was asked for).
-const TypedKernels* typed_kernels_for_target(int64_t target) {
-#if HWY_IDE || ((HWY_TARGETS & (HWY_TARGETS - 1)) == 0)
-  static_cast<void>(target);
-  return HWY_DISPATCH_TABLE(target_typed_kernels)[0]();
-#else
-  int64_t chosen_mask = HWY_CHOSEN_TARGET_SHIFT(target);
-  if (chosen_mask == 0) chosen_mask = HWY_CHOSEN_TARGET_MASK_SCALAR;
-  const size_t index = hwy::Num0BitsBelowLS1Bit_Nonzero64(static_cast<uint64_t>(chosen_mask));
-  return HWY_DISPATCH_TABLE(target_typed_kernels)[index]();
-#endif
-}
-
-}  // namespace
 
 const TypedKernels& active_typed_kernels() {
   static const TypedKernels* const kActive = HWY_DYNAMIC_DISPATCH(target_typed_kernels)();
@@ -247,11 +230,7 @@ const TypedKernels& active_typed_kernels() {
 }
 
 std::vector<const TypedKernels*> runnable_typed_kernels() {
-  std::vector<const TypedKernels*> tables;
-  for (const int64_t target : hwy::SupportedAndGeneratedTargets()) {
-    tables.push_back(typed_kernels_for_target(target));
-  }
-  return tables;
+  return runnable_tables(HWY_DISPATCH_TABLE(target_typed_kernels));
 }
 
 }  // namespace iqdb::kernels

@@ -1,0 +1,48 @@
+// The per-target tables behind a HWY_EXPORT, for tests and benchmarks that
+// run every compiled target. Include in the HWY_ONCE part of a kernels .cc.
+//
+// A table is read straight from the export table rather than by
+// re-targeting HWY_DYNAMIC_DISPATCH: changing the chosen target
+// (SetSupportedTargetsForTest) is process-wide and would race with other
+// threads' dispatch. The index computation mirrors hwy::ChosenTarget::GetIndex
+// (Highway 1.0.x layout: slot 0 initialises dispatch, then one slot per
+// dynamic target, then EMU128/SCALAR last). The unit tests check that every
+// table returned names the target it was asked for, so a change of layout
+// in a future Highway fails loudly.
+#pragma once
+
+#include <hwy/highway.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace iqdb::kernels {
+
+// The table of one target bit of HWY_TARGETS; `dispatch` is
+// HWY_DISPATCH_TABLE(name) of a function returning a table pointer.
+template <class Getter, size_t N>
+auto table_for_target(Getter const (&dispatch)[N], int64_t target) {
+#if HWY_IDE || ((HWY_TARGETS & (HWY_TARGETS - 1)) == 0)
+  // Only one target compiled: the export table has a single entry.
+  static_cast<void>(target);
+  return dispatch[0]();
+#else
+  int64_t chosen_mask = HWY_CHOSEN_TARGET_SHIFT(target);
+  if (chosen_mask == 0) chosen_mask = HWY_CHOSEN_TARGET_MASK_SCALAR;
+  const size_t index = hwy::Num0BitsBelowLS1Bit_Nonzero64(static_cast<uint64_t>(chosen_mask));
+  return dispatch[index]();
+#endif
+}
+
+// The table of every target this CPU runs, best first.
+template <class Getter, size_t N>
+auto runnable_tables(Getter const (&dispatch)[N]) {
+  std::vector<decltype(dispatch[0]())> tables;
+  for (const int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    tables.push_back(table_for_target(dispatch, target));
+  }
+  return tables;
+}
+
+}  // namespace iqdb::kernels

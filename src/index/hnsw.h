@@ -129,10 +129,9 @@ class HnswIndex final : public AnnIndex {
   // Links every unreachable node from its nearest reachable neighbours
   // (HNSW's neighbour pruning can drop a node's last in-link), and gives
   // nodes with a single in-link a second one from their nearest nodes. Runs
-  // at the end of insert_batch and remove_batch, in optimize(), and after
-  // every max(256, size()/64) single inserts or removes (so between those,
-  // a few nodes may be unreachable for a while); returns how many nodes it
-  // relinked.
+  // in optimize() and once every max(256, size()/64) inserted or removed
+  // nodes, counting batches by their size (so between passes a few nodes may
+  // be unreachable for a while); returns how many nodes it relinked.
   size_t repair_reachability();
   // kCorruption naming the first broken invariant: links to absent nodes,
   // self links, over-full lists, an entry point that is not a top node.
@@ -180,7 +179,8 @@ class HnswIndex final : public AnnIndex {
   void reconnect(uint32_t slot, uint32_t level);
   // Level-0 nodes not reached from the entry point, ascending.
   std::vector<uint32_t> unreached_nodes() const;
-  void maybe_repair();
+  // Counts `writes` and repairs once enough have accumulated.
+  void maybe_repair(size_t writes = 1);
   void level0_indegree(std::vector<uint32_t>& indegree) const;
   void relink_unreached(uint32_t slot, std::vector<uint32_t>& indegree);
   template <class Space>

@@ -199,7 +199,7 @@ Status HnswIndex::insert_batch(std::span<const uint32_t> slots) {
   });
   if (first_error.ok()) {
     std::shared_lock<std::shared_mutex> writers(sync_->writers);
-    repair_reachability();
+    maybe_repair(slots.size());
   }
   return first_error;
 }

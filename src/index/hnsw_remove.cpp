@@ -51,7 +51,7 @@ void HnswIndex::remove(uint32_t slot) {
 
 void HnswIndex::remove_batch(std::span<const uint32_t> slots) {
   unlink(slots, true);
-  repair_reachability();
+  maybe_repair(slots.size());
 }
 
 Status HnswIndex::update(uint32_t slot) {

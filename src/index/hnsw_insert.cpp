@@ -172,8 +172,10 @@ Status HnswIndex::insert(uint32_t slot) {
     std::unique_lock<std::shared_mutex> writers(sync_->writers);
     if (wants_training(1)) IQDB_RETURN_IF_ERROR(train_codes({&slot, 1}));
   }
-  std::shared_lock<std::shared_mutex> writers(sync_->writers);
-  IQDB_RETURN_IF_ERROR(insert_shared(slot));
+  {
+    std::shared_lock<std::shared_mutex> writers(sync_->writers);
+    IQDB_RETURN_IF_ERROR(insert_shared(slot));
+  }
   maybe_repair();
   return Status::OK();
 }
@@ -197,10 +199,7 @@ Status HnswIndex::insert_batch(std::span<const uint32_t> slots) {
       }
     }
   });
-  if (first_error.ok()) {
-    std::shared_lock<std::shared_mutex> writers(sync_->writers);
-    maybe_repair(slots.size());
-  }
+  if (first_error.ok()) maybe_repair(slots.size());
   return first_error;
 }
 

@@ -169,6 +169,8 @@ void HnswIndex::maybe_repair(size_t writes) {
   // A walk costs O(nodes * M), about 2 ms at 60k nodes: a few microseconds
   // per write at this interval, against ~100 us for an insert itself.
   if (done < std::max<size_t>(256, size() / 64)) return;
+  // Exclusive: the walk reads node records that inserts write.
+  std::unique_lock<std::shared_mutex> writers(sync_->writers);
   repair_reachability();
 }
 

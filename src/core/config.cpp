@@ -33,12 +33,6 @@ Status Config::validate() const {
     }
   }
   if (static_cast<unsigned>(storage_.type) > 4) return Status::InvalidArgument("unknown storage type");
-  if (index_.is_ivf() && storage_.type != StorageType::kF32 &&
-      !(storage_.lossy() && storage_.keep_f32)) {
-    return Status::Unsupported(std::string("the IVF index needs f32 rows: use storage f32, or ") +
-                               storage_type_name(storage_.type) +
-                               (storage_.lossy() ? " with keep_f32" : " with a flat or HNSW index"));
-  }
   if (compression_.kind() == Compression::Kind::kZstd &&
       (compression_.level() < -7 || compression_.level() > 22)) {
     return Status::InvalidArgument("zstd level must be in [-7, 22]");

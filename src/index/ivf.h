@@ -7,6 +7,15 @@
 // (ivf_lists.h): the rows themselves for IVF-Flat, PQ codes of the residual
 // (row minus centroid) otherwise (ivf_pq.h, kernels/pq.h).
 //
+// Storage types. IVF-Flat lists hold rows in the store's representation:
+// f32 rows for f32 storage, the code rows for every other type (u8, f16,
+// bf16, SQ8: a quarter or half the bytes to stream per probe). On u8 rows
+// the scan is exact; on lossy codes it keeps refine_factor * k candidates
+// and reranks them on the f32 rows when the store keeps them (keep_f32),
+// else it ranks on the codes as the flat index does. k-means and PQ train
+// on the decoded rows. An SQ8 store learns its codes from its first rows
+// (VectorStorage::kSq8TrainingRows): the index trains only once it has.
+//
 // Metrics. Rows are partitioned by squared L2 for L2, dot and cosine
 // (cosine on the rows normalised to unit length, so the partition and the
 // PQ codes live on the unit sphere), by L1 for L1 (k-medians) and by
@@ -158,7 +167,12 @@ class IvfIndex final : public AnnIndex {
   struct Model;
 
   Codes codes_kind() const noexcept;
-  ivf::PayloadLayout payload_layout() const noexcept;
+  // The list layout; `code_rows`: IVF-Flat lists hold the store's code rows.
+  ivf::PayloadLayout payload_layout(bool code_rows) const noexcept;
+  // Whether IVF-Flat lists trained now would hold code rows.
+  bool flat_code_rows() const noexcept;
+  // False while an SQ8 store has not learnt its codes (training waits).
+  bool store_ready() const noexcept;
   size_t lists_for(size_t rows) const noexcept;
   size_t sample_target(size_t rows) const noexcept;
   bool wants_retrain() const noexcept;
@@ -167,7 +181,7 @@ class IvfIndex final : public AnnIndex {
   Status insert_trained(std::span<const uint32_t> slots);
 
   std::vector<util::Candidate> search_flat(const QueryScorer& query, size_t k, size_t n_probes,
-                                           const SlotPredicate* filter) const;
+                                           size_t refine, const SlotPredicate* filter) const;
   std::vector<util::Candidate> search_pq(const QueryScorer& query, size_t k, size_t n_probes,
                                          size_t refine, const SlotPredicate* filter) const;
   bool prefer_exact(const SlotPredicate& filter, size_t wanted) const;

@@ -82,12 +82,21 @@ IvfIndex::Codes IvfIndex::codes_kind() const noexcept {
   return Codes::kFlat;
 }
 
-ivf::PayloadLayout IvfIndex::payload_layout() const noexcept {
+bool IvfIndex::flat_code_rows() const noexcept {
+  return store_->storage().type != StorageType::kF32 && store_->has_codes();
+}
+
+bool IvfIndex::store_ready() const noexcept {
+  return store_->storage().type == StorageType::kF32 || store_->has_codes();
+}
+
+ivf::PayloadLayout IvfIndex::payload_layout(bool code_rows) const noexcept {
   ivf::PayloadLayout layout;
   switch (codes_kind()) {
     case Codes::kFlat:
       layout.kind = ivf::PayloadKind::kFlat;
-      layout.entry_bytes = store_->stride_floats() * sizeof(float);
+      layout.entry_bytes =
+          code_rows ? store_->code_stride_bytes() : store_->stride_floats() * sizeof(float);
       break;
     case Codes::kPq8:
       layout.kind = ivf::PayloadKind::kPq8;
@@ -160,12 +169,14 @@ std::vector<uint8_t> IvfIndex::codes(uint32_t slot) const {
 
 void IvfIndex::index_vector(uint32_t slot, float* out) const {
   const size_t dim = store_->dim();
-  const float* row = store_->row(slot);
+  if (store_->has_f32_rows()) {
+    std::memcpy(out, store_->row(slot), dim * sizeof(float));
+  } else {
+    store_->decode_row(slot, out);
+  }
   if (store_->metric() == Metric::kCosine) {
     const float scale = store_->inv_norm(slot);
-    for (size_t d = 0; d < dim; ++d) out[d] = row[d] * scale;
-  } else {
-    std::memcpy(out, row, dim * sizeof(float));
+    for (size_t d = 0; d < dim; ++d) out[d] *= scale;
   }
   std::fill(out + dim, out + centroid_stride_, 0.0f);
 }
@@ -208,9 +219,10 @@ Status IvfIndex::add_rows(Model& model, std::span<const uint32_t> slots) const {
       model.pq.encode(r, codes.data() + i * num_sub);
     }
   });
-  auto entry = [&](size_t i) {
-    return num_sub == 0 ? reinterpret_cast<const uint8_t*>(store_->row(slots[i]))
-                        : codes.data() + i * num_sub;
+  auto entry = [&](size_t i) -> const uint8_t* {
+    if (num_sub != 0) return codes.data() + i * num_sub;
+    return model.code_rows ? store_->code_row(slots[i])
+                           : reinterpret_cast<const uint8_t*>(store_->row(slots[i]));
   };
   if (n < kParallelFillRows) {
     for (size_t i = 0; i < n; ++i) IQDB_RETURN_IF_ERROR(lists.append(labels[i], slots[i], entry(i)));
@@ -252,6 +264,10 @@ Status IvfIndex::train() {
     trained_rows_ = 0;
     return Status::OK();
   }
+  if (!store_ready()) {  // SQ8 before its codes exist: keep answering exactly
+    if (!trained()) pending_ = std::move(live);
+    return Status::OK();
+  }
   const size_t dim = store_->dim(), stride = centroid_stride_;
   const size_t n_lists = lists_for(n);
 
@@ -269,7 +285,8 @@ Status IvfIndex::train() {
     for (size_t i = begin; i < end; ++i) index_vector(sample[i], rows.data() + i * stride);
   });
 
-  auto model = std::make_unique<Model>(payload_layout(), n_lists, pq_shape_);
+  const bool code_rows = flat_code_rows();
+  auto model = std::make_unique<Model>(payload_layout(code_rows), n_lists, pq_shape_, code_rows);
   IQDB_RETURN_IF_ERROR(model->centroids.grow(n_lists * stride * sizeof(float)));
   float* centroids = reinterpret_cast<float*>(model->centroids.data());
   ivf::KMeansOptions kmeans;
@@ -316,7 +333,7 @@ Status IvfIndex::insert_batch(std::span<const uint32_t> slots) {
   try {
     if (trained()) return insert_trained(slots);
     pending_.insert(pending_.end(), slots.begin(), slots.end());
-    return pending_.size() >= train_threshold() ? train() : Status::OK();
+    return pending_.size() >= train_threshold() && store_ready() ? train() : Status::OK();
   } catch (const std::bad_alloc&) {
     return out_of_memory();
   }

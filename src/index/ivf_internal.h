@@ -15,10 +15,12 @@ namespace iqdb::index {
 
 // What training produces; replaced whole by a retrain.
 struct IvfIndex::Model {
-  Model(const ivf::PayloadLayout& layout, size_t lists_count, const ivf::PqShape& shape)
-      : n_lists(lists_count), pq(shape), lists(layout, lists_count) {}
+  Model(const ivf::PayloadLayout& layout, size_t lists_count, const ivf::PqShape& shape,
+        bool code_row_payload)
+      : n_lists(lists_count), code_rows(code_row_payload), pq(shape), lists(layout, lists_count) {}
 
   size_t n_lists;
+  bool code_rows;            // IVF-Flat lists hold the store's code rows, not f32 rows
   util::Arena centroids;     // n_lists rows of centroid_stride floats
   std::vector<float> norms;  // squared centroid norms (used by the L2 partition)
   ivf::ProductQuantizer pq;  // untrained for IVF-Flat

@@ -1,12 +1,15 @@
 // IvfIndex: saving to and loading from snapshot sections.
 //
-// Format (version 1). All integers little-endian. Kinds are
+// Format (version 2). All integers little-endian. Kinds are
 // section::kIvfFirst + offset:
 //
 //   +0 header    u64 magic "IQDBIVF1" (0x3146564942445149)
-//                u32 format version (1)
+//                u32 format version (2; version 1 is read too, its rows
+//                byte always 0)
 //                u32 dim, u8 metric, u8 codes (0 flat, 1 PQ 8-bit,
-//                2 PQ 4-bit fast scan), u8 trained (0/1), u8 zero
+//                2 PQ 4-bit fast scan), u8 trained (0/1), u8 rows (what
+//                IVF-Flat lists hold: 0 f32 rows, 1 the store's code rows;
+//                0 for PQ)
 //                u32 n_lists, u32 centroid_stride (floats),
 //                u32 num_sub, u32 dsub, u32 ksub (0 for flat)
 //                u64 trained_rows   live rows at the last training
@@ -17,7 +20,8 @@
 //                absent for flat
 //   +3 sizes     n_lists u32: entries per list
 //   +4 slots     entries u32: each list's slots, list after list
-//   +5 payloads  each list's payload (ivf_lists.h: rows, 8-bit codes, or
+//   +5 payloads  each list's payload (ivf_lists.h: rows at the store's f32
+//                or code stride, 8-bit codes, or
 //                fast-scan blocks of 32), list after list, each padded with
 //                zeros to a multiple of 64 bytes
 //
@@ -49,7 +53,7 @@ static_assert(std::endian::native == std::endian::little,
 namespace {
 
 constexpr uint64_t kMagic = 0x3146'5649'4244'5149ull;  // "IQDBIVF1"
-constexpr uint32_t kFormatVersion = 1;
+constexpr uint32_t kFormatVersion = 2;
 constexpr uint32_t kHeader = section::kIvfFirst + 0;
 constexpr uint32_t kCentroids = section::kIvfFirst + 1;
 constexpr uint32_t kCodebooks = section::kIvfFirst + 2;
@@ -60,7 +64,7 @@ constexpr uint32_t kMaxLists = 1u << 20;
 
 struct Header {
   uint32_t dim = 0;
-  uint8_t metric = 0, codes = 0, trained = 0;
+  uint8_t metric = 0, codes = 0, trained = 0, code_rows = 0;
   uint32_t n_lists = 0, centroid_stride = 0, num_sub = 0, dsub = 0, ksub = 0;
   uint64_t trained_rows = 0, entries = 0;
 };
@@ -72,20 +76,22 @@ Result<Header> parse_header(std::span<const uint8_t> bytes) {
   Header h;
   uint64_t magic;
   uint32_t version;
-  uint8_t zero;
   if (!in.read_u64(&magic) || !in.read_u32(&version)) return in.overrun("IVF header");
   if (magic != kMagic) return corrupt("header: bad magic");
-  if (version != kFormatVersion) {
+  if (version != 1 && version != kFormatVersion) {
     return corrupt("header: unknown format version " + std::to_string(version));
   }
   if (!in.read_u32(&h.dim) || !in.read_u8(&h.metric) || !in.read_u8(&h.codes) ||
-      !in.read_u8(&h.trained) || !in.read_u8(&zero) || !in.read_u32(&h.n_lists) ||
+      !in.read_u8(&h.trained) || !in.read_u8(&h.code_rows) || !in.read_u32(&h.n_lists) ||
       !in.read_u32(&h.centroid_stride) || !in.read_u32(&h.num_sub) || !in.read_u32(&h.dsub) ||
       !in.read_u32(&h.ksub) || !in.read_u64(&h.trained_rows) || !in.read_u64(&h.entries)) {
     return in.overrun("IVF header");
   }
   if (!in.at_end()) return corrupt("header has trailing bytes");
-  if (zero != 0 || h.trained > 1 || h.codes > 2) return corrupt("header: bad flags");
+  if (h.trained > 1 || h.codes > 2 || h.code_rows > (version == 1 ? 0 : 1) ||
+      (h.code_rows == 1 && (h.codes != 0 || h.trained == 0))) {
+    return corrupt("header: bad flags");
+  }
   return h;
 }
 
@@ -112,7 +118,7 @@ void IvfIndex::save(SectionSink& sink) const {
   util::put_u8(header, static_cast<uint8_t>(store_->metric()));
   util::put_u8(header, static_cast<uint8_t>(codes_kind()));
   util::put_u8(header, trained() ? 1 : 0);
-  util::put_u8(header, 0);
+  util::put_u8(header, trained() && model_->code_rows ? 1 : 0);
   util::put_u32(header, static_cast<uint32_t>(n_lists()));
   util::put_u32(header, static_cast<uint32_t>(centroid_stride_));
   util::put_u32(header, static_cast<uint32_t>(pq_shape_.num_sub));
@@ -166,7 +172,14 @@ Result<IvfIndex> IvfIndex::load(const VectorStore& store, const IvfConfig& confi
   }
   if (h.entries != store.size()) return corrupt("header: entry count disagrees with the store");
 
-  auto model = std::make_unique<Model>(index.payload_layout(), h.n_lists, index.pq_shape_);
+  // Code-row lists need the store's codes; f32-row lists its f32 rows.
+  const bool code_rows = h.code_rows == 1;
+  if (code_rows ? !(store.has_codes() && store.storage().type != StorageType::kF32)
+                : (h.codes == 0 && !store.has_f32_rows())) {
+    return corrupt("header: the lists hold rows the store does not keep");
+  }
+  const ivf::PayloadLayout layout = index.payload_layout(code_rows);
+  auto model = std::make_unique<Model>(layout, h.n_lists, index.pq_shape_, code_rows);
   const size_t stride = index.centroid_stride_;
   IQDB_RETURN_IF_ERROR(adopt_exact(source, kCentroids, uint64_t{h.n_lists} * stride * sizeof(float),
                                    model->centroids, "centroid"));
@@ -192,7 +205,6 @@ Result<IvfIndex> IvfIndex::load(const VectorStore& store, const IvfConfig& confi
     entries += sizes[l];
   }
   if (entries != h.entries) return corrupt("list sizes disagree with the entry count");
-  const ivf::PayloadLayout layout = index.payload_layout();
   uint64_t slot_bytes = 0, payload_bytes = 0;
   IQDB_RETURN_IF_ERROR(ivf::InvertedLists::expected_bytes(layout, sizes, &slot_bytes, &payload_bytes));
   util::Arena slots, payloads;

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <optional>
 
 #include "index/flat.h"
 #include "index/ivf.h"
@@ -83,9 +84,6 @@ void prefetch_bytes(const void* p, size_t bytes) {
   for (size_t offset = 0; offset < bytes; offset += 64) __builtin_prefetch(c + offset);
 }
 
-// Bytes of each shortlisted row asked for before the exact rerank.
-constexpr size_t kRerankPrefetchBytes = 128;
-
 float inverse_norm(const float* q, size_t dim) {
   const float sq = kernels::active_kernels().squared_norm(q, q, dim);
   return sq > 0 ? 1.0f / std::sqrt(sq) : 0.0f;
@@ -117,6 +115,30 @@ std::vector<util::Candidate> best_exact(const VectorStore& store, const uint32_t
   return out;
 }
 
+// Bytes of each shortlisted row asked for before the exact rerank.
+constexpr size_t kRerankPrefetchBytes = 128;
+
+// The k best of a shortlist by the distances `query` scores (the f32 rows
+// when the store keeps them, else its codes).
+std::vector<util::Candidate> rerank_exact(const QueryScorer& query,
+                                          const std::vector<util::Candidate>& found, size_t k,
+                                          Scratch& s) {
+  const VectorStore& store = query.store();
+  const size_t n_found = found.size();
+  uint32_t* cand = sized(s.shortlist, n_found);
+  for (size_t i = 0; i < n_found; ++i) {
+    cand[i] = found[i].slot;
+    // The rows are about to be read from memory at random: ask for their
+    // first lines now, so the misses overlap.
+    prefetch_bytes(store.has_f32_rows() ? static_cast<const void*>(store.row(cand[i]))
+                                        : store.code_row(cand[i]),
+                   kRerankPrefetchBytes);
+  }
+  float* exact = sized(s.dist, n_found);
+  query.gather(cand, n_found, exact);
+  return best_exact(store, cand, exact, n_found, k, s);
+}
+
 }  // namespace
 
 std::vector<util::Candidate> IvfIndex::search(const QueryScorer& query, size_t k,
@@ -138,7 +160,7 @@ std::vector<util::Candidate> IvfIndex::search(const QueryScorer& query, size_t k
     return flat_search(query, k, filter);
   }
   return pq ? search_pq(query, k, n_probes, refine, filter)
-            : search_flat(query, k, n_probes, filter);
+            : search_flat(query, k, n_probes, refine, filter);
 }
 
 bool IvfIndex::prefer_exact(const SlotPredicate& filter, size_t wanted) const {
@@ -161,7 +183,7 @@ bool IvfIndex::prefer_exact(const SlotPredicate& filter, size_t wanted) const {
 }
 
 std::vector<util::Candidate> IvfIndex::search_flat(const QueryScorer& query, size_t k,
-                                                   size_t n_probes,
+                                                   size_t n_probes, size_t refine,
                                                    const SlotPredicate* filter) const {
   Scratch& s = scratch();
   const VectorStore& store = *store_;
@@ -205,14 +227,21 @@ std::vector<util::Candidate> IvfIndex::search_flat(const QueryScorer& query, siz
   const ivf::InvertedLists& lists = model_->lists;
   const size_t row_floats = store.stride_floats();
   const float* inv_norms = store.inv_norms();
-  util::TopK top(k);
+  // Lists of code rows are scored by the typed kernels. Lossy codes with the
+  // f32 rows kept fill a shortlist that is reranked on exact distances.
+  const bool code_rows = model_->code_rows;
+  const bool rerank = code_rows && !store.codes_are_exact() && store.has_f32_rows();
+  std::optional<QueryScorer> codes;
+  if (code_rows) codes.emplace(store, q, RowSource::kCodes);
+  util::TopK top(rerank ? refine * k : k);
   for (size_t p = 0; p < n_lists; ++p) {
     if (p >= n_probes && top.size() >= k) break;  // widen only while short of k
     const uint32_t list = order[p];
     const size_t n = lists.size(list);
     if (n == 0) continue;
     const uint32_t* slots = lists.slots(list);
-    const auto* rows = reinterpret_cast<const float*>(lists.payload(list));
+    const uint8_t* payload = lists.payload(list);
+    const auto* rows = reinterpret_cast<const float*>(payload);
     float* dist = sized(s.dist, n);
     const uint32_t* positions = nullptr;
     size_t m = n;
@@ -223,8 +252,14 @@ std::vector<util::Candidate> IvfIndex::search_flat(const QueryScorer& query, siz
         if (filter->matches(slots[e])) pos[m++] = static_cast<uint32_t>(e);
       }
       if (m == 0) continue;
-      gather(q, rows, row_floats, pos, m, dim, dist);
+      if (code_rows) {
+        codes->raw_code_rows(payload, pos, m, dist);
+      } else {
+        gather(q, rows, row_floats, pos, m, dim, dist);
+      }
       positions = pos;
+    } else if (code_rows) {
+      codes->raw_code_rows(payload, nullptr, n, dist);
     } else {
       block(q, rows, row_floats, n, dim, dist);
     }
@@ -238,12 +273,13 @@ std::vector<util::Candidate> IvfIndex::search_flat(const QueryScorer& query, siz
         d = -d;
       }
       if (d <= threshold) {
-        top.push({d, store.sequence(slot), slot});
+        top.push({d, rerank ? slot : store.sequence(slot), slot});
         threshold = top.threshold();
       }
     }
   }
-  return top.take_sorted();
+  if (!rerank) return top.take_sorted();
+  return rerank_exact(query, top.take_sorted(), k, s);
 }
 
 std::vector<util::Candidate> IvfIndex::search_pq(const QueryScorer& query, size_t k,
@@ -358,19 +394,7 @@ std::vector<util::Candidate> IvfIndex::search_pq(const QueryScorer& query, size_
     }
   }
 
-  // Exact rerank of the shortlist.
-  const std::vector<util::Candidate> found = shortlist.take_sorted();
-  const size_t n_found = found.size();
-  uint32_t* cand = sized(s.shortlist, n_found);
-  for (size_t i = 0; i < n_found; ++i) {
-    cand[i] = found[i].slot;
-    // The rows are about to be read from memory at random: ask for their
-    // first lines now, so the misses overlap (the scan streams on).
-    prefetch_bytes(store.row(cand[i]), kRerankPrefetchBytes);
-  }
-  float* exact = sized(s.dist, n_found);
-  query.gather(cand, n_found, exact);
-  return best_exact(store, cand, exact, n_found, k, s);
+  return rerank_exact(query, shortlist.take_sorted(), k, s);
 }
 
 }  // namespace iqdb::index

@@ -85,6 +85,15 @@ class QueryScorer {
     return metric_ == Metric::kL2 ? std::sqrt(std::max(ranking, 0.0f)) : ranking;
   }
 
+  // For indices that keep their own copies of code rows (IVF lists): the
+  // raw kernel values (squared L2, dot, L1 or Hamming, before the cosine and
+  // dot finishing) for code rows laid out code_stride_bytes() apart from
+  // `base`, the rows at `positions` (null: the first n). Requires on_codes().
+  void raw_code_rows(const uint8_t* base, const uint32_t* positions, size_t n,
+                     float* out) const noexcept {
+    codes_fn_(typed_query_, base, store_.code_stride_bytes(), positions, n, dim_, out);
+  }
+
   const float* query() const noexcept { return query_; }
   const VectorStore& store() const noexcept { return store_; }
   // True when distances come from code rows rather than f32 rows.

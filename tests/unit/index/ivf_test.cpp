@@ -63,7 +63,7 @@ std::vector<float> clustered(size_t n, size_t dim, Metric metric, uint32_t seed,
 }
 
 struct Fixture {
-  Fixture(size_t dim, Metric metric) : store(dim, metric) {}
+  Fixture(size_t dim, Metric metric, VectorStorage storage = {}) : store(dim, metric, storage) {}
   VectorStore store;
   std::vector<uint32_t> slots;
   uint64_t next_id = 0;
@@ -156,6 +156,17 @@ void check_exact(const VectorStore& store, const IvfIndex& index, const std::vec
       if (!tied) CHECK(got[i].slot == exact[i].slot);
     }
   }
+}
+
+// Rows a u8 store can hold: whole numbers in [0, 255] (Hamming rows are
+// small whole numbers already).
+std::vector<float> as_bytes(std::vector<float> rows) {
+  for (float& v : rows) v = std::clamp(std::round(128.0f + 24.0f * v), 0.0f, 255.0f);
+  return rows;
+}
+
+std::string storage_name(const VectorStorage& s) {
+  return std::string(storage_type_name(s.type)) + (s.lossy() && s.keep_f32 ? "+f32" : "");
 }
 
 // ---- Configuration.
@@ -897,6 +908,157 @@ TEST_CASE("ivf: a database file keeps its trained IVF index across close and reo
     REQUIRE(fresh->upsert_batch(ids, all).ok());
     REQUIRE(fresh->remove(VectorId(3)).ok());
     CHECK(answers(*fresh) != before);
+  }
+}
+
+}  // namespace
+}  // namespace iqdb::index
+
+namespace iqdb::index {
+namespace {
+
+// ---- Storage types: the lists hold the store's own representation.
+
+TEST_CASE("ivf: every storage type; IVF-Flat lists hold code rows, exact on what the store scores") {
+  const VectorStorage storages[] = {VectorStorage::u8(),         VectorStorage::f16(),
+                                    VectorStorage::bf16(),       VectorStorage::sq8(),
+                                    VectorStorage::f16(true),    VectorStorage::sq8(true)};
+  for (const VectorStorage& storage : storages) {
+    for (Metric metric : {Metric::kL2, Metric::kCosine, Metric::kDot, Metric::kL1, Metric::kHamming}) {
+      for (Pq pq : {Pq::kNone, Pq::k4BitFastScan}) {
+        if (!IvfIndex::check_config(IvfConfig{}.with_pq(pq), 24, metric).ok()) continue;
+        CAPTURE(storage_name(storage));
+        CAPTURE(metric_name(metric));
+        CAPTURE(pq_name(pq));
+        Fixture f(24, metric, storage);
+        IvfIndex index(f.store, IvfConfig{}.with_n_clusters(20).with_pq(pq), quick());
+        const size_t n = 1500;
+        REQUIRE(index.insert_batch(f.add_rows(as_bytes(clustered(n, 24, metric, 60)))).ok());
+        REQUIRE(index.trained());
+        CHECK(index.check().ok());
+        const auto queries = as_bytes(clustered(20, 24, metric, 61));
+        if (pq == Pq::kNone) {
+          // The lists hold code rows, not f32 copies of the rows.
+          CHECK(index.memory_bytes() < n * f.store.stride_floats() * sizeof(float));
+        }
+        if (f.store.has_f32_rows()) {
+          // Lossy codes reranked on the f32 rows: the distances returned are
+          // exact, and a wide shortlist over every list finds the exact answer.
+          CHECK(recall(f.store, index, queries, 10, {index.n_lists(), 10}) >= 0.99);
+        } else {
+          // Scored on the store's codes as the flat index scores them: every
+          // list probed is the flat answer.
+          check_exact(f.store, index, queries, 10, {index.n_lists(), pq == Pq::kNone ? 0 : n});
+        }
+        CHECK(recall(f.store, index, queries, 10, {}) >= 0.85);
+        // Filtered: k matches come back when k exist.
+        std::vector<uint8_t> mask(f.store.slot_end(), 0);
+        for (uint32_t s = 0; s < mask.size(); s += 7) mask[s] = 1;
+        MaskPredicate every7(mask);
+        QueryScorer scorer(f.store, queries.data());
+        auto hits = index.search(scorer, 10, IvfIndex::SearchOptions{}, &every7);
+        CHECK(hits.size() == 10);
+        for (const auto& h : hits) CHECK(every7.matches(h.slot));
+      }
+    }
+  }
+}
+
+TEST_CASE("ivf: over SQ8 rows the index trains only once the store has learnt its codes") {
+  IvfIndex::Options options = quick();
+  options.min_train_rows = 100;
+  Fixture f(16, Metric::kL2, VectorStorage::sq8());
+  IvfIndex index(f.store, IvfConfig{}.with_n_clusters(8), options);
+  const auto rows = clustered(VectorStorage::kSq8TrainingRows + 200, 16, Metric::kL2, 62);
+  const std::vector<float> first(rows.begin(), rows.begin() + 500 * 16);
+  REQUIRE(index.insert_batch(f.add_rows(first)).ok());
+  CHECK_FALSE(f.store.has_codes());
+  CHECK_FALSE(index.trained());  // past min_train_rows, but the codes do not exist yet
+  CHECK(index.optimize().ok());
+  CHECK_FALSE(index.trained());
+  const auto queries = clustered(10, 16, Metric::kL2, 63);
+  check_exact(f.store, index, queries, 10, {});  // answered by the exact scan meanwhile
+  for (size_t i = 500; i < rows.size() / 16; ++i) {
+    const uint32_t slot = f.add(rows.data() + i * 16);
+    f.slots.push_back(slot);
+    REQUIRE(index.insert(slot).ok());
+  }
+  REQUIRE(f.store.has_codes());
+  CHECK(index.trained());
+  CHECK(index.check().ok());
+  check_exact(f.store, index, queries, 10, {index.n_lists(), 0});
+}
+
+TEST_CASE("ivf: code-row lists survive save and load; a store without those rows is refused") {
+  for (const VectorStorage& storage : {VectorStorage::u8(), VectorStorage::f16(true)}) {
+    CAPTURE(storage_name(storage));
+    Fixture f(16, Metric::kL2, storage);
+    const IvfConfig config = IvfConfig{}.with_n_clusters(12);
+    IvfIndex index(f.store, config, quick());
+    REQUIRE(index.insert_batch(f.add_rows(as_bytes(clustered(1500, 16, Metric::kL2, 64)))).ok());
+    REQUIRE(index.trained());
+    FakeSink sink;
+    index.save(sink);
+    FakeSource source(sink.sections);
+    auto loaded = IvfIndex::load(f.store, config, source, quick());
+    REQUIRE_MESSAGE(loaded.ok(), loaded.status().to_string());
+    CHECK(loaded->check().ok());
+    const auto queries = as_bytes(clustered(20, 16, Metric::kL2, 65));
+    for (size_t q = 0; q < 20; ++q) {
+      QueryScorer scorer(f.store, queries.data() + q * 16);
+      auto a = index.search(scorer, 10, AnnKnobs{}, nullptr);
+      auto b = loaded->search(scorer, 10, AnnKnobs{}, nullptr);
+      REQUIRE(a.size() == b.size());
+      for (size_t i = 0; i < a.size(); ++i) CHECK(a[i].slot == b[i].slot);
+    }
+    REQUIRE(loaded->insert_batch(f.add_rows(as_bytes(clustered(50, 16, Metric::kL2, 66)))).ok());
+    CHECK(loaded->check().ok());
+
+    // The same sections over an f32 store (same ids, same rows): its lists
+    // would hold rows that store does not keep.
+    Fixture plain(16, Metric::kL2);
+    for (size_t i = 0; i < 1500; ++i) {
+      std::vector<float> row(16);
+      f.store.decode_row(f.slots[i], row.data());
+      plain.slots.push_back(plain.add(row.data()));
+    }
+    FakeSink again;
+    index.save(again);
+    FakeSource source2(again.sections);
+    auto refused = IvfIndex::load(plain.store, config, source2, quick());
+    CHECK(refused.status().code() == StatusCode::kCorruption);
+  }
+}
+
+TEST_CASE("ivf: the database serves IVF over compact storage types, in memory and from a file") {
+  testing::TempDir dir;
+  for (const VectorStorage& storage : {VectorStorage::u8(), VectorStorage::sq8(), VectorStorage::f16(true)}) {
+    CAPTURE(storage_name(storage));
+    const std::string path = (dir / ("ivf-" + storage_name(storage) + ".iqdb")).string();
+    const Config config = Config(16, Metric::kL2).storage(storage).index(IvfConfig{}.with_n_clusters(16));
+    const auto rows = as_bytes(clustered(3000, 16, Metric::kL2, 67));
+    std::vector<VectorId> ids;
+    for (size_t i = 0; i < 3000; ++i) ids.emplace_back(i);
+    const std::span<const float> q(rows.data() + 16 * 10, 16);
+    std::vector<uint64_t> before;
+    {
+      auto db = Database::open(path, config);
+      REQUIRE_MESSAGE(db.ok(), db.status().to_string());
+      REQUIRE(db->upsert_batch(ids, rows).ok());
+      auto hits = db->search(q, 10);
+      REQUIRE(hits.ok());
+      REQUIRE(hits->size() == 10);
+      CHECK(hits->front().id.as_u64() == 10);
+      for (const Hit& h : *hits) before.push_back(h.id.as_u64());
+      REQUIRE(db->close().ok());
+    }
+    auto db = Database::open(path, Config(16, Metric::kL2));
+    REQUIRE_MESSAGE(db.ok(), db.status().to_string());
+    CHECK(db->storage() == storage);
+    auto hits = db->search(q, 10);
+    REQUIRE(hits.ok());
+    REQUIRE(hits->size() == before.size());
+    for (size_t i = 0; i < before.size(); ++i) CHECK((*hits)[i].id.as_u64() == before[i]);
   }
 }
 

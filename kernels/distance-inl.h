@@ -239,14 +239,41 @@ HWY_INLINE void four_rows(FloatTag d, const float* q, const float* r0, const flo
   out[3] = reduce(d, hn::Add(a3, b3));
 }
 
-// Row addressing for block and gather.
+// four_rows() for a single row, with the same arithmetic (two chains: even
+// and odd vectors, the tail into the odd chain), so a row's distance does
+// not depend on whether it was scored alone or in a group of four.
+template <class Op>
+HWY_INLINE float paired_row(FloatTag d, const float* q, const float* r, size_t dim,
+                            const Tail& tail, FloatVec q_tail) {
+  const size_t lanes = hn::Lanes(d);
+  FloatVec a = hn::Zero(d), b = hn::Zero(d);
+  size_t i = 0;
+  for (; i + 2 * lanes <= dim; i += 2 * lanes) {
+    a = Op::accumulate(d, hn::LoadU(d, q + i), hn::LoadU(d, r + i), a);
+    b = Op::accumulate(d, hn::LoadU(d, q + i + lanes), hn::LoadU(d, r + i + lanes), b);
+  }
+  if (i + lanes <= dim) {
+    a = Op::accumulate(d, hn::LoadU(d, q + i), hn::LoadU(d, r + i), a);
+    i += lanes;
+  }
+  if (i != dim) b = Op::accumulate(d, q_tail, load_tail(d, tail, r), b);
+  return reduce(d, hn::Add(a, b));
+}
+
+// Row addressing for block and gather. Contiguous rows are read one after
+// another: a single sequential stream, which the hardware prefetcher
+// follows at full bandwidth (reading four rows side by side measured about
+// 25% slower on rows streamed from memory). Rows at random slots are read
+// four at a time, so their cache misses overlap.
 struct StridedRows {
+  static constexpr bool kContiguous = true;
   const float* rows;
   size_t stride_floats;
   const float* operator()(size_t i) const { return rows + i * stride_floats; }
 };
 
 struct SlotRows {
+  static constexpr bool kContiguous = false;
   const float* base;
   size_t stride_floats;
   const uint32_t* slots;
@@ -264,12 +291,16 @@ HWY_INLINE void many_impl(const float* q, const Rows& row, size_t n, size_t dim,
   const Tail tail = make_tail(d, dim);
   const FloatVec q_tail = dim % hn::Lanes(d) != 0 ? load_tail(d, tail, q) : hn::Zero(d);
   size_t i = 0;
+  if constexpr (Rows::kContiguous) {
+    for (; i < n; ++i) out[i] = paired_row<Op>(d, q, row(i), dim, tail, q_tail);
+    return;
+  }
   for (; i + 4 <= n; i += 4) {
     const size_t prefetch_end = i + 8 < n ? i + 8 : n;
     for (size_t j = i + 4; j < prefetch_end; ++j) prefetch_row(row(j), dim);
     four_rows<Op>(d, q, row(i), row(i + 1), row(i + 2), row(i + 3), dim, tail, q_tail, out + i);
   }
-  for (; i < n; ++i) out[i] = one_row<Op>(d, q, row(i), dim, tail, q_tail);
+  for (; i < n; ++i) out[i] = paired_row<Op>(d, q, row(i), dim, tail, q_tail);
 }
 
 // ---- The functions stored in the DistanceKernels table.

@@ -27,11 +27,18 @@ struct HnswConfig {
   size_t ef_construction = 200;  // beam width while inserting
   size_t ef_search = 64;         // default beam width while searching
   uint64_t seed = 0x5EED;        // level generator seed (deterministic builds)
+  // f32 rows: walk the graph on an 8-bit copy of the rows (1 byte per
+  // dimension more memory; about 3x the queries per second at the same
+  // recall, the shortlist reranked on the f32 rows), or, when false, on the
+  // f32 rows themselves (graph + rows only: the memory of hnswlib's layout).
+  // Other storage types walk their own rows either way.
+  bool quantized_walk = true;
 
   HnswConfig& with_m(size_t v) { m = v; return *this; }
   HnswConfig& with_ef_construction(size_t v) { ef_construction = v; return *this; }
   HnswConfig& with_ef_search(size_t v) { ef_search = v; return *this; }
   HnswConfig& with_seed(uint64_t v) { seed = v; return *this; }
+  HnswConfig& with_quantized_walk(bool v) { quantized_walk = v; return *this; }
   friend bool operator==(const HnswConfig&, const HnswConfig&) = default;
 };
 

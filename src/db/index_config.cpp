@@ -15,6 +15,7 @@ std::string encode_index_kind(const IndexKind& kind) {
     util::put_u64(out, h.ef_construction);
     util::put_u64(out, h.ef_search);
     util::put_u64(out, h.seed);
+    util::put_u8(out, h.quantized_walk ? 1 : 0);
   } else {
     const IvfConfig& v = kind.ivf();
     util::put_u8(out, 2);
@@ -46,6 +47,12 @@ Result<IndexKind> decode_index_kind(std::string_view bytes, size_t dim) {
     h.ef_construction = efc;
     h.ef_search = efs;
     h.seed = seed;
+    // Files written before the knob existed end here: the default walk.
+    if (!in.at_end()) {
+      uint8_t quantized = 0;
+      if (!in.read_u8(&quantized) || quantized > 1) return Status::Corruption("HNSW config: bad walk flag");
+      h.quantized_walk = quantized == 1;
+    }
     out = h;
   } else if (kind == 2) {
     IvfConfig v;

@@ -1,7 +1,8 @@
 // The index kind and knobs as stored in a snapshot header (opaque to
 // storage/). Little-endian:
 //   u8 kind (0 flat, 1 hnsw, 2 ivf) | knobs
-//   hnsw: u64 m | u64 ef_construction | u64 ef_search | u64 seed
+//   hnsw: u64 m | u64 ef_construction | u64 ef_search | u64 seed |
+//         u8 quantized_walk (absent in files written before it: 1)
 //   ivf : u64 n_clusters | u64 n_probes | u64 training_sample_size | u8 pq |
 //         u64 pq_subvectors | u64 refine_factor | u64 seed
 #pragma once

@@ -56,6 +56,7 @@ HnswIndex::HnswIndex(const VectorStore& store, const HnswConfig& config, const O
       codes_(std::make_unique<Sq8Codes>(store.dim(), store.metric())),
       sync_(std::make_unique<Sync>()) {
   config_.m = graph_->m();
+  if (!config_.quantized_walk) options_.sq8 = false;
   config_.ef_construction = std::max(config_.ef_construction, config_.m);
   if (config_.ef_search == 0) config_.ef_search = 1;
   // A u8 store already holds exact 8-bit codes: walk on them directly.

@@ -224,6 +224,13 @@ TEST_CASE("create refuses bad arguments and existing databases with usage errors
   Run ivf = iqdb_run(
       {"create", (dir / "ivf.iqdb").string(), "--dim", "4", "--index", "ivf", "--clusters", "2"});
   CHECK((ivf.code == 0 || (ivf.code == 7 && has(ivf.err, "IVF"))));
+  // --f32-walk is an HNSW knob, recorded in the file.
+  CHECK(has(iqdb_run({"create", (dir / "w.iqdb").string(), "--dim", "4", "--f32-walk"}).err,
+            "applies to --index hnsw"));
+  const std::string walk = (dir / "walk.iqdb").string();
+  Run plain = RUN_OK({"create", walk, "--dim", "4", "--index", "hnsw", "--f32-walk"});
+  CHECK(has(plain.out, "f32 walk"));
+  CHECK(has(RUN_OK({"info", walk, "--json"}).out, "\"quantized_walk\":false"));
 }
 
 TEST_CASE("import reads every format, and get returns exactly what was imported") {
@@ -641,10 +648,10 @@ TEST_CASE("create --storage: every row type is accepted, reported by info and ve
   }
   CHECK(iqdb_run({"create", base, "--dim", "4", "--keep-f32"}).code == 2);
   CHECK_FALSE(std::filesystem::exists(base));  // no refused create leaves files
-  // IVF scores f32 rows: a compact-only row type is refused as unsupported.
-  Run ivf = iqdb_run({"create", base, "--dim", "4", "--index", "ivf", "--storage", "u8"});
-  CHECK(ivf.code == 7);
-  CHECK(has(ivf.err, "IVF"));
+  // IVF lists hold the store's own rows: every type is accepted.
+  const std::string ivf = (dir / "ivf-u8.iqdb").string();
+  RUN_OK({"create", ivf, "--dim", "4", "--index", "ivf", "--storage", "u8"});
+  CHECK(has(RUN_OK({"info", ivf}).out, "u8"));
 
   struct Case {
     const char* type;

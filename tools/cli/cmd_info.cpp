@@ -68,7 +68,8 @@ int run_info(std::span<char* const> argv) {
       out += "\"m\":" + std::to_string(h.m) +
              ",\"ef_construction\":" + std::to_string(h.ef_construction) +
              ",\"ef_search\":" + std::to_string(h.ef_search) +
-             ",\"seed\":" + std::to_string(h.seed);
+             ",\"seed\":" + std::to_string(h.seed) +
+             ",\"quantized_walk\":" + (h.quantized_walk ? "true" : "false");
     } else if (index.is_ivf()) {
       const IvfConfig& v = index.ivf();
       out += "\"n_clusters\":" + std::to_string(v.n_clusters) +

@@ -161,7 +161,8 @@ std::string describe_index(const IndexKind& kind) {
     const HnswConfig& h = kind.hnsw();
     return "hnsw (m=" + std::to_string(h.m) +
            ", ef_construction=" + std::to_string(h.ef_construction) +
-           ", ef_search=" + std::to_string(h.ef_search) + ", seed=" + std::to_string(h.seed) + ")";
+           ", ef_search=" + std::to_string(h.ef_search) + ", seed=" + std::to_string(h.seed) +
+           (h.quantized_walk ? "" : ", f32 walk") + ")";
   }
   if (kind.is_ivf()) {
     const IvfConfig& v = kind.ivf();

@@ -20,6 +20,8 @@
 #include "index/flat.h"
 #include "index/scorer.h"
 #include "index/vector_store.h"
+#include "iqdb/iqdb.hpp"
+#include "unit/util/temp_dir.h"
 
 namespace iqdb::index {
 namespace {
@@ -203,15 +205,42 @@ TEST_CASE("hnsw: recall@10 >= 0.95 at the default ef for every metric (5k x 32)"
   }
 }
 
-TEST_CASE("hnsw: exact f32 walk (no SQ8) also reaches the recall target") {
+TEST_CASE("hnsw: quantized_walk = false walks the f32 rows: a dim-byte copy less, same recall target") {
   Fixture f(32, Metric::kL2);
   f.add_rows(clustered(3000, 32, Metric::kL2, 5));
-  HnswIndex::Options o;
-  o.sq8 = false;
-  HnswIndex index(f.store, HnswConfig{}, o);
-  REQUIRE(index.insert_batch(f.slots).ok());
-  CHECK(!index.uses_sq8());
-  CHECK(recall(f.store, index, clustered(100, 32, Metric::kL2, 6), 10, 0) >= 0.95);
+  HnswIndex plain(f.store, HnswConfig{}.with_quantized_walk(false));
+  REQUIRE(plain.insert_batch(f.slots).ok());
+  CHECK(!plain.uses_sq8());
+  CHECK(plain.check().ok());
+  CHECK(recall(f.store, plain, clustered(100, 32, Metric::kL2, 6), 10, 0) >= 0.95);
+  HnswIndex quantized(f.store, HnswConfig{});
+  REQUIRE(quantized.insert_batch(f.slots).ok());
+  REQUIRE(quantized.uses_sq8());
+  // The 8-bit copy costs at least a byte per dimension per row.
+  CHECK(quantized.memory_bytes() >= plain.memory_bytes() + 3000 * 32);
+}
+
+TEST_CASE("hnsw: the walk choice is stored with the database and wins on reopen") {
+  testing::TempDir dir;
+  const std::string path = (dir / "walk.iqdb").string();
+  const auto rows = clustered(1200, 16, Metric::kL2, 7);
+  {
+    auto db = Database::open(
+        path, Config(16, Metric::kL2).index(HnswConfig{}.with_quantized_walk(false)));
+    REQUIRE(db.ok());
+    for (size_t i = 0; i < 1200; ++i) {
+      REQUIRE(db->upsert(VectorId(i), std::span<const float>(rows.data() + i * 16, 16)).ok());
+    }
+    REQUIRE(db->close().ok());
+  }
+  auto db = Database::open(path, Config(16, Metric::kL2).index(HnswConfig{}));
+  REQUIRE(db.ok());
+  REQUIRE(db->index_kind().is_hnsw());
+  CHECK_FALSE(db->index_kind().hnsw().quantized_walk);
+  auto hits = db->search(std::span<const float>(rows.data() + 16 * 5, 16), 3);
+  REQUIRE(hits.ok());
+  REQUIRE(!hits->empty());
+  CHECK(hits->front().id.as_u64() == 5);
 }
 
 TEST_CASE("hnsw: sequential builds with the same seed are identical") {

@@ -231,8 +231,9 @@ std::vector<util::Candidate> IvfIndex::search_flat(const QueryScorer& query, siz
   // f32 rows kept fill a shortlist that is reranked on exact distances.
   const bool code_rows = model_->code_rows;
   const bool rerank = code_rows && !store.codes_are_exact() && store.has_f32_rows();
-  std::optional<QueryScorer> codes;
-  if (code_rows) codes.emplace(store, q, RowSource::kCodes);
+  std::optional<QueryScorer> own_codes;  // when `query` reads the f32 rows
+  const QueryScorer* codes = &query;
+  if (code_rows && !query.on_codes()) codes = &own_codes.emplace(store, q, RowSource::kCodes);
   util::TopK top(rerank ? refine * k : k);
   for (size_t p = 0; p < n_lists; ++p) {
     if (p >= n_probes && top.size() >= k) break;  // widen only while short of k

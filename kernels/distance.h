@@ -11,7 +11,10 @@
 //
 // Results are float sums taken in a target-dependent order (several
 // accumulators, lane sums): they match a sequential double-precision sum to
-// rounding, not bit for bit, and may differ slightly between targets.
+// rounding, not bit for bit, and may differ slightly between targets. On one
+// target, block and gather kernels give a row the same bits wherever it
+// falls in a call (every row takes the same summation order); a pair kernel
+// may round differently.
 //
 // Thread-safety: the tables are immutable after first use; every function is
 // reentrant.

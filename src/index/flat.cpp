@@ -25,7 +25,7 @@ std::vector<util::Candidate> scan(const QueryScorer& scorer, size_t k,
     uint32_t n = std::min<uint32_t>(kBlockRows, end - first);
     if (dense) {
       // Every slot is live and wanted: stream the rows in order.
-      scorer.exact_block(first, n, dist);
+      scorer.block(first, n, dist);
       float threshold = top.threshold();
       for (uint32_t i = 0; i < n; ++i) {
         if (dist[i] <= threshold) {
@@ -40,7 +40,7 @@ std::vector<util::Candidate> scan(const QueryScorer& scorer, size_t k,
       if (store.is_live(s) && (predicate == nullptr || predicate->matches(s))) slots[m++] = s;
     }
     if (m == 0) continue;
-    scorer.exact_gather(slots, m, dist);
+    scorer.gather(slots, m, dist);
     for (uint32_t i = 0; i < m; ++i) {
       if (dist[i] <= top.threshold()) top.push({dist[i], store.sequence(slots[i]), slots[i]});
     }
@@ -63,7 +63,7 @@ std::vector<util::Candidate> flat_search(const QueryScorer& scorer, size_t k,
   std::vector<uint32_t> slots(shortlist.size());
   for (size_t i = 0; i < shortlist.size(); ++i) slots[i] = shortlist[i].slot;
   std::vector<float> dist(slots.size());
-  scorer.exact_gather(slots.data(), slots.size(), dist.data());
+  scorer.gather(slots.data(), slots.size(), dist.data());
   util::TopK top(k);
   for (size_t i = 0; i < slots.size(); ++i) {
     if (dist[i] <= top.threshold()) top.push({dist[i], store.sequence(slots[i]), slots[i]});
@@ -78,7 +78,7 @@ std::vector<util::Candidate> flat_search_slots(const QueryScorer& scorer,
   float dist[kBlockRows];
   for (size_t first = 0; first < slots.size(); first += kBlockRows) {
     size_t n = std::min(kBlockRows, slots.size() - first);
-    scorer.exact_gather(slots.data() + first, n, dist);
+    scorer.gather(slots.data() + first, n, dist);
     for (size_t i = 0; i < n; ++i) {
       if (dist[i] <= top.threshold()) {
         top.push({dist[i], store.sequence(slots[first + i]), slots[first + i]});

@@ -3,7 +3,7 @@
 // The predicate is applied before scoring, so a filtered search returns the
 // exact k nearest matching rows. Results come nearest first, ties broken on
 // insertion order; ranking distances (see QueryScorer), computed with its
-// position-independent exact_* calls.
+// position-independent block and gather calls.
 //
 // Storage types: f32 and u8 rows are scanned as they are (exact). A lossy
 // type (f16, bf16, SQ8) that keeps f32 rows scans its codes for the best

@@ -192,7 +192,7 @@ std::vector<util::Candidate> finish_query(const Plan& plan, const float* query,
   }
   QueryScorer scorer(plan.store, query);
   std::vector<float> dist(slots.size());
-  scorer.exact_gather(slots.data(), slots.size(), dist.data());
+  scorer.gather(slots.data(), slots.size(), dist.data());
   util::TopK top(plan.k);
   for (size_t i = 0; i < slots.size(); ++i) {
     if (dist[i] <= top.threshold()) top.push({dist[i], plan.store.sequence(slots[i]), slots[i]});

@@ -11,7 +11,7 @@
 // that provably holds both values (a bound from the float rounding model,
 // proportional to dim * 2^-24 * the norms). A row stays a candidate while its
 // lower bound is no worse than the k-th best upper bound seen; the few
-// survivors are then scored with QueryScorer::exact_gather, the same
+// survivors are then scored with QueryScorer::gather, the same
 // position-independent arithmetic flat_search uses, and ranked exactly.
 //
 // u8 rows (exact, no f32 copy) are decoded to f32 one tile at a time and

@@ -1,16 +1,9 @@
 #include "index/scorer.h"
 
-#include <algorithm>
 #include <cmath>
 
 namespace iqdb::index {
 namespace {
-
-// The one-to-many f32 kernels score rows in groups of four, each row with
-// the same arithmetic, and the last n % 4 rows one by one with another
-// summation order. Scoring only whole groups (repeating a slot to fill the
-// last one) makes a row's distance independent of its position.
-constexpr size_t kKernelGroup = 4;
 
 kernels::TypedOp typed_op(Metric metric) {
   switch (metric) {
@@ -132,36 +125,6 @@ void QueryScorer::block(uint32_t first, size_t n, float* out) const noexcept {
     case Metric::kL1: kernels_.l1_block(query_, rows, stride, n, dim_, out); return;
     case Metric::kHamming: kernels_.hamming_block(query_, rows, stride, n, dim_, out); return;
   }
-}
-
-}  // namespace iqdb::index
-
-namespace iqdb::index {
-
-void QueryScorer::exact_gather(const uint32_t* slots, size_t n, float* out) const noexcept {
-  if (on_codes_) return codes(slots, 0, n, out);  // the typed kernels score each row alone
-  const size_t whole = n / kKernelGroup * kKernelGroup;
-  if (whole > 0) gather(slots, whole, out);
-  if (whole == n) return;
-  uint32_t tail[kKernelGroup];
-  float tail_out[kKernelGroup];
-  for (size_t i = 0; i < kKernelGroup; ++i) tail[i] = slots[std::min(whole + i, n - 1)];
-  gather(tail, kKernelGroup, tail_out);
-  std::copy(tail_out, tail_out + (n - whole), out + whole);
-}
-
-void QueryScorer::exact_block(uint32_t first, size_t n, float* out) const noexcept {
-  if (on_codes_) return codes(nullptr, first, n, out);
-  const size_t whole = n / kKernelGroup * kKernelGroup;
-  if (whole > 0) block(first, whole, out);
-  if (whole == n) return;
-  uint32_t tail[kKernelGroup];
-  float tail_out[kKernelGroup];
-  for (size_t i = 0; i < kKernelGroup; ++i) {
-    tail[i] = first + static_cast<uint32_t>(std::min(whole + i, n - 1));
-  }
-  gather(tail, kKernelGroup, tail_out);
-  std::copy(tail_out, tail_out + (n - whole), out + whole);
 }
 
 }  // namespace iqdb::index

@@ -65,20 +65,15 @@ class QueryScorer {
   }
 
   // Ranking distances to n slots at once (shares query loads, prefetches).
-  // On f32 rows the arithmetic may depend on where a slot falls in the list
-  // (the last n % 4 rows take another summation order): fine for
-  // approximate search.
+  // Position-independent: a slot's distance is the same bits whichever
+  // call, list or position scores it (kernels/distance.h, kernels/typed.h),
+  // so two exact searches (one query at a time, or batched with a recheck)
+  // rank the same rows identically, ties included. operator() may round
+  // differently.
   void gather(const uint32_t* slots, size_t n, float* out) const noexcept;
   // Ranking distances to the n consecutive slots first..first+n-1 (same
-  // caveat as gather).
+  // guarantee as gather).
   void block(uint32_t first, size_t n, float* out) const noexcept;
-
-  // Like gather/block, but position-independent: a slot's distance is the
-  // same bits whichever call, list or position scores it. Exact search uses
-  // these, so two exact searches (one query at a time, or batched with a
-  // recheck) rank the same rows identically, ties included.
-  void exact_gather(const uint32_t* slots, size_t n, float* out) const noexcept;
-  void exact_block(uint32_t first, size_t n, float* out) const noexcept;
 
   // The distance a user sees for a ranking distance.
   float to_user_distance(float ranking) const noexcept {

@@ -378,6 +378,40 @@ TEST_CASE("block and gather with n = 0 write nothing") {
   }
 }
 
+TEST_CASE("block and gather give a row the same bits wherever it falls in the call") {
+  std::mt19937 rng(77);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (size_t dim : {1, 7, 16, 33, 100, 784}) {
+    const size_t stride = (dim + 15) / 16 * 16, n = 11;
+    std::vector<float> rows(n * stride, 0.0f), q(dim);
+    for (size_t r = 0; r < n; ++r) {
+      for (size_t i = 0; i < dim; ++i) rows[r * stride + i] = normal(rng);
+    }
+    for (float& v : q) v = normal(rng);
+    for (const DistanceKernels* k : runnable_kernels()) {
+      for (Kernel which : kTwoRowKernels) {
+        CAPTURE(k->target);
+        CAPTURE(dim);
+        std::vector<float> whole(n);
+        block_fn(*k, which)(q.data(), rows.data(), stride, n, dim, whole.data());
+        for (size_t r = 0; r < n; ++r) {
+          CAPTURE(r);
+          // Alone, as the tail of a short block, and at every position of a
+          // gather of the rows in reverse.
+          float alone = 0;
+          block_fn(*k, which)(q.data(), rows.data() + r * stride, stride, 1, dim, &alone);
+          CHECK(std::memcmp(&alone, &whole[r], sizeof(float)) == 0);
+          std::vector<uint32_t> slots(n);
+          for (size_t i = 0; i < n; ++i) slots[i] = static_cast<uint32_t>(n - 1 - i);
+          std::vector<float> gathered(n);
+          gather_fn(*k, which)(q.data(), rows.data(), stride, slots.data(), n, dim, gathered.data());
+          CHECK(std::memcmp(&gathered[n - 1 - r], &whole[r], sizeof(float)) == 0);
+        }
+      }
+    }
+  }
+}
+
 TEST_CASE("dot and l2_squared agree with cosine_from_dot on unit vectors") {
   // |a - b|^2 = 2 - 2 cos for unit vectors, so cosine distance = l2^2 / 2.
   std::mt19937 rng(3);

@@ -1,14 +1,18 @@
 // Writes the seed corpora under fuzz/corpus/: a few valid files made by the
 // real writers plus damaged variants. Run from the repository root:
 //   build/fuzz/make_fuzz_corpus fuzz/corpus
-// Seeds are kept under 64 KiB each.
+// Seeds are kept under 96 KiB each (a database file takes a 4 KiB-aligned
+// block per section).
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <iterator>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
+#include "iqdb/iqdb.hpp"
 #include "storage/codec.h"
 #include "storage/snapshot_writer.h"
 #include "storage/wal.h"
@@ -63,6 +67,39 @@ std::string wal(size_t records) {
   return out;
 }
 
+// A small database file made by the database itself: `rows` rows of 8
+// whole numbers in [0, 255] (so every storage type holds them), a metadata
+// field on every third row.
+std::string database_file(const iqdb::Config& config, size_t rows) {
+  const auto dir = std::filesystem::temp_directory_path() / "iqdb-make-corpus";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const auto path = dir / "seed.iqdb";
+  {
+    auto db = iqdb::Database::open(path, config);
+    if (!db.ok()) {
+      std::fprintf(stderr, "cannot create a seed database: %s\n", db.status().to_string().c_str());
+      std::exit(1);
+    }
+    uint32_t x = 12345;
+    for (size_t i = 0; i < rows; ++i) {
+      std::vector<float> v(8);
+      for (float& f : v) {
+        x = x * 1103515245u + 12345u;
+        f = float((x >> 16) % 256);
+      }
+      iqdb::Metadata m;
+      if (i % 3 == 0) m.set("k", iqdb::Value(int64_t(i % 2)));
+      (void)db->upsert(iqdb::VectorId(uint64_t(i)), v, i % 3 == 0 ? &m : nullptr);
+    }
+    (void)db->close();
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  std::filesystem::remove_all(dir);
+  return bytes;
+}
+
 std::string codec_input(CodecKind kind, const std::string& stored, uint32_t expected) {
   std::string out(1, char(kind));
   util::put_u32(out, expected);
@@ -85,6 +122,33 @@ int main(int argc, char** argv) {
   put(root / "snapshot", "bad-section-crc", s);
   put(root / "snapshot", "truncated", full.substr(0, full.size() - 4096));
   put(root / "snapshot", "header-only", full.substr(0, 200));
+
+  using iqdb::Config;
+  using iqdb::Metric;
+  using iqdb::VectorStorage;
+  const iqdb::HnswConfig hnsw = iqdb::HnswConfig{}.with_m(4).with_ef_construction(16);
+  const iqdb::IvfConfig ivf = iqdb::IvfConfig{}.with_n_clusters(4);
+  const struct {
+    const char* name;
+    Config config;
+    size_t rows;
+  } databases[] = {
+      {"flat", Config(8, Metric::kL2), 40},
+      {"hnsw", Config(8, Metric::kL2).index(hnsw), 300},
+      {"hnsw-f32-walk", Config(8, Metric::kCosine).index(iqdb::HnswConfig(hnsw).with_quantized_walk(false)), 200},
+      {"hnsw-u8", Config(8, Metric::kL2).storage(VectorStorage::u8()).index(hnsw), 200},
+      {"ivf-flat", Config(8, Metric::kL2).index(ivf), 300},
+      {"ivf-flat-u8", Config(8, Metric::kL1).storage(VectorStorage::u8()).index(ivf), 300},
+      {"ivf-flat-f16-f32", Config(8, Metric::kDot).storage(VectorStorage::f16(true)).index(ivf), 300},
+      {"ivf-pq4", Config(8, Metric::kL2).index(iqdb::IvfConfig(ivf).with_pq(iqdb::IvfConfig::Pq::k4BitFastScan)), 300},
+  };
+  for (const auto& d : databases) {
+    const std::string file = database_file(d.config, d.rows);
+    put(root / "database", d.name, file);
+    if (std::string(d.name) == "ivf-flat-u8") {
+      put(root / "database", "ivf-flat-u8-truncated", file.substr(0, file.size() - 100));
+    }
+  }
 
   const std::string log = wal(6);
   put(root / "wal", "valid", log);

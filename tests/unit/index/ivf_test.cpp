@@ -680,6 +680,28 @@ class FakeSource : public SectionSource {
   std::map<uint32_t, std::vector<uint8_t>> sections;
 };
 
+// `index` saved into sections and loaded back over the same store.
+Result<IvfIndex> save_and_load(const VectorStore& store, const IvfIndex& index,
+                               const IvfConfig& config) {
+  FakeSink sink;
+  index.save(sink);
+  FakeSource source(sink.sections);
+  return IvfIndex::load(store, config, source, quick());
+}
+
+// a and b return the same slots, rank by rank, for every query.
+void check_same_answers(const VectorStore& store, const IvfIndex& a, const IvfIndex& b,
+                        const std::vector<float>& queries) {
+  const size_t dim = store.dim();
+  for (size_t q = 0; q < queries.size() / dim; ++q) {
+    QueryScorer scorer(store, queries.data() + q * dim);
+    auto x = a.search(scorer, 10, AnnKnobs{}, nullptr);
+    auto y = b.search(scorer, 10, AnnKnobs{}, nullptr);
+    REQUIRE(x.size() == y.size());
+    for (size_t i = 0; i < x.size(); ++i) CHECK(x[i].slot == y[i].slot);
+  }
+}
+
 TEST_CASE("ivf: save and load round trip gives the same answers and keeps working") {
   for (Pq pq : {Pq::kNone, Pq::k8Bit, Pq::k4BitFastScan}) {
     for (bool trained : {false, true}) {
@@ -692,22 +714,13 @@ TEST_CASE("ivf: save and load round trip gives the same answers and keeps workin
       if (trained && !index.trained()) REQUIRE(index.optimize().ok());
       REQUIRE(index.trained() == trained);
       for (uint32_t s = 0; s < 60; s += 3) f.remove(index, s);
-      FakeSink sink;
-      index.save(sink);
-      FakeSource source(sink.sections);
-      auto loaded = IvfIndex::load(f.store, config, source, quick());
+      auto loaded = save_and_load(f.store, index, config);
       REQUIRE_MESSAGE(loaded.ok(), loaded.status().to_string());
       CHECK(loaded->check().ok());
       CHECK(loaded->trained() == trained);
       CHECK(loaded->n_lists() == index.n_lists());
       const auto queries = clustered(20, 16, Metric::kCosine, 27);
-      for (size_t q = 0; q < 20; ++q) {
-        QueryScorer scorer(f.store, queries.data() + q * 16);
-        auto a = index.search(scorer, 10, AnnKnobs{}, nullptr);
-        auto b = loaded->search(scorer, 10, AnnKnobs{}, nullptr);
-        REQUIRE(a.size() == b.size());
-        for (size_t i = 0; i < a.size(); ++i) CHECK(a[i].slot == b[i].slot);
-      }
+      check_same_answers(f.store, index, *loaded, queries);
       // The loaded index grows (appending into adopted lists) and shrinks.
       REQUIRE(loaded->insert_batch(f.add_rows(clustered(100, 16, Metric::kCosine, 28))).ok());
       for (uint32_t s = 100; s < 130; ++s) f.remove(*loaded, s);
@@ -997,20 +1010,10 @@ TEST_CASE("ivf: code-row lists survive save and load; a store without those rows
     IvfIndex index(f.store, config, quick());
     REQUIRE(index.insert_batch(f.add_rows(as_bytes(clustered(1500, 16, Metric::kL2, 64)))).ok());
     REQUIRE(index.trained());
-    FakeSink sink;
-    index.save(sink);
-    FakeSource source(sink.sections);
-    auto loaded = IvfIndex::load(f.store, config, source, quick());
+    auto loaded = save_and_load(f.store, index, config);
     REQUIRE_MESSAGE(loaded.ok(), loaded.status().to_string());
     CHECK(loaded->check().ok());
-    const auto queries = as_bytes(clustered(20, 16, Metric::kL2, 65));
-    for (size_t q = 0; q < 20; ++q) {
-      QueryScorer scorer(f.store, queries.data() + q * 16);
-      auto a = index.search(scorer, 10, AnnKnobs{}, nullptr);
-      auto b = loaded->search(scorer, 10, AnnKnobs{}, nullptr);
-      REQUIRE(a.size() == b.size());
-      for (size_t i = 0; i < a.size(); ++i) CHECK(a[i].slot == b[i].slot);
-    }
+    check_same_answers(f.store, index, *loaded, as_bytes(clustered(20, 16, Metric::kL2, 65)));
     REQUIRE(loaded->insert_batch(f.add_rows(as_bytes(clustered(50, 16, Metric::kL2, 66)))).ok());
     CHECK(loaded->check().ok());
 
@@ -1022,11 +1025,7 @@ TEST_CASE("ivf: code-row lists survive save and load; a store without those rows
       f.store.decode_row(f.slots[i], row.data());
       plain.slots.push_back(plain.add(row.data()));
     }
-    FakeSink again;
-    index.save(again);
-    FakeSource source2(again.sections);
-    auto refused = IvfIndex::load(plain.store, config, source2, quick());
-    CHECK(refused.status().code() == StatusCode::kCorruption);
+    CHECK(save_and_load(plain.store, index, config).status().code() == StatusCode::kCorruption);
   }
 }
 

@@ -79,6 +79,14 @@ class Report {
   std::vector<Ratio> ratios_;
 };
 
+// hnswlib M=m, ef_construction 200, built on `build_threads` threads and
+// searched on one thread at each ef of `efs`: the curve "hnswlib M=<m>".
+// Bytes per vector is the resident-set growth over the build, as for iqdb
+// (so its per-element locks, levels and label map count), and at least its
+// graph and vector arrays.
+void sweep_hnswlib(const Dataset& ds, size_t m, const std::vector<size_t>& efs,
+                   size_t build_threads, Report& report);
+
 void run_flat_section(const Dataset& ds, Report& report);
 void run_hnsw_section(const Dataset& ds, Report& report);
 void run_reopen_section(const Dataset& ds, Report& report);

@@ -10,6 +10,7 @@
 #include <unordered_set>
 
 #include "ann/ann.h"
+#include "ann/peers.h"
 #include "iqdb/iqdb.hpp"
 
 namespace iqdb::bench {
@@ -141,6 +142,27 @@ double Report::qps_at_recall(const std::string& index, double recall) const {
     }
   }
   return best;
+}
+
+void sweep_hnswlib(const Dataset& ds, size_t m, const std::vector<size_t>& efs,
+                   size_t build_threads, Report& report) {
+  const std::string name = "hnswlib M=" + std::to_string(m);
+  const size_t before = resident_bytes();
+  auto index = make_hnswlib(m, 200, build_threads);
+  const auto t = std::chrono::steady_clock::now();
+  index->build(ds.base.data(), ds.base_rows, ds.dim);
+  const double build_s = seconds_since(t);
+  const double arrays = double(index->memory_bytes()) / double(ds.base_rows);
+  const double bytes = std::max(arrays, double(resident_bytes() - before) / double(ds.base_rows));
+  std::printf("  %s built in %.2f s (%.0f bytes/vector; its graph and vector arrays alone %.0f)\n",
+              name.c_str(), build_s, bytes, arrays);
+  for (size_t ef : efs) {
+    index->set_search_knob(std::max(ef, kRecallK));
+    std::vector<std::vector<uint32_t>> found(ds.query_rows);
+    const double qps =
+        median_qps(ds, 3, [&](size_t q) { index->search(ds.query(q), kRecallK, found[q]); });
+    report.add({name, "ef=" + std::to_string(ef), recall_at_10(ds, found), qps, build_s, bytes});
+  }
 }
 
 }  // namespace iqdb::bench

@@ -1,7 +1,6 @@
 // The graph section: iqdb HNSW against hnswlib at M = 16 and 32,
 // ef_construction 200, both built with 2 threads, searched on one thread
 // while sweeping ef.
-#include <algorithm>
 #include <cstdio>
 #include <string>
 
@@ -12,7 +11,7 @@
 namespace iqdb::bench {
 namespace {
 
-const size_t kEfs[] = {10, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512};
+const std::vector<size_t> kEfs = {10, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512};
 constexpr size_t kBuildThreads = 2;
 
 // `storage` other than f32 names the curve "iqdb-hnsw M=16 u8" and so on;
@@ -53,27 +52,6 @@ void sweep_iqdb(const Dataset& ds, size_t m, Report& report, VectorStorage stora
   }
 }
 
-void sweep_hnswlib(const Dataset& ds, size_t m, Report& report) {
-  const std::string name = "hnswlib M=" + std::to_string(m);
-  const size_t before = resident_bytes();
-  auto index = make_hnswlib(m, 200, kBuildThreads);
-  auto t = std::chrono::steady_clock::now();
-  index->build(ds.base.data(), ds.base_rows, ds.dim);
-  const double build_s = seconds_since(t);
-  // Measured like iqdb's: what the process holds after the build, so the
-  // per-element lock, level and label map hnswlib allocates count too.
-  const double arrays = double(index->memory_bytes()) / double(ds.base_rows);
-  const double bytes = std::max(arrays, double(resident_bytes() - before) / double(ds.base_rows));
-  std::printf("  %s built in %.2f s (%.0f bytes/vector; its graph and vector arrays alone %.0f)\n",
-              name.c_str(), build_s, bytes, arrays);
-  for (size_t ef : kEfs) {
-    index->set_search_knob(std::max(ef, kRecallK));
-    std::vector<std::vector<uint32_t>> found(ds.query_rows);
-    double qps = median_qps(ds, 3, [&](size_t q) { index->search(ds.query(q), kRecallK, found[q]); });
-    report.add({name, "ef=" + std::to_string(ef), recall_at_10(ds, found), qps, build_s, bytes});
-  }
-}
-
 double build_seconds(const Report& report, const std::string& index) {
   for (const Point& p : report.points()) {
     if (p.index == index) return p.build_s;
@@ -98,7 +76,7 @@ void run_hnsw_section(const Dataset& ds, Report& report) {
       std::printf("  hnswlib: not compiled into this build (peers option)\n");
       continue;
     }
-    sweep_hnswlib(ds, m, report);
+    sweep_hnswlib(ds, m, kEfs, kBuildThreads, report);
     const std::string ours = "iqdb-hnsw M=" + std::to_string(m);
     const std::string theirs = "hnswlib M=" + std::to_string(m);
     for (double recall : {0.95, 0.99}) {

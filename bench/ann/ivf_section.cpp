@@ -42,9 +42,8 @@ const size_t kPq8Probes[] = {1, 2, 4, 8, 16, 32};
 const size_t kPeerProbes[] = {1, 2, 4, 6, 8, 12, 16, 32};
 const size_t kRefines[] = {2, 4, 8};
 // hnswlib reference: the ef values that bracket recall@10 0.95 and 0.99.
-const size_t kHnswlibEfs[] = {10, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256};
+const std::vector<size_t> kHnswlibEfs = {10, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256};
 constexpr size_t kHnswlibM = 16;
-constexpr size_t kHnswlibEfConstruction = 200;
 constexpr size_t kBuildThreads = 2;
 
 // The figure for IVF256-Flat with FAISS built for this class of CPU
@@ -126,24 +125,6 @@ void sweep_faiss(const Dataset& ds, const char* name, std::unique_ptr<PeerIndex>
   }
 }
 
-// hnswlib M=16 as in the hnsw section, for the ratios when that section
-// did not run.
-void sweep_hnswlib_reference(const Dataset& ds, Report& report) {
-  auto index = make_hnswlib(kHnswlibM, kHnswlibEfConstruction, kBuildThreads);
-  const auto t = std::chrono::steady_clock::now();
-  index->build(ds.base.data(), ds.base_rows, ds.dim);
-  const double build_s = seconds_since(t);
-  const double bytes = double(index->memory_bytes()) / double(ds.base_rows);
-  std::printf("  %s (reference): built in %.2f s, %.0f bytes/vector\n", kHnswlibName, build_s, bytes);
-  for (size_t ef : kHnswlibEfs) {
-    index->set_search_knob(std::max(ef, kRecallK));
-    std::vector<std::vector<uint32_t>> found(ds.query_rows);
-    const double qps =
-        median_qps(ds, 3, [&](size_t q) { index->search(ds.query(q), kRecallK, found[q]); });
-    report.add({kHnswlibName, "ef=" + std::to_string(ef), recall_at_10(ds, found), qps, build_s, bytes});
-  }
-}
-
 bool has_curve(const Report& report, const std::string& index) {
   for (const Point& p : report.points()) {
     if (p.index == index) return true;
@@ -183,7 +164,7 @@ void run_ivf_section(const Dataset& ds, Report& report) {
   }
 
   // The targets.
-  if (!has_curve(report, kHnswlibName) && hnswlib_available()) sweep_hnswlib_reference(ds, report);
+  if (!has_curve(report, kHnswlibName) && hnswlib_available()) sweep_hnswlib(ds, kHnswlibM, kHnswlibEfs, kBuildThreads, report);
   if (has_curve(report, kHnswlibName)) {
     for (double recall : {0.95, 0.99}) {
       char label[160];

@@ -15,6 +15,8 @@ from iqdb.distributed._errors import PartialWriteError, ShardUnavailable
 # Arguments above this size go to their workers by scatter, not inside the
 # task, so the scheduler never carries rows or large query batches.
 _INLINE_BYTES = 1 << 20
+# Failures that say the request was wrong, not that a shard could not answer.
+_CALLER_ERRORS = (_errors.InvalidArgument, _errors.NotFound, _errors.Unsupported, _errors.ConfigMismatch)
 
 
 class ShardedDatabase:
@@ -168,14 +170,18 @@ class ShardedDatabase:
 
     @staticmethod
     def _raise_for(failed):
-        """Raises the failure of `failed`: an iqdb error as it is, anything else as ShardUnavailable."""
+        """Raises for the failed shards of one call.
+
+        A mistake in the request (every shard answered InvalidArgument, say)
+        is raised as the shards raised it; anything else means shards could
+        not answer, raised as ShardUnavailable naming them, the cause chained.
+        """
         shards = sorted(failed)
-        for shard in shards:
-            error = failed[shard]
-            if isinstance(error, _errors.Error) and not isinstance(error, ShardUnavailable):
-                raise error
+        errors = [failed[s] for s in shards]
+        if all(isinstance(e, _CALLER_ERRORS) for e in errors):
+            raise errors[0]
         reasons = "; ".join(f"shard {s}: {failed[s]!r}" for s in shards)
-        raise ShardUnavailable(f"no answer from shard(s) {shards}: {reasons}", shards=shards)
+        raise ShardUnavailable(f"no answer from shard(s) {shards}: {reasons}", shards=shards) from errors[0]
 
     def _each_shard(self, fn, *args):
         self._check_open()

@@ -54,6 +54,10 @@ class Manifest:
             raise _errors.Corruption(f"{where}: not an iqdb sharded-database manifest")
         if raw.get("version") != VERSION:
             raise _errors.Unsupported(f"{where}: manifest version {raw.get('version')!r}; this build reads {VERSION}")
+        missing = [f for f in ("dim", "metric", "index", "shards", "index_params", "options", "routing")
+                   if f not in raw]
+        if missing:
+            raise _errors.Corruption(f"{where}: manifest lacks {', '.join(missing)}")
         if raw.get("routing") != _routing.RULE:
             raise _errors.Unsupported(f"{where}: unknown routing rule {raw.get('routing')!r}")
         try:

@@ -2,6 +2,7 @@
 
 import math
 import os
+import time
 import uuid
 
 import numpy as np
@@ -15,6 +16,10 @@ from iqdb.distributed._errors import PartialWriteError, ShardUnavailable
 # Arguments above this size go to their workers by scatter, not inside the
 # task, so the scheduler never carries rows or large query batches.
 _INLINE_BYTES = 1 << 20
+# How often a call looks for tasks stranded by a worker's death, and how
+# many times one shard's task is submitted again.
+_POLL_S = 0.5
+_MAX_RETRIES = 5
 # Failures that say the request was wrong, not that a shard could not answer.
 _CALLER_ERRORS = (_errors.InvalidArgument, _errors.NotFound, _errors.Unsupported, _errors.ConfigMismatch)
 
@@ -39,6 +44,7 @@ class ShardedDatabase:
         self._timeout = timeout
         self._key = os.path.realpath(directory)
         self._closed = False
+        self._address_of = None
 
     # ---- opening -------------------------------------------------------
 
@@ -137,36 +143,88 @@ class ShardedDatabase:
         if self._closed:
             raise _errors.Closed("the sharded database is closed")
 
-    def _submit(self, shard, fn, *args):
-        return self._client.submit(fn, self._key, shard, *args, workers=[self._placement[shard]],
-                                   allow_other_workers=False, pure=False,
-                                   key=f"iqdb-{fn.__name__}-{shard}-{uuid.uuid4().hex}")
+    def _call(self, calls):
+        """Runs calls = {shard: (task, args)}, each on its shard's worker.
 
-    def _ship(self, value, shards):
-        """`value`, or a future of it already on the workers of `shards` when it is large."""
-        if getattr(value, "nbytes", 0) <= _INLINE_BYTES:
-            return value
-        workers = sorted({self._placement[s] for s in shards}, key=str)
-        return self._client.scatter(value, workers=workers, broadcast=True, hash=False)
+        Returns ({shard: result}, {shard: exception}). Tasks are pinned to
+        the owner's current address, looked up by worker name (Dask itself
+        resolves a name once, at submission, so a task waiting for a worker
+        that died would wait for the dead address forever, and a name that
+        is momentarily absent is refused). A task stranded that way, or
+        whose owner is restarting, is submitted again once the owner is back
+        (every task here is safe to repeat), its large arguments shipped
+        again, since scattered data dies with its worker.
+        """
+        deadline = None if self._timeout is None else time.monotonic() + self._timeout
+        shipped = {}
+        retries = dict.fromkeys(calls, 0)
 
-    def _collect(self, futures):
-        """{shard: result} of the finished tasks and {shard: exception} of the failed ones."""
-        try:
-            wait(list(futures.values()), timeout=self._timeout)
-        except Exception:  # a timeout: what has not finished counts as failed
-            pass
+        def submit(shard):
+            fn, args = calls[shard]
+            address = self._addresses().get(self._placement[shard])
+            if address is None:
+                return None  # the owner is not in the cluster now: try again at the next poll
+            args = [self._ship(a, address, shipped) for a in args]
+            return self._client.submit(fn, self._key, shard, *args, workers=[address], allow_other_workers=False,
+                                       pure=False, key=f"iqdb-{fn.__name__}-{shard}-{uuid.uuid4().hex}")
+
+        futures = {shard: submit(shard) for shard in calls}
+        while True:
+            pending = [f for f in futures.values() if f is not None and f.status == "pending"]
+            unsent = [shard for shard, f in futures.items() if f is None]
+            if not pending and not unsent:
+                break
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                break
+            interval = _POLL_S if left is None else min(_POLL_S, left)
+            if pending:
+                try:
+                    wait(pending, timeout=interval)
+                except Exception:  # the interval passed: look for stranded tasks
+                    pass
+            else:
+                time.sleep(interval)
+            waiting = [f.key for f in futures.values() if f is not None and f.status == "pending"]
+            stranded = set(self._client.run_on_scheduler(_stranded, keys=waiting)) if waiting else set()
+            redo = [shard for shard, f in futures.items()
+                    if f is None or ((f.key in stranded or f.status == "lost") and retries[shard] < _MAX_RETRIES)]
+            if redo:
+                self._addresses(refresh=True)
+            for shard in redo:
+                if futures[shard] is not None:
+                    futures[shard].cancel()
+                    retries[shard] += 1
+                    shipped.clear()
+                futures[shard] = submit(shard)
         done, failed = {}, {}
         for shard, future in futures.items():
-            if future.status == "finished":
+            if future is not None and future.status == "finished":
                 done[shard] = future.result()
-                continue
-            if future.status == "error":
+            elif future is not None and future.status == "error":
                 failed[shard] = future.exception()
             else:
-                future.cancel()
-                failed[shard] = ShardUnavailable(f"shard {shard} did not answer within {self._timeout} s",
-                                                 shards=[shard])
+                if future is not None:
+                    future.cancel()
+                failed[shard] = ShardUnavailable(
+                    f"shard {shard} did not answer within {self._timeout} s (worker {self._placement[shard]!r})",
+                    shards=[shard])
         return done, failed
+
+    def _addresses(self, refresh=False):
+        """worker name -> address, as the scheduler last told us."""
+        if refresh or self._address_of is None:
+            self._address_of = self._client.run_on_scheduler(_worker_addresses)
+        return self._address_of
+
+    def _ship(self, value, owner, shipped):
+        """`value`, or when it is large a future of it already on worker `owner` (once per call)."""
+        if getattr(value, "nbytes", 0) <= _INLINE_BYTES:
+            return value
+        key = (id(value), owner)
+        if key not in shipped:
+            shipped[key] = self._client.scatter(value, workers=[owner], hash=False)
+        return shipped[key]
 
     @staticmethod
     def _raise_for(failed):
@@ -185,7 +243,7 @@ class ShardedDatabase:
 
     def _each_shard(self, fn, *args):
         self._check_open()
-        done, failed = self._collect({s: self._submit(s, fn, *args) for s in range(self.shards)})
+        done, failed = self._call({s: (fn, args) for s in range(self.shards)})
         if failed:
             self._raise_for(failed)
         return [done[s] for s in range(self.shards)]
@@ -299,9 +357,8 @@ class ShardedDatabase:
             part_ids = ids[index] if isinstance(ids, np.ndarray) else [ids[i] for i in index]
             part_meta = None if metadata is None else [metadata[i] for i in index]
             members[shard] = part_ids
-            futures[shard] = self._submit(shard, _worker.upsert, part_ids, self._ship(rows[index], [shard]),
-                                          part_meta)
-        done, failed = self._collect(futures)
+            futures[shard] = (_worker.upsert, (part_ids, rows[index], part_meta))
+        done, failed = self._call(futures)
         if failed:
             if not done:
                 self._raise_for(failed)
@@ -322,8 +379,8 @@ class ShardedDatabase:
             index = np.flatnonzero(owners == shard)
             part = ids[index] if isinstance(ids, np.ndarray) else [ids[i] for i in index]
             members[shard] = part
-            futures[shard] = self._submit(shard, _worker.remove, part[0] if one else part)
-        done, failed = self._collect(futures)
+            futures[shard] = (_worker.remove, (part[0] if one else part,))
+        done, failed = self._call(futures)
         if failed:
             if not done:
                 self._raise_for(failed)
@@ -339,7 +396,7 @@ class ShardedDatabase:
     def _one(self, fn, id_):
         self._check_open()
         shard = int(self._route([id_])[0])
-        done, failed = self._collect({shard: self._submit(shard, fn, id_)})
+        done, failed = self._call({shard: (fn, (id_,))})
         if failed:
             self._raise_for(failed)
         return done[shard]
@@ -372,10 +429,8 @@ class ShardedDatabase:
             raise _errors.InvalidArgument(f"k must be a positive int, got {k!r}")
         k = int(k)
         filter = self._check_filter(filter, rows.shape[0], one_row)
-        shipped = self._ship(rows, range(self.shards))
-        futures = {s: self._submit(s, _worker.search, shipped, k, filter, ef, n_probes, threads)
-                   for s in range(self.shards)}
-        done, failed = self._collect(futures)
+        done, failed = self._call({s: (_worker.search, (rows, k, filter, ef, n_probes, threads))
+                                   for s in range(self.shards)})
         if failed:
             self._raise_for(failed)
         for shard, result in done.items():
@@ -449,3 +504,19 @@ def _merge(results, k):
     out_ids[empty] = None if as_objects else -1
     out_distances[empty] = np.inf
     return out_ids, out_distances, out_counts
+
+
+def _stranded(dask_scheduler, keys):
+    """The tasks among `keys` that wait for a worker address no longer in the cluster (runs on the scheduler)."""
+    out = []
+    for key in keys:
+        ts = dask_scheduler.tasks.get(key)
+        if ts is not None and ts.state == "no-worker":
+            if not any(address in dask_scheduler.workers for address in (ts.worker_restrictions or ())):
+                out.append(key)
+    return out
+
+
+def _worker_addresses(dask_scheduler):
+    """Every worker's name -> address (runs on the scheduler)."""
+    return {ws.name: address for address, ws in dask_scheduler.workers.items()}

@@ -11,5 +11,6 @@
 #define IQDB_EXPORT __declspec(dllimport)
 #endif
 #else
-#define IQDB_EXPORT __attribute__((visibility("default")))
+// The standard attribute spelling, so it combines with [[nodiscard]].
+#define IQDB_EXPORT [[gnu::visibility("default")]]
 #endif

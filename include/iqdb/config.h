@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <variant>
 
 #include "iqdb/export.h"
@@ -246,6 +247,13 @@ struct SearchParams {
   size_t ef = 0;                   // HNSW beam width
   size_t n_probes = 0;             // IVF lists to scan
   bool with_metadata = false;      // fill Hit::metadata
+  // search_batch only: at most this many threads work on the batch (0: the
+  // whole worker pool). 1 runs it on the calling thread alone.
+  size_t threads = 0;
+  // search_batch only: one filter per query (a null entry: unfiltered).
+  // Either empty or exactly one entry per query, and then `filter` must be
+  // null. Not owned; the filters must outlive the call.
+  std::span<const Filter* const> filters;
 };
 
 }  // namespace iqdb

@@ -11,6 +11,5 @@
 #define IQDB_EXPORT __declspec(dllimport)
 #endif
 #else
-// The standard attribute spelling, so it combines with [[nodiscard]].
-#define IQDB_EXPORT [[gnu::visibility("default")]]
+#define IQDB_EXPORT __attribute__((visibility("default")))
 #endif

@@ -101,6 +101,10 @@ class DatabaseImpl {
                            bool with_metadata) const;
   // One query, through the cache when there is one.
   std::vector<Hit> search_one(std::span<const float> query, const SearchParams& params) const;
+  // The body of search_batch after validation; fills results (one entry per
+  // query). Caller holds the lock shared.
+  void search_batch_locked(std::span<const float> queries, const SearchParams& params,
+                           std::vector<std::vector<Hit>>& results) const;
 
   const Config config_;  // as reconciled with the file
   std::unique_ptr<db::Contents> contents_;  // released by close()

@@ -39,14 +39,16 @@ enum class StatusCode {
 // The name of a code, e.g. "InvalidArgument".
 IQDB_EXPORT std::string_view status_code_name(StatusCode code);
 
-class [[nodiscard]] IQDB_EXPORT Status {
+// The out-of-line members are exported one by one: a class-level
+// visibility attribute cannot be combined with [[nodiscard]].
+class [[nodiscard]] Status {
  public:
   // Success. Costs a null pointer: OK statuses never allocate.
   Status() noexcept = default;
-  Status(StatusCode code, std::string_view message);
+  IQDB_EXPORT Status(StatusCode code, std::string_view message);
 
-  Status(const Status& other);
-  Status& operator=(const Status& other);
+  IQDB_EXPORT Status(const Status& other);
+  IQDB_EXPORT Status& operator=(const Status& other);
   Status(Status&&) noexcept = default;
   Status& operator=(Status&&) noexcept = default;
   ~Status() = default;
@@ -71,7 +73,7 @@ class [[nodiscard]] IQDB_EXPORT Status {
     return rep_ ? std::string_view(rep_->message) : std::string_view();
   }
   // "OK" or "<CodeName>: <message>".
-  std::string to_string() const;
+  IQDB_EXPORT std::string to_string() const;
 
  private:
   struct Rep {

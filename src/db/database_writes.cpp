@@ -15,8 +15,9 @@ namespace {
 Status closed_error() { return Status::Closed("the database is closed"); }
 
 // A single log record, encoded only when the journal asks for it.
-db::RecordSource one_record(db::WalOp op, std::function<std::string()> encode) {
-  return [op, encode = std::move(encode)]() -> Result<db::LogRecord> {
+template <typename Encode>
+auto one_record(db::WalOp op, Encode encode) {
+  return [op, encode]() -> Result<db::LogRecord> {
     return db::LogRecord{static_cast<uint8_t>(op), encode(), false};
   };
 }
@@ -77,8 +78,8 @@ Status DatabaseImpl::upsert(const VectorId& id, std::span<const float> vector,
   IQDB_RETURN_IF_ERROR(db::check_vector(vector, config_.dim()));
   // Values the storage type cannot hold are refused before the log sees them.
   IQDB_RETURN_IF_ERROR(contents_->store().check_vector(vector));
-  return write(one_record(db::WalOp::kUpsert, [&] { return db::encode_upsert(id, vector, metadata); }),
-               [&] { return contents_->upsert(id, vector, metadata, cache_.get()); });
+  auto record = one_record(db::WalOp::kUpsert, [&] { return db::encode_upsert(id, vector, metadata); });
+  return write(record, [&] { return contents_->upsert(id, vector, metadata, cache_.get()); });
 }
 
 Status DatabaseImpl::upsert_batch(std::span<const VectorId> ids, std::span<const float> rows,
@@ -104,15 +105,16 @@ Status DatabaseImpl::upsert_batch(std::span<const VectorId> ids, std::span<const
   }
   if (ids.empty()) return Status::OK();
   db::BatchEncoder encoder(ids, rows, dim, metadata, db::batch_part_bytes());
-  return write([&]() -> Result<db::LogRecord> { return encoder.next(); },
-               [&] { return contents_->upsert_batch(ids, rows, metadata, cache_.get()); });
+  auto records = [&]() -> Result<db::LogRecord> { return encoder.next(); };
+  return write(records, [&] { return contents_->upsert_batch(ids, rows, metadata, cache_.get()); });
 }
 
 Result<bool> DatabaseImpl::remove(const VectorId& id) {
   auto pass = gate_.enter();
   if (!pass) return closed_error();
   bool removed = false;
-  Status s = write(one_record(db::WalOp::kRemove, [&] { return db::encode_remove(id); }), [&] {
+  auto record = one_record(db::WalOp::kRemove, [&] { return db::encode_remove(id); });
+  Status s = write(record, [&] {
     removed = contents_->remove(id, cache_.get());
     return Status::OK();
   });

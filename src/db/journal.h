@@ -17,7 +17,6 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -48,7 +47,19 @@ struct SeqRange {
 // Produces the records one log() call appends, in order, until one says
 // `more` is false. Called while appends are held: encode lazily, so a large
 // batch never sits in memory twice. An in-memory journal never calls it.
-using RecordSource = std::function<Result<LogRecord>()>;
+// A non-owning reference to a callable (no allocation per write): the
+// callable must outlive the log() call.
+class RecordSource {
+ public:
+  template <typename Fn>
+  RecordSource(Fn& fn) noexcept  // NOLINT: implicit by design
+      : object_(&fn), call_([](void* f) -> Result<LogRecord> { return (*static_cast<Fn*>(f))(); }) {}
+  Result<LogRecord> operator()() const { return call_(object_); }
+
+ private:
+  void* object_;
+  Result<LogRecord> (*call_)(void*);
+};
 
 class Journal {
  public:

@@ -34,15 +34,20 @@ bool parse_record(std::span<const uint8_t> image, size_t pos, RecordView* out) {
 }
 
 // After a bad record at `bad`, is there a valid record with a sequence
-// number >= `min_seq` anywhere further on? The length check (the record must
-// fit in the file) and the sequence check reject almost every offset of
-// random or zeroed bytes before a checksum is computed.
+// number in [min_seq, min_seq + kSeqWindow) anywhere further on? The length
+// check (the record must fit in the file) and the sequence window reject
+// almost every offset of random or zeroed bytes before a checksum is
+// computed, so scanning the torn tail of a large record costs a pass over
+// its bytes, not a checksum per offset.
+constexpr uint64_t kSeqWindow = uint64_t{1} << 32;
+
 bool valid_record_follows(std::span<const uint8_t> image, size_t bad, uint64_t min_seq,
                           size_t* found_at) {
   for (size_t q = bad + 1; q + kWalRecordHeaderBytes <= image.size(); ++q) {
     const uint32_t length = util::decode_u32(image.data() + q);
     if (length > image.size() - q - kWalRecordHeaderBytes) continue;
-    if (util::decode_u64(image.data() + q + 8) < min_seq) continue;
+    const uint64_t seq = util::decode_u64(image.data() + q + 8);
+    if (seq < min_seq || seq - min_seq >= kSeqWindow) continue;
     RecordView r;
     if (parse_record(image, q, &r)) {
       *found_at = q;

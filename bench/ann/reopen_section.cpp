@@ -72,8 +72,7 @@ void run_reopen_section(const Dataset& ds, Report& report) {
         state = db->integrity();
       }
       const double scrub_s = seconds_since(t);
-      std::printf("  background scrub: %s after %.0f ms (%.0f MB)
-",
+      std::printf("  background scrub: %s after %.0f ms (%.0f MB)\n",
                   state.ok() ? integrity_state_name(state->state) : "closed", scrub_s * 1e3,
                   state.ok() ? double(state->total_bytes) / 1e6 : 0.0);
       (void)db->close();

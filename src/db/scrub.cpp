@@ -188,9 +188,11 @@ void SnapshotScrub::finish_section(size_t index, bool cancelled, const Status& v
 }
 
 Status SnapshotScrub::verify_rest() {
+  std::unique_lock l(mu_);
+  // Set under mu_ so a thread between its pacing check and its wait cannot
+  // miss it.
   hurry_.store(true);
   cv_.notify_all();
-  std::unique_lock l(mu_);
   for (;;) {
     if (damaged_.load()) return damage_;
     const size_t index = claim_next_locked();

@@ -36,6 +36,10 @@ class IQDB_EXPORT AsyncDatabase {
   static Result<AsyncDatabase> open_in_memory(const Config& config, size_t threads = 0);
   static Result<AsyncDatabase> open(const std::filesystem::path& path, const Config& config,
                                     size_t threads = 0);
+  // Opens an existing database, its shape taken from the file (see
+  // Database::open(path, OpenOptions)).
+  static Result<AsyncDatabase> open(const std::filesystem::path& path, const OpenOptions& options,
+                                    size_t threads = 0);
 
   std::future<Status> upsert(VectorId id, std::vector<float> vector,
                              std::optional<Metadata> metadata = std::nullopt) const;
@@ -49,8 +53,15 @@ class IQDB_EXPORT AsyncDatabase {
   std::future<Result<std::vector<Hit>>> search(std::vector<float> query, SearchParams params) const;
   std::future<Result<std::vector<std::vector<Hit>>>> search_batch(
       std::vector<float> queries, size_t k, std::optional<Filter> filter = std::nullopt) const;
+  // params.filter is copied; it need not outlive the call.
+  std::future<Result<std::vector<std::vector<Hit>>>> search_batch(std::vector<float> queries,
+                                                                  SearchParams params) const;
   std::future<Status> optimize() const;
   std::future<Status> flush() const;
+  // See Database::info, verify and compact.
+  std::future<Result<DatabaseInfo>> info() const;
+  std::future<Result<VerifyReport>> verify() const;
+  std::future<Result<CompactReport>> compact(CompactOptions options = {}) const;
   // Waits for submitted work, then closes the database for every copy.
   std::future<Status> close() const;
 
@@ -58,6 +69,9 @@ class IQDB_EXPORT AsyncDatabase {
   size_t size() const;
   size_t dim() const;
   Metric metric() const;
+  IndexKind index_kind() const;
+  VectorStorage storage() const;
+  bool read_only() const;
   std::optional<CacheStats> cache_stats() const;
 
   struct State;

@@ -246,6 +246,10 @@ struct SearchParams {
   size_t ef = 0;                   // HNSW beam width
   size_t n_probes = 0;             // IVF lists to scan
   bool with_metadata = false;      // fill Hit::metadata
+  // Score every (matching) record instead of walking the index: the exact
+  // k nearest on any index, as the flat index returns them. ef and
+  // n_probes are then ignored.
+  bool exact = false;
 };
 
 }  // namespace iqdb

@@ -69,6 +69,13 @@ Result<AsyncDatabase> AsyncDatabase::open(const std::filesystem::path& path, con
   return wrap(std::move(*db), threads);
 }
 
+Result<AsyncDatabase> AsyncDatabase::open(const std::filesystem::path& path,
+                                          const OpenOptions& options, size_t threads) {
+  auto db = Database::open(path, options);
+  if (!db) return db.status();
+  return wrap(std::move(*db), threads);
+}
+
 std::future<Status> AsyncDatabase::upsert(VectorId id, std::vector<float> vector,
                                           std::optional<Metadata> metadata) const {
   return run<Status>(state_, [id = std::move(id), vector = std::move(vector),
@@ -128,6 +135,29 @@ std::future<Result<std::vector<std::vector<Hit>>>> AsyncDatabase::search_batch(
       });
 }
 
+std::future<Result<std::vector<std::vector<Hit>>>> AsyncDatabase::search_batch(
+    std::vector<float> queries, SearchParams params) const {
+  std::optional<Filter> filter;
+  if (params.filter != nullptr) filter = *params.filter;
+  return run<Result<std::vector<std::vector<Hit>>>>(
+      state_, [queries = std::move(queries), params, filter = std::move(filter)](Database& db) mutable {
+        params.filter = filter ? &*filter : nullptr;
+        return db.search_batch(queries, params);
+      });
+}
+
+std::future<Result<DatabaseInfo>> AsyncDatabase::info() const {
+  return run<Result<DatabaseInfo>>(state_, [](Database& db) { return db.info(); });
+}
+
+std::future<Result<VerifyReport>> AsyncDatabase::verify() const {
+  return run<Result<VerifyReport>>(state_, [](Database& db) { return db.verify(); });
+}
+
+std::future<Result<CompactReport>> AsyncDatabase::compact(CompactOptions options) const {
+  return run<Result<CompactReport>>(state_, [options](Database& db) { return db.compact(options); });
+}
+
 std::future<Status> AsyncDatabase::optimize() const {
   return run<Status>(state_, [](Database& db) { return db.optimize(); });
 }
@@ -155,6 +185,9 @@ std::future<Status> AsyncDatabase::close() const {
 size_t AsyncDatabase::size() const { return state_ ? state_->db.size() : 0; }
 size_t AsyncDatabase::dim() const { return state_ ? state_->db.dim() : 0; }
 Metric AsyncDatabase::metric() const { return state_ ? state_->db.metric() : Metric::kL2; }
+IndexKind AsyncDatabase::index_kind() const { return state_ ? state_->db.index_kind() : IndexKind(); }
+VectorStorage AsyncDatabase::storage() const { return state_ ? state_->db.storage() : VectorStorage(); }
+bool AsyncDatabase::read_only() const { return state_ && state_->db.read_only(); }
 std::optional<CacheStats> AsyncDatabase::cache_stats() const {
   return state_ ? state_->db.cache_stats() : std::nullopt;
 }

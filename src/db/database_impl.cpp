@@ -52,10 +52,10 @@ Result<std::unique_ptr<DatabaseImpl>> DatabaseImpl::create(const Config& config)
 }
 
 Result<std::unique_ptr<DatabaseImpl>> DatabaseImpl::open(const std::filesystem::path& path,
-                                                         const Config& config) {
+                                                         const Config& config, bool read_only) {
   IQDB_RETURN_IF_ERROR(config.validate());
   std::unique_ptr<DatabaseImpl> impl(new DatabaseImpl(config));
-  auto durability = db::Durability::open(path, *impl);
+  auto durability = db::Durability::open(path, *impl, read_only);
   if (!durability) return durability.status();
   impl->durability_ = std::move(*durability);
   impl->make_cache();  // after open: the stored index kind decides how it invalidates
@@ -192,7 +192,7 @@ std::vector<util::Candidate> DatabaseImpl::search_locked(const float* query,
   std::optional<MetadataPredicate> predicate;
   if (params.filter != nullptr) predicate.emplace(store_, *params.filter);
   const index::SlotPredicate* pred = predicate ? &*predicate : nullptr;
-  if (ann_) return ann_->search(scorer, params.k, index::AnnKnobs{params.ef, params.n_probes}, pred);
+  if (ann_ && !params.exact) return ann_->search(scorer, params.k, index::AnnKnobs{params.ef, params.n_probes}, pred);
   return index::flat_search(scorer, params.k, pred);
 }
 
@@ -252,7 +252,7 @@ Result<std::vector<std::vector<Hit>>> DatabaseImpl::search_batch(std::span<const
   IQDB_RETURN_IF_ERROR(db::check_search(params));
   std::vector<std::vector<Hit>> results(n);
   std::shared_lock lock(mutex_);
-  if (!ann_ && !cache_) {
+  if ((!ann_ || params.exact) && !cache_) {
     // Flat and uncached: score the whole batch at once (index/flat_batch.h);
     // the answers are exactly search()'s. With a cache, each query goes
     // through it below instead.
@@ -276,6 +276,8 @@ Result<std::vector<std::vector<Hit>>> DatabaseImpl::search_batch(std::span<const
 }
 
 // ---- lifecycle ----
+
+bool DatabaseImpl::read_only() const noexcept { return durability_ && durability_->read_only(); }
 
 Status DatabaseImpl::optimize() {
   IQDB_RETURN_IF_ERROR(writable());

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "iqdb/config.h"
+#include "iqdb/files.h"
 #include "iqdb/filter.h"
 #include "iqdb/status.h"
 #include "iqdb/types.h"
@@ -37,7 +38,11 @@ class DatabaseImpl {
   static Result<std::unique_ptr<DatabaseImpl>> create(const Config& config);
   // Opens or creates the database at `path`.
   static Result<std::unique_ptr<DatabaseImpl>> open(const std::filesystem::path& path,
-                                                    const Config& config);
+                                                    const Config& config, bool read_only = false);
+  // Opens the existing database at `path` with the shape its snapshot
+  // records (db/open_existing.cpp).
+  static Result<std::unique_ptr<DatabaseImpl>> open_existing(const std::filesystem::path& path,
+                                                             const OpenOptions& options);
   ~DatabaseImpl();
 
   Status upsert(const VectorId& id, std::span<const float> vector, const Metadata* metadata);
@@ -59,6 +64,14 @@ class DatabaseImpl {
   Status flush();
   Status close();
   std::optional<CacheStats> cache_stats() const;
+
+  // db/info.cpp, db/verify_handle.cpp, db/compact.cpp.
+  Result<DatabaseInfo> info() const;
+  Result<VerifyReport> verify() const;
+  Result<CompactReport> compact(const CompactOptions& options);
+  bool read_only() const noexcept;
+  // Null in memory.
+  const db::Durability* durability() const noexcept { return durability_.get(); }
 
   // Applies already-validated writes to memory. Used by the write paths and
   // by WAL replay. Caller holds the exclusive lock (or is single-threaded).

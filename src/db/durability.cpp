@@ -24,6 +24,7 @@
 #include "db/durability.h"
 #include "db/index_config.h"
 #include "db/index_factory.h"
+#include "db/snapshot_source.h"
 #include "db/wal_ops.h"
 #include "storage/snapshot_reader.h"
 #include "storage/snapshot_writer.h"
@@ -36,30 +37,6 @@ namespace {
 
 // Compact when the log outgrows this.
 constexpr uint64_t kCompactLogBytes = uint64_t{256} << 20;
-
-// Sections of an opened snapshot, as the index layer sees them.
-class SnapshotSource final : public index::SectionSource {
- public:
-  explicit SnapshotSource(const storage::SnapshotReader& reader) : reader_(reader) {}
-  Result<std::span<const uint8_t>> bytes(uint32_t kind) const override {
-    auto b = reader_.bytes(kind);
-    if (!b) return Status::Corruption("snapshot lacks section " + std::to_string(kind));
-    return b;
-  }
-  bool has(uint32_t kind) const override { return reader_.find(kind) != nullptr; }
-  Status adopt(uint32_t kind, util::Arena& arena) const override {
-    auto range = reader_.file_range(kind);
-    if (range) return arena.adopt_file(range->fd, range->offset, range->length);
-    auto b = bytes(kind);
-    if (!b) return b.status();
-    IQDB_RETURN_IF_ERROR(arena.grow(b->size()));
-    if (!b->empty()) std::memcpy(arena.data(), b->data(), b->size());
-    return Status::OK();
-  }
-
- private:
-  const storage::SnapshotReader& reader_;
-};
 
 // Collects sections into a SnapshotWriter, compressing per the config.
 class SnapshotSink final : public index::SectionSink {
@@ -92,15 +69,20 @@ uint64_t new_identity() {
 
 class FileDurability final : public Durability {
  public:
-  FileDurability(std::filesystem::path path, DatabaseImpl& db, util::FileLock lock)
+  FileDurability(std::filesystem::path path, DatabaseImpl& db, util::FileLock lock, bool read_only)
       : path_(std::move(path)), wal_path_(util::with_suffix(path_, ".wal")), db_(db),
-        lock_(std::move(lock)) {}
+        lock_(std::move(lock)), read_only_(read_only),
+        compression_(db.config().compression_kind()) {}
 
   ~FileDurability() override { stop_sync_thread(); }
 
   Status load_or_create();
 
   Status writable() const override {
+    if (read_only_) {
+      return Status::Unsupported("the database " + path_.string() +
+                                 " is open read-only: writes need a writable handle");
+    }
     std::lock_guard l(state_mu_);
     return failed_;
   }
@@ -127,8 +109,24 @@ class FileDurability final : public Durability {
   }
 
   Status flush() override;
+  Result<CompactStats> compact(std::optional<Compression> compression) override;
+  uint64_t log_records() const override {
+    if (read_only_ || !wal_) return replayed_newer_;
+    std::lock_guard appends(append_mu_);
+    return wal_->next_seq() - 1 - snapshot_seq_;
+  }
+  Compression compression() const override {
+    std::lock_guard appends(append_mu_);
+    return compression_;
+  }
+  const std::filesystem::path& path() const override { return path_; }
+  bool read_only() const override { return read_only_; }
 
   Status close() override {
+    if (read_only_) {
+      lock_.release();
+      return Status::OK();
+    }
     Status s = writable().ok() ? flush() : writable();
     stop_sync_thread();
     wal_.reset();
@@ -157,11 +155,14 @@ class FileDurability final : public Durability {
   const std::filesystem::path wal_path_;
   DatabaseImpl& db_;
   util::FileLock lock_;
+  const bool read_only_;
+  Compression compression_;     // of the next snapshot; guarded by append_mu_
+  uint64_t replayed_newer_ = 0;  // log records replayed on open
   uint64_t identity_ = 0;
   uint64_t snapshot_seq_ = 0;  // the last log sequence the snapshot on disk holds
   std::unique_ptr<storage::WalWriter> wal_;
 
-  std::mutex append_mu_;  // orders appends; held by compaction to stop them
+  mutable std::mutex append_mu_;  // orders appends; held by compaction to stop them
   std::mutex apply_mu_;   // guards next_apply_
   std::condition_variable apply_cv_;
   uint64_t next_apply_ = 1;  // the log sequence the next apply must have
@@ -226,7 +227,7 @@ Status FileDurability::write_snapshot(uint64_t wal_sequence) {
   header.identity = identity_;
   header.index_config = encode_index_kind(config.index_kind());
   storage::SnapshotWriter writer(std::move(header));
-  SnapshotSink sink(writer, config.compression_kind());
+  SnapshotSink sink(writer, compression_);
   db_.store().save(sink);
   if (db_.ann() != nullptr) db_.ann()->save(sink);
   IQDB_RETURN_IF_ERROR(sink.status());
@@ -256,9 +257,42 @@ Status FileDurability::flush() {
   return s;
 }
 
+Result<Durability::CompactStats> FileDurability::compact(std::optional<Compression> compression) {
+  IQDB_RETURN_IF_ERROR(writable());
+  std::lock_guard appends(append_mu_);
+  const uint64_t next_seq = wal_->next_seq();
+  {
+    std::unique_lock l(apply_mu_);
+    apply_cv_.wait(l, [&] { return next_apply_ == next_seq || !writable().ok(); });
+  }
+  IQDB_RETURN_IF_ERROR(writable());
+  const Compression before = compression_;
+  if (compression) compression_ = *compression;
+  Status s;
+  {
+    auto rl = db_.lock_shared();
+    s = write_snapshot(next_seq - 1);
+  }
+  if (!s.ok()) {
+    compression_ = before;
+    return s;  // the old snapshot and the full log still stand
+  }
+  CompactStats stats{next_seq - 1 - snapshot_seq_};
+  snapshot_seq_ = next_seq - 1;
+  s = wal_->reset(identity_, next_seq);
+  if (!s.ok()) {
+    fail(s);
+    return s;
+  }
+  return stats;
+}
+
 Status FileDurability::load_or_create() {
   std::error_code ec;
   const bool have_snapshot = std::filesystem::exists(path_, ec);
+  if (!have_snapshot && read_only_ && !std::filesystem::exists(wal_path_, ec)) {
+    return Status::NotFound("no database at " + path_.string());
+  }
   uint64_t after_seq = 0;
   Config config = db_.config();
   if (have_snapshot) {
@@ -321,6 +355,9 @@ Status FileDurability::load_or_create() {
         return Status::Corruption("unknown log op");
       });
   if (!replay) return replay.status();
+  replayed_newer_ = replay->delivered;
+  next_apply_ = replay->next_seq;
+  if (read_only_) return Status::OK();  // a torn tail stays for the next writer to cut
   if (replay->torn_tail()) IQDB_RETURN_IF_ERROR(storage::truncate_torn_tail(wal_path_, *replay));
   auto wal = storage::WalWriter::open(wal_path_, identity_, replay->next_seq);
   if (!wal) return wal.status();
@@ -357,11 +394,12 @@ void FileDurability::stop_sync_thread() {
 
 }  // namespace
 
-Result<std::unique_ptr<Durability>> Durability::open(const std::filesystem::path& path, DatabaseImpl& db) {
+Result<std::unique_ptr<Durability>> Durability::open(const std::filesystem::path& path, DatabaseImpl& db,
+                                                     bool read_only) {
   if (path.empty()) return Status::InvalidArgument("empty database path");
-  auto lock = util::FileLock::acquire(path);
+  auto lock = read_only ? util::FileLock::acquire_shared(path) : util::FileLock::acquire(path);
   if (!lock) return lock.status();
-  auto durability = std::make_unique<FileDurability>(path, db, std::move(*lock));
+  auto durability = std::make_unique<FileDurability>(path, db, std::move(*lock), read_only);
   IQDB_RETURN_IF_ERROR(durability->load_or_create());
   return std::unique_ptr<Durability>(std::move(durability));
 }

@@ -9,7 +9,10 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <span>
+
+#include "iqdb/config.h"
 
 #include "iqdb/status.h"
 #include "iqdb/types.h"
@@ -24,8 +27,10 @@ class Durability {
  public:
   // Locks `path`, loads its snapshot into `db` (mapping sections in place),
   // replays the log, and returns the handle that logs later writes.
+  // With `read_only`, takes the shared lock, never creates, cuts or
+  // writes a file, and refuses every write (kUnsupported).
   static Result<std::unique_ptr<Durability>> open(const std::filesystem::path& path,
-                                                  DatabaseImpl& db);
+                                                  DatabaseImpl& db, bool read_only = false);
   virtual ~Durability() = default;
 
   // kIOError once a write or fsync has failed: the database refuses writes
@@ -38,6 +43,20 @@ class Durability {
   virtual Result<bool> remove(const VectorId& id) = 0;
   virtual Status flush() = 0;
   virtual Status close() = 0;
+
+  // What compact() did to the log.
+  struct CompactStats {
+    uint64_t log_records_folded = 0;
+  };
+  // Writes a fresh snapshot even when the log is empty, with `compression`
+  // from now on when given, then resets the log.
+  virtual Result<CompactStats> compact(std::optional<Compression> compression) = 0;
+  // Log records the snapshot on disk does not hold yet.
+  virtual uint64_t log_records() const = 0;
+  // The compression the next snapshot is written with.
+  virtual Compression compression() const = 0;
+  virtual const std::filesystem::path& path() const = 0;
+  virtual bool read_only() const = 0;
 };
 
 }  // namespace iqdb::db

@@ -253,16 +253,36 @@ void MappedFile::release() noexcept {
 
 // ---- FileLock ----
 
+namespace {
+
+int flock_retrying(int fd, int op) {
+  int rc;
+  do {
+    rc = ::flock(fd, op | LOCK_NB);
+  } while (rc != 0 && errno == EINTR);
+  return rc;
+}
+
+Status busy_status(const std::filesystem::path& path, const std::filesystem::path& lock_path,
+                   const std::string& holder) {
+  return Status::Busy("database '" + path.string() + "' is in use by " + holder + ": lock '" +
+                      lock_path.string() + "' is held");
+}
+
+}  // namespace
+
 Result<FileLock> FileLock::acquire(const std::filesystem::path& path) {
   std::filesystem::path lock_path = with_suffix(path, ".lock");
   Result<File> file = File::open(lock_path, File::Mode::kCreate);
   if (!file.ok()) return file.status();
-  int rc;
-  do {
-    rc = ::flock(file->fd(), LOCK_EX | LOCK_NB);
-  } while (rc != 0 && errno == EINTR);
-  if (rc != 0) {
+  if (flock_retrying(file->fd(), LOCK_EX) != 0) {
     if (errno != EWOULDBLOCK) return errno_status(errno, "cannot lock", lock_path);
+    // Shared holders are read-only handles; an exclusive one wrote its pid.
+    File probe;
+    if (auto p = File::open(lock_path, File::Mode::kReadOnly); p.ok()) probe = std::move(*p);
+    if (probe.is_open() && flock_retrying(probe.fd(), LOCK_SH) == 0) {
+      return busy_status(path, lock_path, "read-only handles (in this or another process)");
+    }
     // Best effort: name the holder, as it wrote its pid into the file.
     uint8_t buf[32] = {};
     Result<size_t> n = file->read_at(0, std::span<uint8_t>(buf, sizeof buf - 1));
@@ -270,15 +290,36 @@ Result<FileLock> FileLock::acquire(const std::filesystem::path& path) {
     if (n.ok()) {
       for (size_t i = 0; i < *n && buf[i] >= '0' && buf[i] <= '9'; ++i) holder += char(buf[i]);
     }
-    return Status::Busy("database '" + path.string() + "' is in use by " +
-                        (holder.empty() ? std::string("another handle")
-                                        : "process " + holder + " (or another handle in it)") +
-                        ": lock '" + lock_path.string() + "' is held");
+    return busy_status(path, lock_path,
+                       holder.empty() ? std::string("another handle")
+                                      : "process " + holder + " (or another handle in it)");
   }
   std::string pid = std::to_string(::getpid()) + "\n";
   // The pid is a diagnostic only; failing to record it does not fail the lock.
   if (file->truncate(0).ok()) {
     (void)file->write_at(0, std::span(reinterpret_cast<const uint8_t*>(pid.data()), pid.size()));
+  }
+  return FileLock(std::move(*file));
+}
+
+Result<FileLock> FileLock::acquire_shared(const std::filesystem::path& path) {
+  std::filesystem::path lock_path = with_suffix(path, ".lock");
+  Result<File> file = File::open(lock_path, File::Mode::kCreate);
+  // A reader may lack write access to the directory; an existing lock file
+  // can still be locked through a read-only descriptor.
+  if (!file.ok()) file = File::open(lock_path, File::Mode::kReadOnly);
+  if (!file.ok()) return file.status();
+  if (flock_retrying(file->fd(), LOCK_SH) != 0) {
+    if (errno != EWOULDBLOCK) return errno_status(errno, "cannot lock", lock_path);
+    uint8_t buf[32] = {};
+    Result<size_t> n = file->read_at(0, std::span<uint8_t>(buf, sizeof buf - 1));
+    std::string holder;
+    if (n.ok()) {
+      for (size_t i = 0; i < *n && buf[i] >= '0' && buf[i] <= '9'; ++i) holder += char(buf[i]);
+    }
+    return busy_status(path, lock_path,
+                       holder.empty() ? std::string("a writer")
+                                      : "a writer, process " + holder + " (or another handle in it)");
   }
   return FileLock(std::move(*file));
 }

@@ -114,7 +114,7 @@ class MappedFile {
   size_t size_ = 0;
 };
 
-// An exclusive, non-blocking lock on `<path>.lock`, held for the life of the
+// An exclusive (or, with acquire_shared, shared), non-blocking lock on `<path>.lock`, held for the life of the
 // object. It uses flock(2), which belongs to the open file description: a
 // second FileLock on the same path fails whether it is in another process or
 // in this one, and closing some other descriptor of the lock file does not
@@ -127,6 +127,10 @@ class FileLock {
   // kBusy when another process or another FileLock in this process holds
   // it; kIOError when the lock file cannot be created.
   static Result<FileLock> acquire(const std::filesystem::path& path);
+  // A shared lock on the same file, for read-only handles: any number may
+  // be held at once, in any processes, but none while an exclusive one is
+  // (kBusy), and acquire() fails while any is held. It records no pid.
+  static Result<FileLock> acquire_shared(const std::filesystem::path& path);
 
   FileLock() noexcept = default;
   FileLock(FileLock&&) noexcept = default;

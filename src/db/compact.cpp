@@ -4,6 +4,7 @@
 #include "db/database_impl.h"
 #include "db/durability.h"
 #include "db/stored_shape.h"
+#include "storage/snapshot_reader.h"
 #include "util/file.h"
 
 namespace iqdb {
@@ -23,6 +24,16 @@ Result<CompactReport> DatabaseImpl::compact(const CompactOptions& options) {
   IQDB_RETURN_IF_ERROR(durability_->writable());
   const std::filesystem::path& path = durability_->path();
   const std::filesystem::path wal = util::with_suffix(path, ".wal");
+  // Rows are mapped from the snapshot with only its small sections
+  // checksummed at open: a damaged byte in a big section would otherwise be
+  // written out again under a fresh checksum. Check them all first.
+  {
+    auto current = storage::SnapshotReader::open(path, storage::VerifyMode::kAll);
+    if (!current) {
+      return Status(current.status().code(),
+                    "the snapshot is damaged; nothing was rewritten: " + std::string(current.status().message()));
+    }
+  }
   CompactReport report;
   report.snapshot_bytes_before = file_bytes_or_zero(path);
   report.log_bytes_before = file_bytes_or_zero(wal);

@@ -463,3 +463,28 @@ TEST_CASE("SearchParams::exact returns the flat index's answer on HNSW and IVF")
     }
   }
 }
+
+TEST_CASE("compact refuses to give a damaged big section a fresh checksum") {
+  testing::TempDir dir;
+  const auto path = dir / "big.iqdb";
+  const size_t dim = 128, n = 3000;  // a rows section past the size checked at open
+  {
+    auto db = Database::open(path, Config(dim, Metric::kL2));
+    REQUIRE(db.ok());
+    std::vector<float> rows(n * dim);
+    for (size_t i = 0; i < rows.size(); ++i) rows[i] = float(i % 251);
+    REQUIRE(db->upsert_batch(ids_upto(n), rows).ok());
+    REQUIRE(db->close().ok());
+  }
+  flip_byte(path, std::filesystem::file_size(path) / 2);
+  const auto bytes = std::filesystem::file_size(path);
+  auto db = Database::open(path);  // big sections are checked on demand, not at open
+  REQUIRE(db.ok());
+  auto r = db->compact(CompactOptions().with_compression(Compression::lz4()));
+  CHECK(r.status().code() == StatusCode::kCorruption);
+  REQUIRE(db->close().ok());
+  CHECK(std::filesystem::file_size(path) == bytes);
+  auto report = verify(path);
+  REQUIRE(report.ok());
+  CHECK(has_finding(*report, Stage::kSnapshot, Severity::kDamaged, "checksum"));
+}

@@ -29,11 +29,20 @@
 
 namespace iqdb {
 
+namespace detail {
+struct AsyncState;  // the shared database and executor; defined inside the library
+}
+
 class IQDB_EXPORT AsyncDatabase {
  public:
   // Wraps an open database. `threads` = 0: one per hardware thread.
   static Result<AsyncDatabase> wrap(Database db, size_t threads = 0);
+  // The Database openers, wrapped (see Database::open and open_in_memory).
+  static Result<AsyncDatabase> open_in_memory(size_t dim, Metric metric, size_t threads = 0);
   static Result<AsyncDatabase> open_in_memory(const Config& config, size_t threads = 0);
+  static Result<AsyncDatabase> open(const std::filesystem::path& path, size_t dim, Metric metric,
+                                    size_t threads = 0);
+  static Result<AsyncDatabase> open(const std::filesystem::path& path, size_t threads = 0);
   static Result<AsyncDatabase> open(const std::filesystem::path& path, const Config& config,
                                     size_t threads = 0);
   // Opens an existing database, its shape taken from the file (see
@@ -67,6 +76,7 @@ class IQDB_EXPORT AsyncDatabase {
 
   // Cheap accessors answer at once.
   size_t size() const;
+  bool empty() const { return size() == 0; }
   size_t dim() const;
   Metric metric() const;
   IndexKind index_kind() const;
@@ -74,11 +84,9 @@ class IQDB_EXPORT AsyncDatabase {
   bool read_only() const;
   std::optional<CacheStats> cache_stats() const;
 
-  struct State;
-
  private:
-  explicit AsyncDatabase(std::shared_ptr<State> state) : state_(std::move(state)) {}
-  std::shared_ptr<State> state_;
+  explicit AsyncDatabase(std::shared_ptr<detail::AsyncState> state) : state_(std::move(state)) {}
+  std::shared_ptr<detail::AsyncState> state_;
 };
 
 }  // namespace iqdb

@@ -9,9 +9,9 @@
 
 namespace iqdb {
 
-struct AsyncDatabase::State {
-  State(Database database, size_t threads) : db(std::move(database)), executor(threads) {}
-  ~State() {
+struct detail::AsyncState {
+  AsyncState(Database database, size_t threads) : db(std::move(database)), executor(threads) {}
+  ~AsyncState() {
     executor.wait();
     if (!closed.exchange(true)) (void)db.close();
   }
@@ -27,7 +27,7 @@ Status closed_status() { return Status::InvalidArgument("the async database is c
 // Runs fn() on the executor and hands its result to a future. fn must not
 // throw (Database never does); anything else that throws becomes an error.
 template <typename T, typename Fn>
-std::future<T> run(const std::shared_ptr<AsyncDatabase::State>& state, Fn fn) {
+std::future<T> run(const std::shared_ptr<detail::AsyncState>& state, Fn fn) {
   auto promise = std::make_shared<std::promise<T>>();
   std::future<T> future = promise->get_future();
   if (!state || state->closed.load()) {
@@ -50,10 +50,23 @@ std::future<T> run(const std::shared_ptr<AsyncDatabase::State>& state, Fn fn) {
 
 Result<AsyncDatabase> AsyncDatabase::wrap(Database db, size_t threads) {
   try {
-    return AsyncDatabase(std::make_shared<State>(std::move(db), threads));
+    return AsyncDatabase(std::make_shared<detail::AsyncState>(std::move(db), threads));
   } catch (const std::bad_alloc&) {
     return Status::ResourceExhausted("out of memory");
   }
+}
+
+Result<AsyncDatabase> AsyncDatabase::open_in_memory(size_t dim, Metric metric, size_t threads) {
+  return open_in_memory(Config(dim, metric), threads);
+}
+
+Result<AsyncDatabase> AsyncDatabase::open(const std::filesystem::path& path, size_t dim, Metric metric,
+                                          size_t threads) {
+  return open(path, Config(dim, metric), threads);
+}
+
+Result<AsyncDatabase> AsyncDatabase::open(const std::filesystem::path& path, size_t threads) {
+  return open(path, OpenOptions(), threads);
 }
 
 Result<AsyncDatabase> AsyncDatabase::open_in_memory(const Config& config, size_t threads) {

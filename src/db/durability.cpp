@@ -25,6 +25,7 @@
 #include "db/index_config.h"
 #include "db/index_factory.h"
 #include "db/snapshot_source.h"
+#include "db/stored_shape.h"
 #include "db/wal_ops.h"
 #include "storage/snapshot_reader.h"
 #include "storage/snapshot_writer.h"
@@ -302,7 +303,7 @@ Status FileDurability::load_or_create() {
     if (h.dim != config.dim() || h.metric != static_cast<uint8_t>(config.metric())) {
       return Status::ConfigMismatch(
           path_.string() + " holds a database of dim " + std::to_string(h.dim) + " and metric " +
-          std::string(h.metric <= 4 ? metric_name(static_cast<Metric>(h.metric)) : "unknown") +
+          std::string(decode_metric(h.metric) ? metric_name(*decode_metric(h.metric)) : "unknown") +
           ", opened with dim " + std::to_string(config.dim()) + " and metric " +
           std::string(metric_name(config.metric())));
     }

@@ -113,25 +113,6 @@ Status File::write_at(uint64_t offset, std::span<const uint8_t> bytes) const {
   return Status::OK();
 }
 
-Status File::append(std::span<const uint8_t> bytes) {
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = ::write(fd_, bytes.data() + done, bytes.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return os_error("cannot write");
-    }
-    done += static_cast<size_t>(n);
-  }
-  return Status::OK();
-}
-
-Result<uint64_t> File::seek_to_end() {
-  off_t end = ::lseek(fd_, 0, SEEK_END);
-  if (end < 0) return os_error("cannot seek");
-  return static_cast<uint64_t>(end);
-}
-
 Status File::truncate(uint64_t length) const {
   if (!offset_ok(length, 0)) return Status::InvalidArgument("truncate length out of range");
   int rc;

@@ -3,8 +3,8 @@
 // own words (strerror), and that retry EINTR and short reads/writes.
 //
 // Thread-safety: a File's positional calls (read_at, write_at, size, sync)
-// may run concurrently on one object, as pread/pwrite do; append, seek_to_end,
-// truncate and close need external synchronisation. MappedFile is immutable
+// may run concurrently on one object, as pread/pwrite do; truncate and close
+// need external synchronisation. MappedFile is immutable
 // after creation. FileLock is not shared.
 #pragma once
 
@@ -52,10 +52,6 @@ class File {
   Status read_exact(uint64_t offset, std::span<uint8_t> out) const;
   // Writes all of `bytes` at `offset` (the file grows as needed).
   Status write_at(uint64_t offset, std::span<const uint8_t> bytes) const;
-  // Writes all of `bytes` at the file position and advances it. open()
-  // leaves the position at 0; seek_to_end() moves it to the end.
-  Status append(std::span<const uint8_t> bytes);
-  Result<uint64_t> seek_to_end();
   // Sets the length to `length` (cuts, or extends with zeros).
   Status truncate(uint64_t length) const;
   // fdatasync: the data and the metadata needed to read it (the length).

@@ -62,7 +62,7 @@ HWY_EXPORT(target_kernels);
 // Cached for the life of the process, so a later hwy::DisableTargets does not
 // change the kernels an index already uses.
 const DistanceKernels& active_kernels() {
-  static const DistanceKernels* const kActive = HWY_DYNAMIC_DISPATCH(target_kernels)();
+  static const DistanceKernels* const kActive = best_table(HWY_DISPATCH_TABLE(target_kernels));
   return *kActive;
 }
 

@@ -56,8 +56,8 @@ struct DistanceKernels {
 };
 
 // The kernels for the best target this CPU supports. Chosen on first call
-// (through HWY_DYNAMIC_DISPATCH, so hwy::DisableTargets made before it is
-// honoured) and then fixed for the life of the process.
+// (hwy::DisableTargets made before it is honoured) and then fixed for the
+// life of the process.
 const DistanceKernels& active_kernels();
 
 // One table per target compiled into this build that the CPU can run, best

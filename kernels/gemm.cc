@@ -266,7 +266,7 @@ namespace iqdb::kernels {
 HWY_EXPORT(target_gemm_kernels);
 
 const GemmKernels& active_gemm_kernels() {
-  static const GemmKernels* const kActive = HWY_DYNAMIC_DISPATCH(target_gemm_kernels)();
+  static const GemmKernels* const kActive = best_table(HWY_DISPATCH_TABLE(target_gemm_kernels));
   return *kActive;
 }
 

@@ -647,7 +647,7 @@ namespace iqdb::kernels {
 HWY_EXPORT(target_pq_kernels);
 
 const PqKernels& active_pq_kernels() {
-  static const PqKernels* const kActive = HWY_DYNAMIC_DISPATCH(target_pq_kernels)();
+  static const PqKernels* const kActive = best_table(HWY_DISPATCH_TABLE(target_pq_kernels));
   return *kActive;
 }
 

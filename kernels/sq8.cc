@@ -261,7 +261,7 @@ namespace iqdb::kernels {
 HWY_EXPORT(target_sq8_kernels);
 
 const Sq8Kernels& active_sq8_kernels() {
-  static const Sq8Kernels* const kActive = HWY_DYNAMIC_DISPATCH(target_sq8_kernels)();
+  static const Sq8Kernels* const kActive = best_table(HWY_DISPATCH_TABLE(target_sq8_kernels));
   return *kActive;
 }
 

@@ -45,4 +45,14 @@ auto runnable_tables(Getter const (&dispatch)[N]) {
   return tables;
 }
 
+// The table of the best target this CPU runs, from the same
+// SupportedTargets() set as runnable_tables. Used instead of
+// HWY_DYNAMIC_DISPATCH: Highway 1.0's dispatch choice is fixed by whichever
+// call first detects the CPU and ignores a later hwy::DisableTargets, while
+// SupportedTargets() always honours it.
+template <class Getter, size_t N>
+auto best_table(Getter const (&dispatch)[N]) {
+  return table_for_target(dispatch, hwy::SupportedAndGeneratedTargets().front());
+}
+
 }  // namespace iqdb::kernels

@@ -225,7 +225,7 @@ namespace iqdb::kernels {
 HWY_EXPORT(target_typed_kernels);
 
 const TypedKernels& active_typed_kernels() {
-  static const TypedKernels* const kActive = HWY_DYNAMIC_DISPATCH(target_typed_kernels)();
+  static const TypedKernels* const kActive = best_table(HWY_DISPATCH_TABLE(target_typed_kernels));
   return *kActive;
 }
 

@@ -62,7 +62,8 @@ class IQDB_EXPORT AsyncDatabase {
   std::future<Result<std::vector<Hit>>> search(std::vector<float> query, SearchParams params) const;
   std::future<Result<std::vector<std::vector<Hit>>>> search_batch(
       std::vector<float> queries, size_t k, std::optional<Filter> filter = std::nullopt) const;
-  // params.filter is copied; it need not outlive the call.
+  // params.filter and params.filters are copied; they need not outlive the
+  // call.
   std::future<Result<std::vector<std::vector<Hit>>>> search_batch(std::vector<float> queries,
                                                                   SearchParams params) const;
   std::future<Status> optimize() const;

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <variant>
 
 #include "iqdb/export.h"
@@ -257,6 +258,13 @@ struct SearchParams {
   // k nearest on any index, as the flat index returns them. ef and
   // n_probes are then ignored.
   bool exact = false;
+  // search_batch only: at most this many threads work on the batch (0: the
+  // whole worker pool). 1 runs it on the calling thread alone.
+  size_t threads = 0;
+  // search_batch only: one filter per query (a null entry: unfiltered).
+  // Either empty or exactly one entry per query, and then `filter` must be
+  // null. Not owned; the filters must outlive the call.
+  std::span<const Filter* const> filters;
 };
 
 }  // namespace iqdb

@@ -82,7 +82,7 @@ class IQDB_EXPORT Filter {
   // kAnd, kOr: the operands; kNot: one operand.
   const std::vector<Filter>& operands() const;
 
-  friend bool operator==(const Filter& a, const Filter& b);
+  friend IQDB_EXPORT bool operator==(const Filter& a, const Filter& b);
 
  private:
   friend struct detail::FilterAccess;

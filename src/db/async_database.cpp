@@ -150,11 +150,20 @@ std::future<Result<std::vector<std::vector<Hit>>>> AsyncDatabase::search_batch(
 
 std::future<Result<std::vector<std::vector<Hit>>>> AsyncDatabase::search_batch(
     std::vector<float> queries, SearchParams params) const {
+  // The filters are copied; the task points params at its own copies.
   std::optional<Filter> filter;
   if (params.filter != nullptr) filter = *params.filter;
+  std::vector<std::optional<Filter>> filters;
+  filters.reserve(params.filters.size());
+  for (const Filter* f : params.filters) filters.push_back(f ? std::optional<Filter>(*f) : std::nullopt);
   return run<Result<std::vector<std::vector<Hit>>>>(
-      state_, [queries = std::move(queries), params, filter = std::move(filter)](Database& db) mutable {
+      state_, [queries = std::move(queries), params, filter = std::move(filter),
+               filters = std::move(filters)](Database& db) mutable {
         params.filter = filter ? &*filter : nullptr;
+        std::vector<const Filter*> pointers;
+        pointers.reserve(filters.size());
+        for (const auto& f : filters) pointers.push_back(f ? &*f : nullptr);
+        params.filters = pointers;
         return db.search_batch(queries, params);
       });
 }

@@ -216,6 +216,9 @@ Result<std::vector<Hit>> DatabaseImpl::search(std::span<const float> query,
   if (closed_.load(std::memory_order_acquire)) return closed_error();
   IQDB_RETURN_IF_ERROR(db::check_vector(query, config_.dim(), "query"));
   IQDB_RETURN_IF_ERROR(db::check_search(params));
+  if (!params.filters.empty()) {
+    return Status::InvalidArgument("per-query filters are for search_batch; search takes one filter");
+  }
   std::shared_lock lock(mutex_);
   return search_one(query, params);
 }
@@ -250,8 +253,31 @@ Result<std::vector<std::vector<Hit>>> DatabaseImpl::search_batch(std::span<const
     }
   }
   IQDB_RETURN_IF_ERROR(db::check_search(params));
+  if (!params.filters.empty() && params.filters.size() != n) {
+    return Status::InvalidArgument("search_batch: " + std::to_string(params.filters.size()) +
+                                   " filters for " + std::to_string(n) + " queries");
+  }
   std::vector<std::vector<Hit>> results(n);
   std::shared_lock lock(mutex_);
+  exec::run_with_threads(params.threads, [&] { search_batch_locked(queries, params, results); });
+  return results;
+}
+
+void DatabaseImpl::search_batch_locked(std::span<const float> queries, const SearchParams& params,
+                                       std::vector<std::vector<Hit>>& results) const {
+  const size_t dim = config_.dim();
+  const size_t n = results.size();
+  if (!params.filters.empty()) {
+    exec::parallel_for(0, n, 4, [&](size_t begin, size_t end) {
+      SearchParams one = params;
+      one.filters = {};
+      for (size_t i = begin; i < end; ++i) {
+        one.filter = params.filters[i];
+        results[i] = search_one(queries.subspan(i * dim, dim), one);
+      }
+    });
+    return;
+  }
   if ((!ann_ || params.exact) && !cache_) {
     // Flat and uncached: score the whole batch at once (index/flat_batch.h);
     // the answers are exactly search()'s. With a cache, each query goes
@@ -265,14 +291,13 @@ Result<std::vector<std::vector<Hit>>> DatabaseImpl::search_batch(std::span<const
         results[i] = to_hits(found[i], queries.data() + i * dim, params.with_metadata);
       }
     });
-    return results;
+    return;
   }
   exec::parallel_for(0, n, 4, [&](size_t begin, size_t end) {
     for (size_t i = begin; i < end; ++i) {
       results[i] = search_one(queries.subspan(i * dim, dim), params);
     }
   });
-  return results;
 }
 
 // ---- lifecycle ----

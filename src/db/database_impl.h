@@ -100,6 +100,10 @@ class DatabaseImpl {
   // One query, through the cache when there is one. Caller holds the lock
   // shared.
   std::vector<Hit> search_one(std::span<const float> query, const SearchParams& params) const;
+  // The body of search_batch after validation; fills results (one entry per
+  // query). Caller holds the lock shared.
+  void search_batch_locked(std::span<const float> queries, const SearchParams& params,
+                           std::vector<std::vector<Hit>>& results) const;
   void make_cache();
   Status writable() const;
 

@@ -33,7 +33,13 @@ inline Status check_search(const SearchParams& p) {
   if (p.k == 0) return Status::InvalidArgument("k must be at least 1");
   if (p.k > 1'000'000) return Status::InvalidArgument("k is limited to 1000000");
   if (p.ef > 1'000'000) return Status::InvalidArgument("ef is limited to 1000000");
+  if (p.filter != nullptr && !p.filters.empty()) {
+    return Status::InvalidArgument("give either one filter for the batch or one per query, not both");
+  }
   if (p.filter != nullptr) return p.filter->validate();
+  for (const Filter* f : p.filters) {
+    if (f != nullptr) IQDB_RETURN_IF_ERROR(f->validate());
+  }
   return Status::OK();
 }
 

@@ -19,4 +19,14 @@ void parallel_for(size_t begin, size_t end, size_t grain,
 
 size_t concurrency() { return static_cast<size_t>(tbb::this_task_arena::max_concurrency()); }
 
+void run_with_threads(size_t threads, const std::function<void()>& fn) {
+  if (threads == 0 || threads >= concurrency()) {
+    fn();
+    return;
+  }
+  // An arena of its own caps the workers that can join the loops inside fn.
+  tbb::task_arena arena(static_cast<int>(threads));
+  arena.execute(fn);
+}
+
 }  // namespace iqdb::exec

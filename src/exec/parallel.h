@@ -20,4 +20,8 @@ void parallel_for(size_t begin, size_t end, size_t grain,
 // Worker threads available to parallel_for.
 size_t concurrency();
 
+// Runs fn() so that the parallel loops inside it use at most `threads`
+// threads, the calling one included (0: no limit beyond the pool's).
+void run_with_threads(size_t threads, const std::function<void()>& fn);
+
 }  // namespace iqdb::exec

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <random>
@@ -246,6 +247,24 @@ TEST_CASE("active_kernels is the best runnable target and stays the same table")
   const DistanceKernels& active = active_kernels();
   CHECK(&active == runnable_kernels().front());
   CHECK(&active_kernels() == &active);
+}
+
+TEST_CASE("IQDB_TEST_MAX_TARGET keeps every better target out of the kernels and the API") {
+  const char* cap = std::getenv("IQDB_TEST_MAX_TARGET");
+  if (cap == nullptr || *cap == 0) return;
+  // Highway numbers targets best first, so every runnable target's bit is at
+  // or above the cap's.
+  int64_t cap_bit = 0;
+  for (int bit = 0; bit < 63 && cap_bit == 0; ++bit) {
+    if (std::string(cap) == hwy::TargetName(int64_t{1} << bit)) cap_bit = int64_t{1} << bit;
+  }
+  REQUIRE(cap_bit != 0);
+  for (const int64_t target : hwy::SupportedAndGeneratedTargets()) CHECK(target >= cap_bit);
+  bool active_found = false;
+  for (const int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    if (std::string(active_kernels().target) == hwy::TargetName(target)) active_found = true;
+  }
+  CHECK(active_found);
 }
 
 // doctest cannot print function pointers; compare them outside the macro.

@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -150,38 +151,60 @@ TEST_CASE("gemm dot_panel's filter flags exactly the passing (row, query) pairs"
       auto rows = random_floats(n * dim, rng);
       auto q_add = random_floats(width, rng), q_mul = random_floats(width, rng);
       auto row_add = random_floats(n, rng), row_mul = random_floats(n, rng);
-      // Limits near the middle of each column's values (about half the
-      // pairs pass), -1e30 for one column (none pass), and row 5's value is
-      // NaN (every pair passes).
-      std::vector<float> limit(width);
-      for (size_t j = 0; j < width; ++j) limit[j] = q_add[j];
-      limit[width - 1] = -1e30f;
       row_add[5] = std::numeric_limits<float>::quiet_NaN();
+      std::vector<float> plain(n * width);
+      g->dot_panel(panel.data, vectors, rows.data(), dim, nullptr, n, dim, nullptr, plain.data(),
+                   nullptr);
+      // The value the filter compares for (row, query), from the unfiltered products.
+      auto value = [&](size_t r, size_t j) {
+        return q_add[j] + row_add[r] + plain[r * width + j] * (q_mul[j] * row_mul[r]);
+      };
+      // Each column's limit sits halfway between two neighbouring values of
+      // that column, so a known number of rows pass and no value is near the
+      // edge where the kernel's fused multiply-add may round the other way.
+      // The last column's limit is -1e30 (no row passes); row 5's value is NaN
+      // (it passes every column).
+      std::vector<float> limit(width);
+      size_t want_passed = 0;
+      for (size_t j = 0; j < width; ++j) {
+        if (j == width - 1) {
+          limit[j] = -1e30f;
+          want_passed += 1;
+          continue;
+        }
+        std::vector<float> column;
+        for (size_t r = 0; r < n; ++r) {
+          if (r != 5) column.push_back(value(r, j));
+        }
+        std::sort(column.begin(), column.end());
+        // The widest gap among the middle values: 30 uniform draws leave one
+        // far wider than the rounding difference, whatever the seed.
+        size_t below = column.size() / 4;
+        for (size_t i = column.size() / 4; i < 3 * column.size() / 4; ++i) {
+          if (column[i + 1] - column[i] > column[below + 1] - column[below]) below = i;
+        }
+        REQUIRE(column[below + 1] - column[below] > 1e-4f);
+        limit[j] = (column[below] + column[below + 1]) / 2;
+        want_passed += below + 1 + 1;  // rows at or under the limit, and row 5
+      }
       const PanelFilter filter{q_add.data(), q_mul.data(), limit.data(), row_add.data(),
                                row_mul.data()};
-      std::vector<float> out(n * width), plain(n * width);
+      std::vector<float> out(n * width);
       std::vector<uint64_t> passing(n, ~uint64_t{0});
       g->dot_panel(panel.data, vectors, rows.data(), dim, nullptr, n, dim, &filter, out.data(),
                    passing.data());
-      g->dot_panel(panel.data, vectors, rows.data(), dim, nullptr, n, dim, nullptr, plain.data(),
-                   nullptr);
       CHECK(out == plain);  // the filter changes no product
       size_t passed = 0;
       for (size_t r = 0; r < n; ++r) {
         CHECK((width == 64 || (passing[r] >> width) == 0));
         for (size_t j = 0; j < width; ++j) {
-          const float v = q_add[j] + row_add[r] + out[r * width + j] * (q_mul[j] * row_mul[r]);
-          const bool want = !(v > limit[j]);
+          const bool want = r == 5 || !(value(r, j) > limit[j]);
           const bool got = (passing[r] >> j) & 1;
-          if (r == 5) CHECK(got);
-          if (j == width - 1 && r != 5) CHECK(!got);
-          // Away from the edge the kernel's multiply-add agrees with this one.
-          if (std::fabs(v - limit[j]) > 1e-5f) CHECK(got == want);
+          CHECK(got == want);
           passed += got;
         }
       }
-      if (width >= 3) CHECK(passed > n);
-      CHECK(passed < n * width);
+      CHECK(passed == want_passed);
     }
   }
 }

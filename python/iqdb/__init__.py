@@ -1,0 +1,81 @@
+"""iqdb: an embedded vector database, from Python.
+
+    >>> import numpy as np, iqdb
+    >>> with iqdb.open_in_memory(dim=3, metric="l2") as db:
+    ...     db.upsert([1, 2], np.array([[0, 0, 0], [1, 1, 1]], dtype=np.float32))
+    ...     ids, distances, count = db.search(np.zeros(3, dtype=np.float32), k=5)
+
+Vectors are numpy arrays: float32 C-contiguous input is read in place; any
+other numeric dtype or layout is converted to a float32 copy first (float64
+values are rounded to float32). A 1-D array is one row, a 2-D array is rows.
+Failures raise iqdb.Error subclasses (InvalidArgument, Corruption, Busy, ...)
+carrying the library's status code.
+"""
+
+import os
+
+from iqdb import _errors
+from iqdb._errors import (Busy, Closed, ConfigMismatch, Corruption, Error, InvalidArgument, IOError,
+                          NotFound, ResourceExhausted, StatusCode, Unsupported)
+from iqdb._records import Record
+from iqdb._iqdb import Database, Filter, __version__, simd_target
+from iqdb import _iqdb
+
+__all__ = [
+    "open", "open_in_memory", "Database", "Filter", "Record", "Error", "InvalidArgument", "NotFound",
+    "Corruption", "IOError", "ConfigMismatch", "Busy", "Unsupported", "ResourceExhausted", "Closed",
+    "StatusCode", "simd_target", "__version__",
+]
+
+_INDEX_PARAMS = {
+    "flat": set(),
+    "hnsw": {"m", "ef_construction", "ef_search", "seed", "quantized_walk"},
+    "ivf": {"n_clusters", "n_probes", "training_sample_size", "pq", "pq_subvectors", "refine_factor", "seed"},
+}
+
+
+def _open(path, dim, metric, index, storage, keep_f32, fsync, fsync_interval_ms, compression,
+          compression_level, cache_capacity, index_params):
+    if isinstance(dim, bool) or not isinstance(dim, int) or dim <= 0:
+        raise InvalidArgument(f"dim must be a positive int, got {dim!r}")
+    if index not in _INDEX_PARAMS:
+        raise InvalidArgument(f"index is 'flat', 'hnsw' or 'ivf', got {index!r}")
+    unknown = set(index_params) - _INDEX_PARAMS[index]
+    if unknown:
+        allowed = ", ".join(sorted(_INDEX_PARAMS[index])) or "none"
+        raise InvalidArgument(f"unknown {index} parameter(s) {', '.join(sorted(unknown))} (allowed: {allowed})")
+    return _iqdb._open(path, dim, str(metric), index, dict(index_params), str(storage), bool(keep_f32),
+                       str(fsync), int(fsync_interval_ms), str(compression), int(compression_level),
+                       int(cache_capacity))
+
+
+def open(path, dim=None, metric="cosine", index="flat", *, storage="f32", keep_f32=False, fsync="always",
+         fsync_interval_ms=0, compression="none", compression_level=0, cache_capacity=0,
+         **index_params):  # noqa: A001 - iqdb.open, like sqlite3.connect or io.open
+    """Open the database file at `path`, creating it when absent.
+
+    dim, metric: the shape of the vectors. metric is "cosine", "dot", "l2",
+    "l1" or "hamming"; on reopen both must match what the file holds
+    (else iqdb.ConfigMismatch), and the stored index wins.
+    index: "flat" (exact), "hnsw" or "ivf"; its knobs as keywords:
+    hnsw: m, ef_construction, ef_search, seed, quantized_walk;
+    ivf: n_clusters, n_probes, training_sample_size, pq ("none", "8bit",
+    "4bit"), pq_subvectors, refine_factor, seed.
+    storage: "f32", "f16", "bf16", "sq8" or "u8" (keep_f32 keeps exact rows
+    beside a lossy type). fsync: "always" (default), "periodic" (with
+    fsync_interval_ms) or "never". compression: "none", "zstd" or "lz4".
+    cache_capacity > 0 adds a result cache of that many entries.
+
+    Raises iqdb.Busy when another process has the file open.
+    """
+    if dim is None:
+        raise InvalidArgument("dim is required: iqdb.open(path, dim, metric)")
+    return _open(os.fspath(path), dim, metric, index, storage, keep_f32, fsync, fsync_interval_ms, compression,
+                 compression_level, cache_capacity, index_params)
+
+
+def open_in_memory(dim, metric="cosine", index="flat", *, storage="f32", keep_f32=False, cache_capacity=0,
+                   **index_params):
+    """A database that lives as long as its handle; arguments as for iqdb.open()."""
+    return _open(None, dim, metric, index, storage, keep_f32, "always", 0, "none", 0, cache_capacity,
+                 index_params)

@@ -14,6 +14,7 @@
 #include <span>
 
 #include "db/wal_ops.h"
+#include "util/coding.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 2) return 0;
@@ -37,6 +38,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case iqdb::db::WalOp::kUpsert: again = iqdb::db::encode_upsert(d.ids[0], d.rows, metas[0]); break;
     case iqdb::db::WalOp::kUpsertBatch: again = iqdb::db::encode_upsert_batch(d.ids, d.rows, dim, metas); break;
     case iqdb::db::WalOp::kRemove: again = iqdb::db::encode_remove(d.ids[0]); break;
+    case iqdb::db::WalOp::kUpsertBatchPart:
+      // flags | batch rows | then the same count and records as a batch.
+      iqdb::util::put_u8(again, d.part_flags);
+      iqdb::util::put_u64(again, d.batch_rows);
+      again += iqdb::db::encode_upsert_batch(d.ids, d.rows, dim, metas);
+      break;
   }
   // Doubles and floats round-trip bit for bit, so the encoding is canonical
   // except for NaN payloads in metadata doubles, which still re-encode as

@@ -8,7 +8,8 @@
 //
 // Arguments are copied into the task, so the caller may reuse its buffers as
 // soon as the call returns. Futures of calls submitted after close() resolve
-// to kInvalidArgument.
+// to kClosed; copies may be destroyed on any thread at any moment (the last
+// one closes after the work already submitted).
 //
 // Thread-safety: every method may be called from many threads at once.
 #pragma once

@@ -7,8 +7,22 @@
 //
 // Thread-safety: every method may be called from many threads at once.
 // Searches run concurrently with each other; a write excludes readers only
-// while it changes the in-memory structures. The handle is move-only; using a
-// moved-from handle returns kInvalidArgument.
+// while it changes the in-memory structures.
+//
+// Lifecycle: close() may be called while other threads are inside the
+// handle: it waits for the calls in flight, writes what memory holds beyond
+// the file, and releases the database. Every call after it returns kClosed
+// (size() returns 0; dim(), metric(), index_kind() and storage() still
+// answer). The destructor and move-assignment close the same way. The one
+// rule C++ itself imposes: no thread may start a call on a handle whose
+// destructor or move-assignment has begun (calls already in flight are
+// waited for). The handle is move-only; a moved-from handle returns
+// kClosed.
+//
+// A write that is durable in the log but could not be applied in memory
+// (out of memory midway, say), like a failed fsync, makes the database
+// refuse every later write with a status naming the cause; reads go on, and
+// reopening replays the log.
 #pragma once
 
 #include <cstddef>
@@ -62,7 +76,9 @@ class IQDB_EXPORT Database {
   // Upserts rows.size() / dim() records at once; rows is row-major. metadata
   // is empty or has one entry (possibly null) per id. Either every record is
   // written or, on a validation error, none is. Readers see all rows of the
-  // batch together or none of them.
+  // batch together or none of them, and a crash at any moment leaves all of
+  // them or none. Any size: a batch larger than one log record is logged in
+  // parts and committed by its last.
   Status upsert_batch(std::span<const VectorId> ids, std::span<const float> rows,
                       std::span<const Metadata* const> metadata = {});
   // The record under `id`, nullopt when absent. The vector is exactly the
@@ -95,11 +111,15 @@ class IQDB_EXPORT Database {
                                                      const SearchParams& params) const;
 
   // Rebuilds or retrains the approximate index over the current records.
+  // The result reaches the file at the next flush() or close().
   Status optimize();
-  // Folds the write-ahead log into a fresh snapshot. No-op in memory and
-  // when the snapshot already holds every write.
+  // Writes a fresh snapshot whenever memory differs from the file (logged
+  // writes, optimize(), index training or repair) and starts an empty log.
+  // Also reports, and retries, a failed background compaction. No-op in
+  // memory.
   Status flush();
-  // Flushes and releases the database; further calls return kInvalidArgument.
+  // Waits for calls in flight, flushes and releases the database (and its
+  // lock); further calls return kClosed. Returns the flush's error, if any.
   Status close();
 
   // What the database is and holds; see DatabaseInfo. For a file, the

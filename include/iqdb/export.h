@@ -10,6 +10,10 @@
 #else
 #define IQDB_EXPORT __declspec(dllimport)
 #endif
+#elif defined(__cplusplus)
+// The standard attribute spelling, so it combines with [[nodiscard]].
+#define IQDB_EXPORT [[gnu::visibility("default")]]
 #else
+// C (iqdb.h is C99, which has no [[...]] attributes).
 #define IQDB_EXPORT __attribute__((visibility("default")))
 #endif

@@ -1,4 +1,6 @@
 // Status and Result<T>: how every iqdb call reports success or failure.
+// Both are [[nodiscard]]: a dropped status is a lost error; cast to void to
+// drop one on purpose.
 //
 // No exception crosses the public API. A call either succeeds (Status::OK(),
 // or a Result holding a value) or returns a Status whose code says what kind
@@ -31,12 +33,13 @@ enum class StatusCode {
   kBusy,               // another process holds the database
   kUnsupported,        // valid request the build or index cannot serve
   kResourceExhausted,  // out of memory or address space
+  kClosed,             // the handle was closed (or moved from)
 };
 
 // The name of a code, e.g. "InvalidArgument".
 IQDB_EXPORT std::string_view status_code_name(StatusCode code);
 
-class IQDB_EXPORT Status {
+class [[nodiscard]] IQDB_EXPORT Status {
  public:
   // Success. Costs a null pointer: OK statuses never allocate.
   Status() noexcept = default;
@@ -59,6 +62,7 @@ class IQDB_EXPORT Status {
   static Status ResourceExhausted(std::string_view msg) {
     return {StatusCode::kResourceExhausted, msg};
   }
+  static Status Closed(std::string_view msg) { return {StatusCode::kClosed, msg}; }
 
   bool ok() const noexcept { return rep_ == nullptr; }
   StatusCode code() const noexcept { return rep_ ? rep_->code : StatusCode::kOk; }
@@ -85,7 +89,7 @@ namespace detail {
 // Accessing value() of a failed Result is a programming error and aborts with
 // the status printed; check ok() (or the bool conversion) first.
 template <typename T>
-class Result {
+class [[nodiscard]] Result {
  public:
   Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {  // NOLINT: implicit by design

@@ -22,7 +22,7 @@ struct detail::AsyncState {
 
 namespace {
 
-Status closed_status() { return Status::InvalidArgument("the async database is closed"); }
+Status closed_status() { return Status::Closed("the async database is closed"); }
 
 // Runs fn() on the executor and hands its result to a future. fn must not
 // throw (Database never does); anything else that throws becomes an error.

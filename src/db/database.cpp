@@ -8,35 +8,14 @@
 
 #include "db/database_impl.h"
 #include "db/verify.h"
+#include "db/exception_status.h"
 
 namespace iqdb {
 namespace {
 
-Status from_exception(std::exception_ptr e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::bad_alloc&) {
-    return Status::ResourceExhausted("out of memory");
-  } catch (const std::length_error&) {
-    return Status::ResourceExhausted("a container outgrew its limits");
-  } catch (const std::exception& ex) {
-    return Status::IOError(std::string("internal error: ") + ex.what());
-  } catch (...) {
-    return Status::IOError("internal error: unknown exception");
-  }
-}
+using db::guarded;
 
-// Runs fn() and turns any exception into a Status (or a failed Result).
-template <typename Fn>
-auto guarded(Fn&& fn) -> decltype(fn()) {
-  try {
-    return fn();
-  } catch (...) {
-    return from_exception(std::current_exception());
-  }
-}
-
-Status moved_from() { return Status::InvalidArgument("the database handle was moved from or closed"); }
+Status moved_from() { return Status::Closed("the database handle was moved from"); }
 
 }  // namespace
 
@@ -44,7 +23,7 @@ Database::Database(std::unique_ptr<DatabaseImpl> impl) : impl_(std::move(impl)) 
 Database::Database(Database&&) noexcept = default;
 Database& Database::operator=(Database&& other) noexcept {
   if (this != &other) {
-    if (impl_) (void)impl_->close();
+    if (impl_) (void)guarded([&] { return impl_->close(); });
     impl_ = std::move(other.impl_);
   }
   return *this;
@@ -64,7 +43,7 @@ Result<Database> Database::open_in_memory(size_t dim, Metric metric) {
 
 Result<Database> Database::open_in_memory(const Config& config) {
   return guarded([&]() -> Result<Database> {
-    auto impl = DatabaseImpl::create(config);
+    auto impl = DatabaseImpl::open(config, nullptr);
     if (!impl) return impl.status();
     return Database(std::move(*impl));
   });
@@ -76,7 +55,7 @@ Result<Database> Database::open(const std::filesystem::path& path, size_t dim, M
 
 Result<Database> Database::open(const std::filesystem::path& path, const Config& config) {
   return guarded([&]() -> Result<Database> {
-    auto impl = DatabaseImpl::open(path, config);
+    auto impl = DatabaseImpl::open(config, &path);
     if (!impl) return impl.status();
     return Database(std::move(*impl));
   });
@@ -165,9 +144,9 @@ Status Database::flush() {
 
 Status Database::close() {
   if (!impl_) return moved_from();
-  Status s = guarded([&] { return impl_->close(); });
-  impl_.reset();
-  return s;
+  // impl_ itself stays until the handle is destroyed: other threads may
+  // still be entering calls, which its gate turns away with kClosed.
+  return guarded([&] { return impl_->close(); });
 }
 
 Result<DatabaseInfo> Database::info() const {

@@ -4,8 +4,8 @@
 #include <string>
 #include <unordered_map>
 
-#include "db/durability.h"
-#include "db/index_factory.h"
+#include "db/exception_status.h"
+#include "db/open_database.h"
 #include "db/result_cache.h"
 #include "db/validate.h"
 #include "exec/parallel.h"
@@ -32,179 +32,83 @@ class MetadataPredicate final : public index::SlotPredicate {
   bool empty_matches_;
 };
 
-Status closed_error() { return Status::InvalidArgument("the database is closed"); }
+Status closed_error() { return Status::Closed("the database is closed"); }
 
 }  // namespace
 
-DatabaseImpl::DatabaseImpl(const Config& config)
-    : config_(config), store_(config.dim(), config.metric(), config.storage()) {}
-
-DatabaseImpl::~DatabaseImpl() = default;
-
-Result<std::unique_ptr<DatabaseImpl>> DatabaseImpl::create(const Config& config) {
-  IQDB_RETURN_IF_ERROR(config.validate());
-  std::unique_ptr<DatabaseImpl> impl(new DatabaseImpl(config));
-  auto ann = db::make_index(config.index_kind(), impl->store_);
-  if (!ann) return ann.status();
-  impl->ann_ = std::move(*ann);
-  impl->make_cache();
+Result<std::unique_ptr<DatabaseImpl>> DatabaseImpl::open(const Config& config,
+                                                         const std::filesystem::path* path,
+                                                         bool read_only) {
+  auto opened = db::open_database(config, path, read_only);
+  if (!opened) return opened.status();
+  std::unique_ptr<DatabaseImpl> impl(
+      new DatabaseImpl(std::move(opened->contents), std::move(opened->journal), opened->unsaved));
+  if (path != nullptr) impl->path_ = *path;
+  impl->read_only_ = read_only;
   return impl;
 }
 
-Result<std::unique_ptr<DatabaseImpl>> DatabaseImpl::open(const std::filesystem::path& path,
-                                                         const Config& config, bool read_only) {
-  IQDB_RETURN_IF_ERROR(config.validate());
-  std::unique_ptr<DatabaseImpl> impl(new DatabaseImpl(config));
-  auto durability = db::Durability::open(path, *impl, read_only);
-  if (!durability) return durability.status();
-  impl->durability_ = std::move(*durability);
-  impl->make_cache();  // after open: the stored index kind decides how it invalidates
-  return impl;
-}
-
-void DatabaseImpl::make_cache() {
+DatabaseImpl::DatabaseImpl(std::unique_ptr<db::Contents> contents, std::unique_ptr<db::Journal> journal,
+                           bool unsaved)
+    : config_(contents->config()),
+      contents_(std::move(contents)),
+      journal_(std::move(journal)),
+      order_(db::Journal::AppendHold(*journal_).last_seq() + 1),
+      unsaved_(unsaved) {
+  snapshot_compression_ = config_.compression_kind();
+  // After open: the stored index kind decides how the cache invalidates.
   if (config_.is_cached()) {
     cache_ = std::make_unique<db::ResultCache>(config_.cache_config(), config_.index_kind().is_flat());
   }
 }
 
-Status DatabaseImpl::writable() const {
-  if (closed_.load(std::memory_order_acquire)) return closed_error();
-  if (durability_) return durability_->writable();
-  return Status::OK();
-}
-
-// ---- writes ----
-
-Status DatabaseImpl::apply_upsert(const VectorId& id, std::span<const float> vector,
-                                  const Metadata* metadata) {
-  auto r = store_.upsert(id, vector, metadata);
-  if (!r) return r.status();
-  Status s;
-  if (ann_) s = r->replaced ? ann_->update(r->slot) : ann_->insert(r->slot);
-  if (cache_) cache_->on_upsert(store_, r->slot, r->replaced);
-  return s;
-}
-
-Status DatabaseImpl::apply_upsert_batch(std::span<const VectorId> ids, std::span<const float> rows,
-                                        std::span<const Metadata* const> metadata) {
-  const size_t dim = config_.dim();
-  std::vector<uint32_t> inserted, touched;
-  inserted.reserve(ids.size());
-  bool any_replaced = false;
-  for (size_t i = 0; i < ids.size(); ++i) {
-    auto r = store_.upsert(ids[i], rows.subspan(i * dim, dim), metadata.empty() ? nullptr : metadata[i]);
-    if (!r) return r.status();
-    if (cache_) touched.push_back(r->slot);
-    any_replaced = any_replaced || r->replaced;
-    if (!ann_) continue;
-    if (r->replaced) {
-      // A row inserted earlier in this batch and replaced again is still
-      // waiting for insert_batch below, which will read its final vector.
-      if (std::find(inserted.begin(), inserted.end(), r->slot) == inserted.end()) {
-        IQDB_RETURN_IF_ERROR(ann_->update(r->slot));
-      }
-    } else {
-      inserted.push_back(r->slot);
-    }
-  }
-  Status s;
-  if (ann_ && !inserted.empty()) s = ann_->insert_batch(inserted);
-  if (cache_) cache_->on_upsert_many(store_, touched, any_replaced);
-  return s;
-}
-
-bool DatabaseImpl::apply_remove(const VectorId& id) {
-  uint32_t slot = store_.find(id);
-  if (slot == index::kNoSlot) return false;
-  if (ann_) ann_->remove(slot);
-  store_.remove(id);
-  if (cache_) cache_->on_remove(id);
-  return true;
-}
-
-Status DatabaseImpl::upsert(const VectorId& id, std::span<const float> vector,
-                            const Metadata* metadata) {
-  IQDB_RETURN_IF_ERROR(db::check_vector(vector, config_.dim()));
-  // Values the storage type cannot hold are refused before the WAL sees them.
-  IQDB_RETURN_IF_ERROR(store_.check_vector(vector));
-  IQDB_RETURN_IF_ERROR(writable());
-  if (durability_) return durability_->upsert(id, vector, metadata);
-  std::unique_lock lock(mutex_);
-  return apply_upsert(id, vector, metadata);
-}
-
-Status DatabaseImpl::upsert_batch(std::span<const VectorId> ids, std::span<const float> rows,
-                                  std::span<const Metadata* const> metadata) {
-  const size_t dim = config_.dim();
-  if (rows.size() != ids.size() * dim) {
-    return Status::InvalidArgument("upsert_batch: " + std::to_string(ids.size()) + " ids need " +
-                                   std::to_string(ids.size() * dim) + " floats, got " +
-                                   std::to_string(rows.size()));
-  }
-  if (!metadata.empty() && metadata.size() != ids.size()) {
-    return Status::InvalidArgument("upsert_batch: metadata must be empty or one entry per id");
-  }
-  for (size_t i = 0; i < ids.size(); ++i) {
-    Status s = db::check_vector(rows.subspan(i * dim, dim), dim);
-    if (s.ok()) s = store_.check_vector(rows.subspan(i * dim, dim));
-    if (!s.ok()) {
-      return Status::InvalidArgument("upsert_batch row " + std::to_string(i) + ": " +
-                                     std::string(s.message()));
-    }
-  }
-  if (ids.empty()) return Status::OK();
-  IQDB_RETURN_IF_ERROR(writable());
-  if (durability_) return durability_->upsert_batch(ids, rows, metadata);
-  std::unique_lock lock(mutex_);
-  return apply_upsert_batch(ids, rows, metadata);
-}
-
-Result<bool> DatabaseImpl::remove(const VectorId& id) {
-  IQDB_RETURN_IF_ERROR(writable());
-  if (durability_) return durability_->remove(id);
-  std::unique_lock lock(mutex_);
-  return apply_remove(id);
-}
+DatabaseImpl::~DatabaseImpl() { (void)close(); }
 
 // ---- reads ----
 
 Result<std::optional<Record>> DatabaseImpl::get(const VectorId& id) const {
-  if (closed_.load(std::memory_order_acquire)) return closed_error();
+  auto pass = gate_.enter();
+  if (!pass) return closed_error();
   std::shared_lock lock(mutex_);
-  uint32_t slot = store_.find(id);
+  const index::VectorStore& store = contents_->store();
+  uint32_t slot = store.find(id);
   if (slot == index::kNoSlot) return std::optional<Record>();
   Record record;
   record.vector.resize(config_.dim());
-  store_.decode_row(slot, record.vector.data());  // what it returns per type: VectorStorage
-  if (const Metadata* m = store_.metadata(slot)) record.metadata = *m;
+  store.decode_row(slot, record.vector.data());  // what it returns per type: VectorStorage
+  if (const Metadata* m = store.metadata(slot)) record.metadata = *m;
   return std::optional<Record>(std::move(record));
 }
 
 size_t DatabaseImpl::size() const {
+  auto pass = gate_.enter();
+  if (!pass) return 0;
   std::shared_lock lock(mutex_);
-  return store_.size();
+  return contents_->store().size();
 }
 
 std::vector<util::Candidate> DatabaseImpl::search_locked(const float* query,
                                                          const SearchParams& params) const {
-  index::QueryScorer scorer(store_, query);
+  const index::VectorStore& store = contents_->store();
+  const index::AnnIndex* ann = contents_->ann();
+  index::QueryScorer scorer(store, query);
   std::optional<MetadataPredicate> predicate;
-  if (params.filter != nullptr) predicate.emplace(store_, *params.filter);
+  if (params.filter != nullptr) predicate.emplace(store, *params.filter);
   const index::SlotPredicate* pred = predicate ? &*predicate : nullptr;
-  if (ann_ && !params.exact) return ann_->search(scorer, params.k, index::AnnKnobs{params.ef, params.n_probes}, pred);
+  if (ann && !params.exact) return ann->search(scorer, params.k, index::AnnKnobs{params.ef, params.n_probes}, pred);
   return index::flat_search(scorer, params.k, pred);
 }
 
 std::vector<Hit> DatabaseImpl::to_hits(const std::vector<util::Candidate>& found, const float* query,
                                        bool with_metadata) const {
-  index::QueryScorer scorer(store_, query);
+  const index::VectorStore& store = contents_->store();
+  index::QueryScorer scorer(store, query);
   std::vector<Hit> hits;
   hits.reserve(found.size());
   for (const util::Candidate& c : found) {
-    Hit hit{store_.id(c.slot), scorer.to_user_distance(c.distance), std::nullopt};
+    Hit hit{store.id(c.slot), scorer.to_user_distance(c.distance), std::nullopt};
     if (with_metadata) {
-      if (const Metadata* m = store_.metadata(c.slot)) hit.metadata = *m;
+      if (const Metadata* m = store.metadata(c.slot)) hit.metadata = *m;
     }
     hits.push_back(std::move(hit));
   }
@@ -213,7 +117,8 @@ std::vector<Hit> DatabaseImpl::to_hits(const std::vector<util::Candidate>& found
 
 Result<std::vector<Hit>> DatabaseImpl::search(std::span<const float> query,
                                               const SearchParams& params) const {
-  if (closed_.load(std::memory_order_acquire)) return closed_error();
+  auto pass = gate_.enter();
+  if (!pass) return closed_error();
   IQDB_RETURN_IF_ERROR(db::check_vector(query, config_.dim(), "query"));
   IQDB_RETURN_IF_ERROR(db::check_search(params));
   if (!params.filters.empty()) {
@@ -237,7 +142,8 @@ std::vector<Hit> DatabaseImpl::search_one(std::span<const float> query, const Se
 
 Result<std::vector<std::vector<Hit>>> DatabaseImpl::search_batch(std::span<const float> queries,
                                                                  const SearchParams& params) const {
-  if (closed_.load(std::memory_order_acquire)) return closed_error();
+  auto pass = gate_.enter();
+  if (!pass) return closed_error();
   const size_t dim = config_.dim();
   if (queries.size() % dim != 0) {
     return Status::InvalidArgument("search_batch: " + std::to_string(queries.size()) +
@@ -278,13 +184,14 @@ void DatabaseImpl::search_batch_locked(std::span<const float> queries, const Sea
     });
     return;
   }
-  if ((!ann_ || params.exact) && !cache_) {
+  const index::VectorStore& store = contents_->store();
+  if ((!contents_->ann() || params.exact) && !cache_) {
     // Flat and uncached: score the whole batch at once (index/flat_batch.h);
     // the answers are exactly search()'s. With a cache, each query goes
     // through it below instead.
     std::optional<MetadataPredicate> predicate;
-    if (params.filter != nullptr) predicate.emplace(store_, *params.filter);
-    auto found = index::flat_search_batch(store_, queries.data(), n, params.k,
+    if (params.filter != nullptr) predicate.emplace(store, *params.filter);
+    auto found = index::flat_search_batch(store, queries.data(), n, params.k,
                                           predicate ? &*predicate : nullptr);
     exec::parallel_for(0, n, 16, [&](size_t begin, size_t end) {
       for (size_t i = begin; i < end; ++i) {
@@ -302,30 +209,45 @@ void DatabaseImpl::search_batch_locked(std::span<const float> queries, const Sea
 
 // ---- lifecycle ----
 
-bool DatabaseImpl::read_only() const noexcept { return durability_ && durability_->read_only(); }
-
 Status DatabaseImpl::optimize() {
+  auto pass = gate_.enter();
+  if (!pass) return closed_error();
   IQDB_RETURN_IF_ERROR(writable());
   std::unique_lock lock(mutex_);
   if (cache_) cache_->clear();
-  return ann_ ? ann_->optimize() : Status::OK();
+  unsaved_.store(true);  // a rebuilt index is not in the log: the next flush writes it
+  Status s = db::guarded([&] { return contents_->optimize(); });
+  // A rebuild that failed halfway leaves an index nobody can vouch for.
+  if (!s.ok() && s.code() != StatusCode::kInvalidArgument) latch(s);
+  return s;
 }
 
 Status DatabaseImpl::flush() {
-  if (closed_.load(std::memory_order_acquire)) return closed_error();
-  if (!durability_) return Status::OK();
-  return durability_->flush();
+  auto pass = gate_.enter();
+  if (!pass) return closed_error();
+  Status s = checkpoint();
+  std::lock_guard l(compact_mu_);
+  if (s.ok()) compact_error_ = Status::OK();
+  return s;
 }
 
 Status DatabaseImpl::close() {
-  if (closed_.exchange(true, std::memory_order_acq_rel)) return closed_error();
-  if (!durability_) return Status::OK();
-  Status s = durability_->close();
+  std::lock_guard one_close(close_mu_);
+  if (!gate_.close_and_drain()) return closed_error();
+  stop_compactor();
+  Status s = read_only_ ? Status::OK() : writable();
+  if (s.ok() && !read_only_) s = checkpoint();  // every change reaches the file
+  Status j = journal_->close();
+  if (s.ok()) s = std::move(j);
+  std::unique_lock lock(mutex_);
+  cache_.reset();
+  contents_.reset();
   return s;
 }
 
 std::optional<CacheStats> DatabaseImpl::cache_stats() const {
-  if (!cache_) return std::nullopt;
+  auto pass = gate_.enter();
+  if (!pass || !cache_) return std::nullopt;
   return cache_->stats();
 }
 

@@ -1,19 +1,31 @@
-// DatabaseImpl: the state behind a Database handle — the rows, the index,
-// the lock that orders writers against readers, and (for a file-backed
-// database) the durable log and snapshot.
+// DatabaseImpl: the state behind a Database handle — its contents, the
+// journal that makes writes durable, the result cache, and the locks and
+// gates that order everything.
+//
+// Write path (database_writes.cpp): validate -> journal.log (durable per
+// fsync policy) -> wait for the write's turn in log order (ApplyOrder) ->
+// apply to memory under the exclusive lock -> acknowledge. If applying a
+// logged write fails, memory no longer equals the log: the database latches
+// and refuses every later write with that reason (reopening replays the
+// log). A log over its threshold is compacted by a background thread.
+//
+// Lifecycle: every call holds a CallGate pass; close() shuts the gate, waits
+// for the calls in flight, writes a snapshot if memory differs from the
+// file, and releases everything. Later calls get kClosed.
 //
 // Thread-safety: every public method is safe to call concurrently. Reads
-// take the shared lock; a write validates and logs outside it, then takes
-// the exclusive lock only to apply the change to memory.
+// take the shared lock; a write takes the exclusive lock only to apply.
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <span>
+#include <thread>
 #include <vector>
 
 #include "iqdb/config.h"
@@ -21,24 +33,24 @@
 #include "iqdb/filter.h"
 #include "iqdb/status.h"
 #include "iqdb/types.h"
-#include "index/ann_index.h"
-#include "index/vector_store.h"
+#include "db/apply_order.h"
+#include "db/call_gate.h"
+#include "db/contents.h"
+#include "db/journal.h"
 #include "util/topk.h"
 
 namespace iqdb {
 
 namespace db {
-class Durability;
 class ResultCache;
 }
 
 class DatabaseImpl {
  public:
-  // Validates the config and builds an empty in-memory database.
-  static Result<std::unique_ptr<DatabaseImpl>> create(const Config& config);
-  // Opens or creates the database at `path`.
-  static Result<std::unique_ptr<DatabaseImpl>> open(const std::filesystem::path& path,
-                                                    const Config& config, bool read_only = false);
+  // In memory when `path` is null; else opens or creates the file.
+  static Result<std::unique_ptr<DatabaseImpl>> open(const Config& config,
+                                                    const std::filesystem::path* path,
+                                                    bool read_only = false);
   // Opens the existing database at `path` with the shape its snapshot
   // records (db/open_existing.cpp).
   static Result<std::unique_ptr<DatabaseImpl>> open_existing(const std::filesystem::path& path,
@@ -51,10 +63,13 @@ class DatabaseImpl {
   Result<std::optional<Record>> get(const VectorId& id) const;
   Result<bool> remove(const VectorId& id);
 
+  // 0 once closed.
   size_t size() const;
+  // These stay valid after close.
   size_t dim() const noexcept { return config_.dim(); }
   Metric metric() const noexcept { return config_.metric(); }
   IndexKind index_kind() const noexcept { return config_.index_kind(); }
+  const Config& config() const noexcept { return config_; }
 
   Result<std::vector<Hit>> search(std::span<const float> query, const SearchParams& params) const;
   Result<std::vector<std::vector<Hit>>> search_batch(std::span<const float> queries,
@@ -62,6 +77,8 @@ class DatabaseImpl {
 
   Status optimize();
   Status flush();
+  // Waits for calls in flight, persists, releases. kClosed when already
+  // closed (after waiting for a close running on another thread).
   Status close();
   std::optional<CacheStats> cache_stats() const;
 
@@ -69,51 +86,68 @@ class DatabaseImpl {
   Result<DatabaseInfo> info() const;
   Result<VerifyReport> verify() const;
   Result<CompactReport> compact(const CompactOptions& options);
-  bool read_only() const noexcept;
-  // Null in memory.
-  const db::Durability* durability() const noexcept { return durability_.get(); }
-
-  // Applies already-validated writes to memory. Used by the write paths and
-  // by WAL replay. Caller holds the exclusive lock (or is single-threaded).
-  Status apply_upsert(const VectorId& id, std::span<const float> vector, const Metadata* metadata);
-  Status apply_upsert_batch(std::span<const VectorId> ids, std::span<const float> rows,
-                            std::span<const Metadata* const> metadata);
-  bool apply_remove(const VectorId& id);
-
-  std::unique_lock<std::shared_mutex> lock_exclusive() const { return std::unique_lock(mutex_); }
-  std::shared_lock<std::shared_mutex> lock_shared() const { return std::shared_lock(mutex_); }
-  void set_index(std::unique_ptr<index::AnnIndex> ann) { ann_ = std::move(ann); }
-
-  const index::VectorStore& store() const noexcept { return store_; }
-  index::VectorStore& mutable_store() noexcept { return store_; }
-  const index::AnnIndex* ann() const noexcept { return ann_.get(); }
-  const Config& config() const noexcept { return config_; }
-  void set_config(const Config& config) { config_ = config; }
+  bool read_only() const noexcept { return read_only_; }
 
  private:
-  explicit DatabaseImpl(const Config& config);
+  DatabaseImpl(std::unique_ptr<db::Contents> contents, std::unique_ptr<db::Journal> journal,
+               bool unsaved);
 
-  // Search without taking the lock (caller holds it shared).
+  // ---- writes (database_writes.cpp)
+  // Logs the records of `source`, then applies in log order.
+  template <typename Apply>
+  Status write(const db::RecordSource& source, Apply&& apply);
+  // OK, or why writes are refused (latched, journal broken).
+  Status writable() const;
+  // Stops writes for good with `why` and releases writers waiting their turn.
+  void latch(const Status& why);
+  // Writes a snapshot if memory differs from the file, and starts a fresh
+  // log. One at a time; appends wait, readers do not.
+  // With `force`, writes one even when memory equals the file; with
+  // `compression`, in that encoding from now on.
+  Status checkpoint(bool force = false, std::optional<Compression> compression = std::nullopt);
+  void maybe_compact();
+  void compactor_loop();
+  void stop_compactor();
+
+  // ---- reads (database_impl.cpp); the caller holds the shared lock.
   std::vector<util::Candidate> search_locked(const float* query, const SearchParams& params) const;
   std::vector<Hit> to_hits(const std::vector<util::Candidate>& found, const float* query,
                            bool with_metadata) const;
-  // One query, through the cache when there is one. Caller holds the lock
-  // shared.
+  // One query, through the cache when there is one.
   std::vector<Hit> search_one(std::span<const float> query, const SearchParams& params) const;
   // The body of search_batch after validation; fills results (one entry per
   // query). Caller holds the lock shared.
   void search_batch_locked(std::span<const float> queries, const SearchParams& params,
                            std::vector<std::vector<Hit>>& results) const;
-  void make_cache();
-  Status writable() const;
 
-  Config config_;
-  index::VectorStore store_;
-  std::unique_ptr<index::AnnIndex> ann_;  // null for the flat index
-  std::unique_ptr<db::Durability> durability_;
+  const Config config_;  // as reconciled with the file
+  std::filesystem::path path_;  // empty in memory
+  bool read_only_ = false;
+  Compression snapshot_compression_;  // of the next snapshot; guarded by checkpoint_mu_
+  std::unique_ptr<db::Contents> contents_;  // released by close()
+  std::unique_ptr<db::Journal> journal_;
   std::unique_ptr<db::ResultCache> cache_;  // null when not configured
-  mutable std::shared_mutex mutex_;
-  std::atomic<bool> closed_{false};
+  mutable std::shared_mutex mutex_;  // readers shared; applying a write exclusive
+  mutable db::CallGate gate_;
+  db::ApplyOrder order_;
+
+  mutable std::mutex latch_mu_;
+  Status latched_;  // guarded by latch_mu_
+  std::atomic<bool> is_latched_{false};
+  // Memory changed in a way the log does not replay (optimize).
+  std::atomic<bool> unsaved_{false};
+
+  std::mutex close_mu_;       // one close at a time; later ones wait for it
+  mutable std::mutex checkpoint_mu_;  // one snapshot at a time
+
+  // Background compaction.
+  std::mutex compact_mu_;
+  std::condition_variable compact_cv_;
+  std::thread compactor_;       // started on first need
+  bool compact_wanted_ = false;  // guarded by compact_mu_
+  bool compact_stop_ = false;    // guarded by compact_mu_
+  Status compact_error_;         // the last background failure; guarded by compact_mu_
+  uint64_t compact_retry_bytes_ = 0;  // after a failure, retry above this log size
 };
 
 }  // namespace iqdb

@@ -3,8 +3,7 @@
 #include <system_error>
 
 #include "db/database_impl.h"
-#include "db/durability.h"
-#include "db/snapshot_source.h"
+#include "db/snapshot_sections.h"
 #include "db/stored_shape.h"
 #include "db/verify.h"
 #include "iqdb/simd.h"
@@ -47,15 +46,21 @@ Status describe_files(const std::filesystem::path& path, DatabaseInfo& info) {
 }  // namespace
 
 Result<DatabaseInfo> DatabaseImpl::info() const {
-  if (closed_.load(std::memory_order_acquire)) return Status::InvalidArgument("the database is closed");
+  auto pass = gate_.enter();
+  if (!pass) return Status::Closed("the database is closed");
   DatabaseInfo info;
   info.simd_target = simd_target();
   info.library_version = version();
-  if (durability_) {
-    IQDB_RETURN_IF_ERROR(describe_files(durability_->path(), info));
-    info.read_only = durability_->read_only();
-    info.compression = durability_->compression();
-    info.log_records = durability_->log_records();
+  if (!path_.empty()) {
+    IQDB_RETURN_IF_ERROR(describe_files(path_, info));
+    info.read_only = read_only_;
+    {
+      std::lock_guard l(checkpoint_mu_);
+      info.compression = snapshot_compression_;
+    }
+    const uint64_t last = db::Journal::AppendHold(*journal_).last_seq();
+    const uint64_t in_snapshot = journal_->snapshot_seq();
+    info.log_records = last > in_snapshot ? last - in_snapshot : 0;
   } else {
     info.in_memory = true;
   }
@@ -63,8 +68,8 @@ Result<DatabaseInfo> DatabaseImpl::info() const {
   info.dim = config_.dim();
   info.metric = config_.metric();
   info.index = config_.index_kind();
-  info.records = store_.size();
-  describe_store(store_, info);
+  info.records = contents_->store().size();
+  describe_store(contents_->store(), info);
   return info;
 }
 

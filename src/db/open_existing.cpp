@@ -17,7 +17,7 @@ Result<std::unique_ptr<DatabaseImpl>> DatabaseImpl::open_existing(const std::fil
       .fsync(options.fsync)
       .cache(options.cache)
       .compression(options.compression.value_or(shape->compression));
-  return open(path, config, options.read_only);
+  return open(config, &path, options.read_only);
 }
 
 }  // namespace iqdb

@@ -8,7 +8,7 @@
 
 #include "db/index_config.h"
 #include "db/index_factory.h"
-#include "db/snapshot_source.h"
+#include "db/snapshot_sections.h"
 #include "db/stored_shape.h"
 #include "db/verify.h"
 #include "db/wal_ops.h"

@@ -1,5 +1,7 @@
 #include "db/wal_ops.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cmath>
 
 #include "core/record_codec.h"
@@ -65,6 +67,49 @@ std::string encode_upsert_batch(std::span<const VectorId> ids, std::span<const f
   return out;
 }
 
+namespace {
+std::atomic<size_t> g_batch_part_bytes{kBatchPartBytes};
+}
+
+size_t batch_part_bytes() { return g_batch_part_bytes.load(std::memory_order_relaxed); }
+void set_batch_part_bytes(size_t bytes) { g_batch_part_bytes.store(bytes, std::memory_order_relaxed); }
+
+BatchEncoder::BatchEncoder(std::span<const VectorId> ids, std::span<const float> rows, size_t dim,
+                           std::span<const Metadata* const> metadata, size_t part_bytes)
+    : ids_(ids), rows_(rows), dim_(dim), metadata_(metadata), part_bytes_(part_bytes) {}
+
+LogRecord BatchEncoder::next() {
+  const bool first = next_row_ == 0;
+  constexpr size_t kPartHeader = 1 + 8 + 4;
+  LogRecord record;
+  std::string& out = record.payload;
+  out.reserve(std::min(part_bytes_, (ids_.size() - next_row_) * (dim_ * 4 + 32)) + kPartHeader + 64);
+  out.assign(kPartHeader, '\0');  // filled in below
+  size_t row = next_row_;
+  while (row < ids_.size() && (row == next_row_ || out.size() < part_bytes_)) {
+    encode_record(out, ids_[row], rows_.subspan(row * dim_, dim_),
+                  metadata_.empty() ? nullptr : metadata_[row]);
+    ++row;
+  }
+  const auto count = static_cast<uint32_t>(row - next_row_);
+  next_row_ = row;
+  const bool last = row == ids_.size();
+  std::string header;
+  if (first && last) {
+    record.op = static_cast<uint8_t>(WalOp::kUpsertBatch);
+    util::put_u32(header, count);
+    out.replace(0, kPartHeader, header);
+  } else {
+    record.op = static_cast<uint8_t>(WalOp::kUpsertBatchPart);
+    util::put_u8(header, static_cast<uint8_t>((first ? kPartFirst : 0) | (last ? kPartLast : 0)));
+    util::put_u64(header, ids_.size());
+    util::put_u32(header, count);
+    out.replace(0, kPartHeader, header);
+  }
+  record.more = !last;
+  return record;
+}
+
 std::string encode_remove(const VectorId& id) {
   std::string out;
   core::encode_id(out, id);
@@ -86,6 +131,22 @@ Result<DecodedOp> decode_op(uint8_t op, std::span<const uint8_t> payload, size_t
       // Each record takes at least 4 * dim bytes: a count beyond that is a lie.
       if (uint64_t{count} * (6 + 4 + 4 * uint64_t{dim} + 1) > payload.size()) {
         return Status::Corruption("log batch count exceeds its payload");
+      }
+      for (uint32_t i = 0; i < count; ++i) IQDB_RETURN_IF_ERROR(decode_record(in, dim, out));
+      break;
+    }
+    case WalOp::kUpsertBatchPart: {
+      out.op = WalOp::kUpsertBatchPart;
+      uint32_t count = 0;
+      if (!in.read_u8(&out.part_flags) || !in.read_u64(&out.batch_rows) || !in.read_u32(&count)) {
+        return Status::Corruption("log batch part truncated");
+      }
+      if (out.part_flags > (kPartFirst | kPartLast) || out.part_flags == (kPartFirst | kPartLast)) {
+        return Status::Corruption("log batch part has unknown flags");
+      }
+      if (count == 0 || count > out.batch_rows ||
+          uint64_t{count} * (6 + 4 + 4 * uint64_t{dim} + 1) > payload.size()) {
+        return Status::Corruption("log batch part count exceeds its payload or its batch");
       }
       for (uint32_t i = 0; i < count; ++i) IQDB_RETURN_IF_ERROR(decode_record(in, dim, out));
       break;

@@ -72,7 +72,8 @@ class HnswGraph {
   NodeInfo& info(uint32_t slot) noexcept { return nodes()[slot]; }
   const NodeInfo& info(uint32_t slot) const noexcept { return nodes()[slot]; }
 
-  // ---- Writers: lock the node, read or replace its lists, unlock.
+  // ---- Writers: lock the node (through NodeLock), read or replace its
+  // lists, unlock.
   void lock(uint32_t slot) noexcept;
   void unlock(uint32_t slot) noexcept;
   // The node's list at `level` while its lock is held (or under exclusive
@@ -135,6 +136,20 @@ class HnswGraph {
   // bytes past its records; cleared as records are added there).
   size_t adopted_level0_bytes_ = 0;
   size_t adopted_node_bytes_ = 0;
+};
+
+// Holds one node's seqlock for its scope. Readers spin while the lock bit is
+// set, so it must be released on every path, exceptions included.
+class NodeLock {
+ public:
+  NodeLock(HnswGraph& graph, uint32_t slot) noexcept : graph_(graph), slot_(slot) { graph_.lock(slot_); }
+  ~NodeLock() { graph_.unlock(slot_); }
+  NodeLock(const NodeLock&) = delete;
+  NodeLock& operator=(const NodeLock&) = delete;
+
+ private:
+  HnswGraph& graph_;
+  uint32_t slot_;
 };
 
 }  // namespace iqdb::index::hnsw

@@ -69,18 +69,19 @@ void HnswIndex::select_neighbors(std::span<const Cand> candidates, size_t max_co
 // Returns whether `to` is in the list afterwards.
 bool HnswIndex::add_link(uint32_t from, uint32_t to, uint32_t level, float dist, Scratch& s) {
   const size_t cap = graph_->max_links(level);
+  // Allocate before taking the node's lock: readers spin while it is held.
   s.shrink_links.resize(cap + 1);
-  graph_->lock(from);
+  s.shrink.reserve(cap + 1);
+  s.shrink_selected.reserve(cap);
+  hnsw::NodeLock lock(*graph_, from);
   size_t n = graph_->links_locked(from, level, s.shrink_links.data());
   if (std::find(s.shrink_links.begin(), s.shrink_links.begin() + n, to) !=
       s.shrink_links.begin() + n) {
-    graph_->unlock(from);
     return true;
   }
   if (n < cap) {
     s.shrink_links[n++] = to;
     graph_->write_links(from, level, s.shrink_links.data(), n);
-    graph_->unlock(from);
     return true;
   }
   s.shrink.clear();
@@ -93,7 +94,6 @@ bool HnswIndex::add_link(uint32_t from, uint32_t to, uint32_t level, float dist,
   std::sort(s.shrink.begin(), s.shrink.end(), nearer);
   select_neighbors(s.shrink, cap, s.shrink_selected);
   graph_->write_links(from, level, s.shrink_selected.data(), s.shrink_selected.size());
-  graph_->unlock(from);
   return std::find(s.shrink_selected.begin(), s.shrink_selected.end(), to) !=
          s.shrink_selected.end();
 }
@@ -103,7 +103,7 @@ bool HnswIndex::add_link(uint32_t from, uint32_t to, uint32_t level, float dist,
 void HnswIndex::force_link(uint32_t from, uint32_t to, uint32_t level, Scratch& s) {
   const size_t cap = graph_->max_links(level);
   s.shrink_links.resize(cap + 1);
-  graph_->lock(from);
+  hnsw::NodeLock lock(*graph_, from);
   size_t n = graph_->links_locked(from, level, s.shrink_links.data());
   if (std::find(s.shrink_links.begin(), s.shrink_links.begin() + n, to) ==
       s.shrink_links.begin() + n) {
@@ -122,7 +122,6 @@ void HnswIndex::force_link(uint32_t from, uint32_t to, uint32_t level, Scratch& 
     }
     graph_->write_links(from, level, s.shrink_links.data(), n);
   }
-  graph_->unlock(from);
 }
 
 // Links `slot` from each selected neighbour. When the heuristic of every
@@ -154,9 +153,10 @@ void HnswIndex::connect(uint32_t slot, uint32_t level, EntryPoint ep, const Spac
       if (c.slot != slot) s.found.push_back(c);
     }
     select_neighbors(s.found, config_.m, s.selected);
-    graph_->lock(slot);
-    graph_->write_links(slot, l, s.selected.data(), s.selected.size());
-    graph_->unlock(slot);
+    {
+      hnsw::NodeLock lock(*graph_, slot);
+      graph_->write_links(slot, l, s.selected.data(), s.selected.size());
+    }
     link_back(slot, l, s.found, s.selected, s);
     s.entries.swap(s.found);
   }

@@ -180,9 +180,8 @@ void HnswIndex::unlink(std::span<const uint32_t> slots, bool free_nodes) {
             selected.push_back(candidates[i].slot);
           }
         }
-        graph_->lock(y);
+        hnsw::NodeLock lock(*graph_, y);
         graph_->write_links(y, level, selected.data(), selected.size());
-        graph_->unlock(y);
       }
     });
     for (uint32_t y : affected) {
@@ -204,11 +203,10 @@ void HnswIndex::unlink(std::span<const uint32_t> slots, bool free_nodes) {
       graph_->release(x);
       sync_->count.fetch_sub(1, std::memory_order_release);
     } else {
-      graph_->lock(x);
+      hnsw::NodeLock lock(*graph_, x);
       for (uint32_t level = 0; level <= graph_->info(x).level; ++level) {
         graph_->write_links(x, level, nullptr, 0);
       }
-      graph_->unlock(x);
     }
   }
 }

@@ -132,33 +132,30 @@ void HnswIndex::relink_unreached(uint32_t slot, std::vector<uint32_t>& indegree)
   size_t linked = 0;
   for (const hnsw::Cand& from : s.found) {
     if (linked == kInLinks) break;
-    graph_->lock(from.slot);
-    size_t n = graph_->links_locked(from.slot, 0, links.data());
-    if (std::find(links.begin(), links.begin() + n, slot) != links.begin() + n) {
-      graph_->unlock(from.slot);
-      ++linked;
-      continue;
-    }
-    size_t replace = n;  // n < cap: append
-    if (n == cap) {
-      distance_from.reset(from.slot);
-      float worst = -1.0f;
-      for (size_t i = 0; i < n; ++i) {
-        if (links[i] >= indegree.size() || indegree[links[i]] < 2) continue;
-        const float d = distance_from(links[i]);
-        if (replace == n || d > worst) replace = i, worst = d;
-      }
-      if (replace == n) {  // every link is someone's only way in
-        graph_->unlock(from.slot);
+    {
+      hnsw::NodeLock lock(*graph_, from.slot);
+      size_t n = graph_->links_locked(from.slot, 0, links.data());
+      if (std::find(links.begin(), links.begin() + n, slot) != links.begin() + n) {
+        ++linked;
         continue;
       }
-      --indegree[links[replace]];
-    } else {
-      ++n;
+      size_t replace = n;  // n < cap: append
+      if (n == cap) {
+        distance_from.reset(from.slot);
+        float worst = -1.0f;
+        for (size_t i = 0; i < n; ++i) {
+          if (links[i] >= indegree.size() || indegree[links[i]] < 2) continue;
+          const float d = distance_from(links[i]);
+          if (replace == n || d > worst) replace = i, worst = d;
+        }
+        if (replace == n) continue;  // every link is someone's only way in
+        --indegree[links[replace]];
+      } else {
+        ++n;
+      }
+      links[replace] = slot;
+      graph_->write_links(from.slot, 0, links.data(), n);
     }
-    links[replace] = slot;
-    graph_->write_links(from.slot, 0, links.data(), n);
-    graph_->unlock(from.slot);
     if (slot < indegree.size()) ++indegree[slot];
     ++linked;
   }

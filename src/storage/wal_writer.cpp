@@ -156,6 +156,30 @@ Status WalWriter::sync() {
   return sync_to(last);
 }
 
+WalWriter::Mark WalWriter::mark() const {
+  std::lock_guard lock(mu_);
+  return Mark{end_, next_seq_};
+}
+
+Status WalWriter::rollback(const Mark& mark) {
+  std::lock_guard sync_lock(sync_mu_);
+  std::lock_guard lock(mu_);
+  if (!broken_.ok()) return broken_;
+  if (mark.end > end_ || mark.next_seq > next_seq_) {
+    return Status::InvalidArgument("WAL rollback past its end");
+  }
+  Status s = file_.truncate(mark.end);
+  if (s.ok()) s = file_.sync();
+  if (!s.ok()) {
+    broken_ = Status::IOError("WAL is unusable after a failed rollback: " + s.to_string());
+    return broken_;
+  }
+  end_ = mark.end;
+  next_seq_ = mark.next_seq;
+  synced_seq_ = std::min(synced_seq_, next_seq_ - 1);
+  return Status::OK();
+}
+
 Status WalWriter::reset(uint64_t identity, uint64_t next_seq) {
   if (next_seq == 0) return Status::InvalidArgument("WAL sequence numbers start at 1");
   std::lock_guard sync_lock(sync_mu_);
@@ -169,6 +193,11 @@ Status WalWriter::reset(uint64_t identity, uint64_t next_seq) {
   end_ = kWalHeaderBytes;
   broken_ = Status::OK();
   return Status::OK();
+}
+
+Status WalWriter::broken() const {
+  std::lock_guard lock(mu_);
+  return broken_;
 }
 
 uint64_t WalWriter::size_bytes() const {

@@ -50,6 +50,17 @@ class WalWriter {
   Result<uint64_t> append(uint8_t op, std::span<const uint8_t> payload);
   Result<uint64_t> append(uint8_t op, std::string_view payload);
 
+  // Where the log ends now, to undo appends with rollback().
+  struct Mark {
+    uint64_t end = 0;
+    uint64_t next_seq = 0;
+  };
+  Mark mark() const;
+  // Cuts every record appended since `mark` off the log (and out of what
+  // sync_to reports durable). Requires the caller to have kept every other
+  // appender out since mark() was taken. On failure the writer is broken.
+  Status rollback(const Mark& mark);
+
   // Makes every record with sequence <= seq durable; returns at once when
   // an earlier sync already did.
   Status sync_to(uint64_t seq);
@@ -61,6 +72,9 @@ class WalWriter {
   // new file is written aside and renamed over the old one, so a crash
   // leaves either the old log or the new one. Waits for running syncs.
   Status reset(uint64_t identity, uint64_t next_seq);
+
+  // OK, or the sticky failure that stops every append and sync.
+  Status broken() const;
 
   // Bytes in the log file, header included.
   uint64_t size_bytes() const;

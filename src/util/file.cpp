@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <limits>
@@ -44,6 +45,9 @@ Result<File> File::open(const std::filesystem::path& path, Mode mode) {
     fd = ::open(path.c_str(), flags, 0644);
   } while (fd < 0 && errno == EINTR);
   if (fd < 0) return errno_status(errno, "cannot open", path);
+  if (FileHooks* hooks = file_hooks()) {
+    hooks->after_open(fd, path, mode == Mode::kCreate || mode == Mode::kCreateTruncate);
+  }
   return File(fd, path);
 }
 
@@ -100,6 +104,20 @@ Status File::read_exact(uint64_t offset, std::span<uint8_t> out) const {
 
 Status File::write_at(uint64_t offset, std::span<const uint8_t> bytes) const {
   if (!offset_ok(offset, bytes.size())) return Status::InvalidArgument("write offset out of range");
+  if (FileHooks* hooks = file_hooks()) {
+    const FileHooks::WriteFault fault = hooks->before_write(path_, offset, bytes.size());
+    if (fault.error != 0) {
+      if (fault.allowed > 0) {
+        IQDB_RETURN_IF_ERROR(write_at_unhooked(offset, bytes.first(std::min(fault.allowed, bytes.size()))));
+      }
+      errno = fault.error;
+      return os_error("cannot write");
+    }
+  }
+  return write_at_unhooked(offset, bytes);
+}
+
+Status File::write_at_unhooked(uint64_t offset, std::span<const uint8_t> bytes) const {
   size_t done = 0;
   while (done < bytes.size()) {
     ssize_t n = ::pwrite(fd_, bytes.data() + done, bytes.size() - done,
@@ -123,23 +141,27 @@ Status File::truncate(uint64_t length) const {
   return Status::OK();
 }
 
-Status File::sync() const {
-  if (consume_injected_sync_failure()) return Status::IOError("cannot fdatasync " + path_.string() + ": injected failure");
-  int rc;
-  do {
-    rc = ::fdatasync(fd_);
-  } while (rc != 0 && errno == EINTR);
-  if (rc != 0) return os_error("cannot fdatasync");
-  return Status::OK();
-}
+Status File::sync() const { return sync_with(::fdatasync, "fdatasync"); }
 
-Status File::sync_all() const {
-  if (consume_injected_sync_failure()) return Status::IOError("cannot fsync " + path_.string() + ": injected failure");
+Status File::sync_all() const { return sync_with(::fsync, "fsync"); }
+
+Status File::sync_with(int (*fn)(int), std::string_view name) const {
+  if (consume_injected_sync_failure()) {
+    return Status::IOError("cannot " + std::string(name) + " " + path_.string() + ": injected failure");
+  }
+  FileHooks* hooks = file_hooks();
+  if (hooks) {
+    if (int err = hooks->before_sync(fd_, path_); err != 0) {
+      errno = err;
+      return os_error("cannot " + std::string(name));
+    }
+  }
   int rc;
   do {
-    rc = ::fsync(fd_);
+    rc = fn(fd_);
   } while (rc != 0 && errno == EINTR);
-  if (rc != 0) return os_error("cannot fsync");
+  if (rc != 0) return os_error("cannot " + std::string(name));
+  if (hooks) hooks->after_sync(fd_, path_);
   return Status::OK();
 }
 
@@ -157,6 +179,10 @@ std::filesystem::path parent_directory(const std::filesystem::path& path) {
 }
 
 Status fsync_directory(const std::filesystem::path& dir) {
+  FileHooks* hooks = file_hooks();
+  if (hooks) {
+    if (int err = hooks->before_sync(-1, dir); err != 0) return errno_status(err, "cannot fsync directory", dir);
+  }
   int fd;
   do {
     fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -172,6 +198,7 @@ Status fsync_directory(const std::filesystem::path& dir) {
   if (rc != 0 && err != EINVAL && err != ENOTSUP) {
     return errno_status(err, "cannot fsync directory", dir);
   }
+  if (hooks) hooks->after_sync(-1, dir);
   return Status::OK();
 }
 
@@ -179,13 +206,16 @@ Status rename_durably(const std::filesystem::path& from, const std::filesystem::
   if (::rename(from.c_str(), to.c_str()) != 0) {
     return errno_status(errno, "cannot rename '" + from.string() + "' over", to);
   }
+  if (FileHooks* hooks = file_hooks()) hooks->after_rename(from, to);
   return fsync_directory(parent_directory(to));
 }
 
 Status remove_file_if_exists(const std::filesystem::path& path) {
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+  if (::unlink(path.c_str()) != 0) {
+    if (errno == ENOENT) return Status::OK();
     return errno_status(errno, "cannot remove", path);
   }
+  if (FileHooks* hooks = file_hooks()) hooks->after_remove(path);
   return Status::OK();
 }
 

@@ -64,6 +64,8 @@ class File {
  private:
   File(int fd, std::filesystem::path path) noexcept : fd_(fd), path_(std::move(path)) {}
   Status os_error(std::string_view what) const;
+  Status write_at_unhooked(uint64_t offset, std::span<const uint8_t> bytes) const;
+  Status sync_with(int (*fn)(int), std::string_view name) const;
 
   int fd_ = -1;
   std::filesystem::path path_;

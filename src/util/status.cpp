@@ -16,6 +16,7 @@ std::string_view status_code_name(StatusCode code) {
     case StatusCode::kBusy: return "Busy";
     case StatusCode::kUnsupported: return "Unsupported";
     case StatusCode::kResourceExhausted: return "ResourceExhausted";
+    case StatusCode::kClosed: return "Closed";
   }
   return "Unknown";
 }

@@ -21,6 +21,7 @@ Exit exit_code_for(const Status& status, Exit invalid) {
       return Exit::kUnsupported;
     case StatusCode::kIOError:
     case StatusCode::kResourceExhausted:
+    case StatusCode::kClosed:
       return Exit::kError;
   }
   return Exit::kError;

@@ -40,7 +40,7 @@ TEST_CASE("copies share one database; close waits for submitted work and refuses
   auto closed = copy.close();  // submitted after the writes: they all complete first
   for (auto& w : writes) CHECK(w.get().ok());
   CHECK(closed.get().ok());
-  CHECK(db->upsert(999, {0, 0, 0, 0}).get().code() == StatusCode::kInvalidArgument);
+  CHECK(db->upsert(999, {0, 0, 0, 0}).get().code() == StatusCode::kClosed);
   auto reopened = Database::open(dir / "db", 4, Metric::kL2);
   REQUIRE(reopened.ok());
   CHECK(reopened->size() == 200);

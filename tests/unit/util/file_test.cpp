@@ -60,7 +60,7 @@ TEST_CASE("MappedFile shows the file's bytes, and an empty file as an empty span
     REQUIRE(f->write_at(0, as_bytes("mapped bytes")).ok());
     Result<MappedFile> m = MappedFile::map(*f);
     REQUIRE(m.ok());
-    f->close();  // the mapping outlives the descriptor
+    REQUIRE(f->close().ok());  // the mapping outlives the descriptor
     CHECK(as_chars(m->bytes()) == "mapped bytes");
     MappedFile moved = std::move(*m);
     CHECK(moved.size() == 12);

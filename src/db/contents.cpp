@@ -1,0 +1,98 @@
+#include "db/contents.h"
+
+#include <vector>
+
+#include "db/index_factory.h"
+#include "db/result_cache.h"
+#include "util/fault_injection.h"
+
+namespace iqdb::db {
+
+Contents::Contents(const Config& config)
+    : config_(config), store_(config.dim(), config.metric(), config.storage()) {}
+
+Result<std::unique_ptr<Contents>> Contents::create(const Config& config) {
+  std::unique_ptr<Contents> c(new Contents(config));
+  auto ann = make_index(config.index_kind(), c->store_);
+  if (!ann) return ann.status();
+  c->ann_ = std::move(*ann);
+  return c;
+}
+
+Result<std::unique_ptr<Contents>> Contents::load(Config config, const index::SectionSource& source,
+                                                 uint64_t record_count) {
+  auto store = index::VectorStore::load(config.dim(), config.metric(), source);
+  if (!store) return store.status();
+  if (store->size() != record_count) {
+    return Status::Corruption("snapshot record count disagrees with its rows");
+  }
+  config.storage(store->storage());  // the stored row type wins, like the index kind
+  std::unique_ptr<Contents> c(new Contents(config));
+  c->store_ = std::move(*store);
+  auto ann = load_index(config.index_kind(), c->store_, source);
+  if (!ann) return ann.status();
+  c->ann_ = std::move(*ann);
+  return c;
+}
+
+Status Contents::upsert(const VectorId& id, std::span<const float> vector, const Metadata* metadata,
+                        ResultCache* cache) {
+  auto r = store_.upsert(id, vector, metadata);
+  if (!r) return r.status();
+  util::maybe_throw_injected_apply_fault();
+  Status s;
+  if (ann_) s = r->replaced ? ann_->update(r->slot) : ann_->insert(r->slot);
+  if (cache) cache->on_upsert(store_, r->slot, r->replaced);
+  return s;
+}
+
+Status Contents::upsert_batch(std::span<const VectorId> ids, std::span<const float> rows,
+                              std::span<const Metadata* const> metadata, ResultCache* cache) {
+  const size_t dim = config_.dim();
+  std::vector<uint32_t> inserted, touched;
+  // fresh[slot] != 0: the slot was inserted by this batch and waits for
+  // insert_batch below, which reads its final vector (a later row of the
+  // batch may have replaced it again).
+  std::vector<uint8_t> fresh;
+  inserted.reserve(ids.size());
+  if (cache) touched.reserve(ids.size());
+  bool any_replaced = false;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    auto r = store_.upsert(ids[i], rows.subspan(i * dim, dim), metadata.empty() ? nullptr : metadata[i]);
+    if (!r) return r.status();
+    if (i == ids.size() / 2) util::maybe_throw_injected_apply_fault();
+    if (cache) touched.push_back(r->slot);
+    any_replaced = any_replaced || r->replaced;
+    if (!ann_) continue;
+    const bool waiting = r->slot < fresh.size() && fresh[r->slot] != 0;
+    if (r->replaced) {
+      if (!waiting) IQDB_RETURN_IF_ERROR(ann_->update(r->slot));
+    } else {
+      if (r->slot >= fresh.size()) fresh.resize(std::max<size_t>(r->slot + 1, fresh.size() * 2));
+      fresh[r->slot] = 1;
+      inserted.push_back(r->slot);
+    }
+  }
+  Status s;
+  if (ann_ && !inserted.empty()) s = ann_->insert_batch(inserted);
+  if (cache) cache->on_upsert_many(store_, touched, any_replaced);
+  return s;
+}
+
+bool Contents::remove(const VectorId& id, ResultCache* cache) {
+  uint32_t slot = store_.find(id);
+  if (slot == index::kNoSlot) return false;
+  if (ann_) ann_->remove(slot);
+  store_.remove(id);
+  if (cache) cache->on_remove(id);
+  return true;
+}
+
+Status Contents::optimize() { return ann_ ? ann_->optimize() : Status::OK(); }
+
+void Contents::save(index::SectionSink& sink) const {
+  store_.save(sink);
+  if (ann_) ann_->save(sink);
+}
+
+}  // namespace iqdb::db

@@ -1,0 +1,196 @@
+// DatabaseImpl's write path: validation, logging, applying in log order,
+// latching on failure, snapshots and background compaction.
+#include <string>
+
+#include "db/database_impl.h"
+#include "db/exception_status.h"
+#include "db/result_cache.h"
+#include "db/snapshot_sections.h"
+#include "db/validate.h"
+#include "db/wal_ops.h"
+
+namespace iqdb {
+namespace {
+
+Status closed_error() { return Status::Closed("the database is closed"); }
+
+// A single log record, encoded only when the journal asks for it.
+db::RecordSource one_record(db::WalOp op, std::function<std::string()> encode) {
+  return [op, encode = std::move(encode)]() -> Result<db::LogRecord> {
+    return db::LogRecord{static_cast<uint8_t>(op), encode(), false};
+  };
+}
+
+}  // namespace
+
+Status DatabaseImpl::writable() const {
+  if (is_latched_.load(std::memory_order_acquire)) {
+    std::lock_guard l(latch_mu_);
+    return latched_;
+  }
+  return journal_->status();
+}
+
+void DatabaseImpl::latch(const Status& why) {
+  {
+    std::lock_guard l(latch_mu_);
+    if (latched_.ok()) {
+      latched_ = Status(why.code() == StatusCode::kOk ? StatusCode::kIOError : why.code(),
+                        "the database refuses writes after a failed write (reopen it to recover): " +
+                            std::string(why.message()));
+    }
+    is_latched_.store(true, std::memory_order_release);
+  }
+  order_.abandon();
+}
+
+template <typename Apply>
+Status DatabaseImpl::write(const db::RecordSource& source, Apply&& apply) {
+  IQDB_RETURN_IF_ERROR(writable());
+  Result<db::SeqRange> range = journal_->log(source);
+  if (!range.ok()) {
+    // A log left in an unknown state stops all writes; a clean refusal
+    // (bad payload, a write undone) only fails this one.
+    if (Status broken = journal_->status(); !broken.ok()) latch(broken);
+    return range.status();
+  }
+  Status result;
+  {
+    db::ApplyOrder::Turn turn(order_, *range);
+    if (!turn.ok()) return writable();
+    result = db::guarded([&] {
+      std::unique_lock lock(mutex_);
+      return apply();
+    });
+    // The record is durable but memory does not hold it: memory no longer
+    // equals the log, so no later write may build on it.
+    if (!result.ok()) latch(result);
+  }
+  if (result.ok()) maybe_compact();
+  return result;
+}
+
+Status DatabaseImpl::upsert(const VectorId& id, std::span<const float> vector,
+                            const Metadata* metadata) {
+  auto pass = gate_.enter();
+  if (!pass) return closed_error();
+  IQDB_RETURN_IF_ERROR(db::check_vector(vector, config_.dim()));
+  // Values the storage type cannot hold are refused before the log sees them.
+  IQDB_RETURN_IF_ERROR(contents_->store().check_vector(vector));
+  return write(one_record(db::WalOp::kUpsert, [&] { return db::encode_upsert(id, vector, metadata); }),
+               [&] { return contents_->upsert(id, vector, metadata, cache_.get()); });
+}
+
+Status DatabaseImpl::upsert_batch(std::span<const VectorId> ids, std::span<const float> rows,
+                                  std::span<const Metadata* const> metadata) {
+  auto pass = gate_.enter();
+  if (!pass) return closed_error();
+  const size_t dim = config_.dim();
+  if (rows.size() != ids.size() * dim) {
+    return Status::InvalidArgument("upsert_batch: " + std::to_string(ids.size()) + " ids need " +
+                                   std::to_string(ids.size() * dim) + " floats, got " +
+                                   std::to_string(rows.size()));
+  }
+  if (!metadata.empty() && metadata.size() != ids.size()) {
+    return Status::InvalidArgument("upsert_batch: metadata must be empty or one entry per id");
+  }
+  for (size_t i = 0; i < ids.size(); ++i) {
+    Status s = db::check_vector(rows.subspan(i * dim, dim), dim);
+    if (s.ok()) s = contents_->store().check_vector(rows.subspan(i * dim, dim));
+    if (!s.ok()) {
+      return Status::InvalidArgument("upsert_batch row " + std::to_string(i) + ": " +
+                                     std::string(s.message()));
+    }
+  }
+  if (ids.empty()) return Status::OK();
+  db::BatchEncoder encoder(ids, rows, dim, metadata, db::batch_part_bytes());
+  return write([&]() -> Result<db::LogRecord> { return encoder.next(); },
+               [&] { return contents_->upsert_batch(ids, rows, metadata, cache_.get()); });
+}
+
+Result<bool> DatabaseImpl::remove(const VectorId& id) {
+  auto pass = gate_.enter();
+  if (!pass) return closed_error();
+  bool removed = false;
+  Status s = write(one_record(db::WalOp::kRemove, [&] { return db::encode_remove(id); }), [&] {
+    removed = contents_->remove(id, cache_.get());
+    return Status::OK();
+  });
+  if (!s.ok()) return s;
+  return removed;
+}
+
+// ---- snapshots and compaction ----
+
+Status DatabaseImpl::checkpoint(bool force, std::optional<Compression> compression) {
+  std::lock_guard one_at_a_time(checkpoint_mu_);
+  if (!journal_->durable()) return Status::OK();
+  IQDB_RETURN_IF_ERROR(writable());
+  db::Journal::AppendHold hold(*journal_);
+  // Every logged write must be in memory before memory is written out.
+  if (!order_.wait_applied(hold.last_seq())) return writable();
+  std::shared_lock readers_go_on(mutex_);
+  if (!force && hold.last_seq() == journal_->snapshot_seq() && !unsaved_.load()) return Status::OK();
+  const Compression encoding = compression.value_or(snapshot_compression_);
+  Status s = db::guarded([&] {
+    storage::SnapshotWriter writer(db::snapshot_header(*contents_, journal_->identity(), hold.last_seq()));
+    IQDB_RETURN_IF_ERROR(db::add_sections(*contents_, writer, encoding));
+    return journal_->write_snapshot(hold, writer);
+  });
+  if (s.ok()) {
+    unsaved_.store(false);  // optimize() cannot run: it needs the exclusive lock
+    snapshot_compression_ = encoding;  // later snapshots keep it
+  } else if (Status broken = journal_->status(); !broken.ok()) {
+    latch(broken);
+  }
+  return s;
+}
+
+void DatabaseImpl::maybe_compact() {
+  const uint64_t bytes = journal_->log_bytes();
+  if (bytes <= journal_->compact_threshold_bytes()) return;
+  std::lock_guard l(compact_mu_);
+  if (compact_stop_ || compact_wanted_ || bytes < compact_retry_bytes_) return;
+  compact_wanted_ = true;
+  if (!compactor_.joinable()) {
+    try {
+      compactor_ = std::thread([this] { compactor_loop(); });
+    } catch (const std::system_error&) {
+      compact_wanted_ = false;  // no thread now: the next write asks again
+      return;
+    }
+  }
+  compact_cv_.notify_one();
+}
+
+void DatabaseImpl::compactor_loop() {
+  std::unique_lock l(compact_mu_);
+  for (;;) {
+    compact_cv_.wait(l, [&] { return compact_wanted_ || compact_stop_; });
+    if (compact_stop_) return;
+    l.unlock();
+    Status s = checkpoint();
+    l.lock();
+    compact_wanted_ = false;
+    if (s.ok()) {
+      compact_error_ = Status::OK();
+      compact_retry_bytes_ = 0;
+    } else {
+      // Reported by flush()/close(); retried once the log has grown further,
+      // so a full disk is not hammered on every write.
+      compact_error_ = s;
+      compact_retry_bytes_ = journal_->log_bytes() + journal_->compact_threshold_bytes() / 8;
+    }
+  }
+}
+
+void DatabaseImpl::stop_compactor() {
+  {
+    std::lock_guard l(compact_mu_);
+    compact_stop_ = true;
+  }
+  compact_cv_.notify_all();
+  if (compactor_.joinable()) compactor_.join();
+}
+
+}  // namespace iqdb

@@ -29,9 +29,9 @@ struct HnswConfig {
   size_t ef_search = 64;         // default beam width while searching
   uint64_t seed = 0x5EED;        // level generator seed (deterministic builds)
   // f32 rows: walk the graph on an 8-bit copy of the rows (1 byte per
-  // dimension more memory; about 3x the queries per second at the same
-  // recall, the shortlist reranked on the f32 rows), or, when false, on the
-  // f32 rows themselves (graph + rows only: the memory of hnswlib's layout).
+  // dimension more memory and faster walks, the shortlist reranked on the
+  // f32 rows), or, when false, on the f32 rows themselves (graph + rows
+  // only: the memory of hnswlib's layout).
   // Other storage types walk their own rows either way.
   bool quantized_walk = true;
 
@@ -215,14 +215,21 @@ class IQDB_EXPORT Config {
   // Row storage type (default f32); see VectorStorage.
   Config& storage(VectorStorage s) { storage_ = s; return *this; }
 
+  // Each getter carries its setter's name.
   size_t dim() const noexcept { return dim_; }
   Metric metric() const noexcept { return metric_; }
+  const IndexKind& index() const noexcept { return index_; }
+  const CacheConfig& cache() const noexcept { return cache_; }
+  const FsyncPolicy& fsync() const noexcept { return fsync_; }
+  const Compression& compression() const noexcept { return compression_; }
+  const VectorStorage& storage() const noexcept { return storage_; }
+  bool is_cached() const noexcept { return cache_.capacity > 0; }
+  // Earlier names of index(), cache(), fsync() and compression(), kept so
+  // existing code compiles.
   const IndexKind& index_kind() const noexcept { return index_; }
   const CacheConfig& cache_config() const noexcept { return cache_; }
-  bool is_cached() const noexcept { return cache_.capacity > 0; }
   const FsyncPolicy& fsync_policy() const noexcept { return fsync_; }
   const Compression& compression_kind() const noexcept { return compression_; }
-  const VectorStorage& storage() const noexcept { return storage_; }
 
   // kInvalidArgument when a value is out of range (dim 0 or above
   // kMaxDim, HNSW m < 2 or > 256, ...).
@@ -247,6 +254,10 @@ struct SearchParams {
   size_t ef = 0;                   // HNSW beam width
   size_t n_probes = 0;             // IVF lists to scan
   bool with_metadata = false;      // fill Hit::metadata
+  // Score every (matching) record instead of walking the index: the exact
+  // k nearest on any index, as the flat index returns them. ef and
+  // n_probes are then ignored.
+  bool exact = false;
   // search_batch only: at most this many threads work on the batch (0: the
   // whole worker pool). 1 runs it on the calling thread alone.
   size_t threads = 0;

@@ -40,6 +40,7 @@
 
 #include "iqdb/config.h"
 #include "iqdb/export.h"
+#include "iqdb/files.h"
 #include "iqdb/filter.h"
 #include "iqdb/integrity.h"
 #include "iqdb/status.h"
@@ -61,6 +62,12 @@ class IQDB_EXPORT Database {
   // it open.
   static Result<Database> open(const std::filesystem::path& path, size_t dim, Metric metric);
   static Result<Database> open(const std::filesystem::path& path, const Config& config);
+  // Opens the existing database at `path`, taking its dim, metric, index,
+  // storage type and compression from the file. kNotFound when there is no
+  // database at `path`, kCorruption when its files are damaged, kBusy when
+  // another process holds it (see OpenOptions::read_only for sharing).
+  static Result<Database> open(const std::filesystem::path& path);
+  static Result<Database> open(const std::filesystem::path& path, const OpenOptions& options);
 
   Database(Database&&) noexcept;
   Database& operator=(Database&&) noexcept;
@@ -81,7 +88,10 @@ class IQDB_EXPORT Database {
   // parts and committed by its last.
   Status upsert_batch(std::span<const VectorId> ids, std::span<const float> rows,
                       std::span<const Metadata* const> metadata = {});
-  // Exactly the floats written, and the metadata; nullopt when absent.
+  // The record under `id`, nullopt when absent. The vector is exactly the
+  // floats written for f32 and u8 storage and for lossy types with keep_f32;
+  // for f16, bf16 and SQ8 rows without keep_f32 it is the stored
+  // approximation (see VectorStorage). The metadata is exactly as written.
   Result<std::optional<Record>> get(const VectorId& id) const;
   // True if the record was present.
   Result<bool> remove(const VectorId& id);
@@ -118,6 +128,23 @@ class IQDB_EXPORT Database {
   // Waits for calls in flight, flushes and releases the database (and its
   // lock); further calls return kClosed. Returns the flush's error, if any.
   Status close();
+
+  // What the database is and holds; see DatabaseInfo. For a file, the
+  // section table is read from the snapshot on disk.
+  Result<DatabaseInfo> info() const;
+  // Checks the database as this handle holds it: the rows, id map, norms
+  // and index in memory, and for a file also every snapshot checksum and
+  // every log record on disk. Readers go on meanwhile; writers wait for the
+  // in-memory stages. Problems are findings in the report, not errors.
+  Result<VerifyReport> verify() const;
+  // Always writes a fresh snapshot holding every write (temp file, fsync,
+  // rename, directory fsync), re-encoded with options.compression when
+  // given (later snapshots keep it), then empties the log. Readers go on
+  // meanwhile; writers wait. kUnsupported in memory and on a read-only
+  // handle; kUnsupported for a codec this build lacks (nothing changes).
+  Result<CompactReport> compact(const CompactOptions& options = {});
+  // True for a handle opened with OpenOptions::read_only.
+  bool read_only() const;
 
   // nullopt when no cache is configured.
   std::optional<CacheStats> cache_stats() const;

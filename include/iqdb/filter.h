@@ -31,6 +31,7 @@ namespace iqdb {
 
 namespace detail {
 struct FilterAccess;
+struct FilterNode;  // the shared tree; defined inside the library
 }
 
 class Filter;
@@ -87,12 +88,10 @@ class IQDB_EXPORT Filter {
 
   friend bool operator==(const Filter& a, const Filter& b);
 
-  struct Node;
-
  private:
   friend struct detail::FilterAccess;
-  explicit Filter(std::shared_ptr<const Node> node) : node_(std::move(node)) {}
-  std::shared_ptr<const Node> node_;
+  explicit Filter(std::shared_ptr<const detail::FilterNode> node) : node_(std::move(node)) {}
+  std::shared_ptr<const detail::FilterNode> node_;
 };
 
 }  // namespace iqdb

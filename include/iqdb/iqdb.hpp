@@ -5,6 +5,7 @@
 #include "iqdb/config.h"
 #include "iqdb/database.h"
 #include "iqdb/export.h"
+#include "iqdb/files.h"
 #include "iqdb/filter.h"
 #include "iqdb/integrity.h"
 #include "iqdb/simd.h"

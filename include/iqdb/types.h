@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -80,11 +81,17 @@ class IQDB_EXPORT Value {
   Value() noexcept = default;
   Value(std::nullptr_t) noexcept {}                        // NOLINT
   Value(bool b) noexcept : v_(b) {}                        // NOLINT
-  Value(int i) noexcept : v_(int64_t{i}) {}                // NOLINT
-  Value(long i) noexcept : v_(static_cast<int64_t>(i)) {}  // NOLINT
-  Value(long long i) noexcept : v_(static_cast<int64_t>(i)) {}  // NOLINT
-  Value(unsigned i) noexcept : v_(int64_t{i}) {}           // NOLINT
+  // Every integer type (char types and bool excepted) is an int. An
+  // unsigned value above INT64_MAX cannot be one: it becomes the nearest
+  // double instead.
+  template <typename I>
+    requires(std::is_integral_v<I> && !std::is_same_v<I, bool> && !std::is_same_v<I, char> &&
+             !std::is_same_v<I, char8_t> && !std::is_same_v<I, char16_t> &&
+             !std::is_same_v<I, char32_t> && !std::is_same_v<I, wchar_t>)
+  Value(I i) noexcept  // NOLINT: implicit by design
+      : v_(to_variant(i)) {}
   Value(double d) noexcept : v_(d) {}                      // NOLINT
+  Value(float f) noexcept : v_(double{f}) {}               // NOLINT
   Value(std::string s) : v_(std::move(s)) {}               // NOLINT
   Value(std::string_view s) : v_(std::string(s)) {}        // NOLINT
   Value(const char* s) : v_(std::string(s)) {}             // NOLINT
@@ -108,7 +115,15 @@ class IQDB_EXPORT Value {
   friend bool operator==(const Value& a, const Value& b) { return a.v_ == b.v_; }
 
  private:
-  std::variant<std::monostate, bool, int64_t, double, std::string> v_;
+  using Variant = std::variant<std::monostate, bool, int64_t, double, std::string>;
+  template <typename I>
+  static Variant to_variant(I i) noexcept {
+    if constexpr (std::is_unsigned_v<I> && sizeof(I) >= sizeof(int64_t)) {
+      if (i > static_cast<uint64_t>(INT64_MAX)) return static_cast<double>(i);
+    }
+    return static_cast<int64_t>(i);
+  }
+  Variant v_;
 };
 
 // An ordered map from field name to Value.

@@ -10,8 +10,8 @@
 namespace iqdb {
 namespace {
 
-std::shared_ptr<const Filter::Node> leaf(Filter::Op op, std::string field, std::vector<Value> values) {
-  auto node = std::make_shared<Filter::Node>();
+std::shared_ptr<const detail::FilterNode> leaf(Filter::Op op, std::string field, std::vector<Value> values) {
+  auto node = std::make_shared<detail::FilterNode>();
   node->op = op;
   node->field = std::move(field);
   node->values = std::move(values);
@@ -43,7 +43,7 @@ bool equal(const Value& a, const Value& b) {
   return a == b;
 }
 
-bool evaluate(const Filter::Node& node, const Metadata* metadata) {
+bool evaluate(const detail::FilterNode& node, const Metadata* metadata) {
   using Op = Filter::Op;
   switch (node.op) {
     case Op::kAnd:
@@ -93,7 +93,7 @@ bool evaluate(const Filter::Node& node, const Metadata* metadata) {
 
 // Counts nodes (and in-list values) and depth without recursing past the
 // limits, so a hostile tree cannot exhaust the stack here either.
-bool within_limits(const Filter::Node& node, size_t depth, size_t& nodes) {
+bool within_limits(const detail::FilterNode& node, size_t depth, size_t& nodes) {
   if (depth > Filter::kMaxDepth) return false;
   nodes += 1 + node.values.size();
   if (nodes > Filter::kMaxNodes) return false;
@@ -116,21 +116,21 @@ Filter Filter::in(std::string field, std::vector<Value> values) {
 }
 
 Filter Filter::and_(std::vector<Filter> operands) {
-  auto node = std::make_shared<Node>();
+  auto node = std::make_shared<detail::FilterNode>();
   node->op = Op::kAnd;
   node->operands = std::move(operands);
   return Filter(std::move(node));
 }
 
 Filter Filter::or_(std::vector<Filter> operands) {
-  auto node = std::make_shared<Node>();
+  auto node = std::make_shared<detail::FilterNode>();
   node->op = Op::kOr;
   node->operands = std::move(operands);
   return Filter(std::move(node));
 }
 
 Filter Filter::not_(Filter operand) {
-  auto node = std::make_shared<Node>();
+  auto node = std::make_shared<detail::FilterNode>();
   node->op = Op::kNot;
   node->operands.push_back(std::move(operand));
   return Filter(std::move(node));
@@ -156,8 +156,8 @@ const std::vector<Filter>& Filter::operands() const { return node_->operands; }
 
 bool operator==(const Filter& a, const Filter& b) {
   if (a.node_ == b.node_) return true;
-  const Filter::Node& x = *a.node_;
-  const Filter::Node& y = *b.node_;
+  const detail::FilterNode& x = *a.node_;
+  const detail::FilterNode& y = *b.node_;
   return x.op == y.op && x.field == y.field && x.values == y.values && x.operands == y.operands;
 }
 

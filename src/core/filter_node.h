@@ -9,17 +9,18 @@
 
 namespace iqdb {
 
-struct Filter::Node {
-  Op op = Op::kAnd;
+namespace detail {
+
+struct FilterNode {
+  Filter::Op op = Filter::Op::kAnd;
   std::string field;          // leaves
   std::vector<Value> values;  // one for comparisons, the list for kIn
   std::vector<Filter> operands;  // kAnd, kOr, kNot
 };
 
-namespace detail {
 struct FilterAccess {
-  static const Filter::Node* node(const Filter& f) { return f.node_.get(); }
-  static Filter make(std::shared_ptr<const Filter::Node> node) { return Filter(std::move(node)); }
+  static const detail::FilterNode* node(const Filter& f) { return f.node_.get(); }
+  static Filter make(std::shared_ptr<const detail::FilterNode> node) { return Filter(std::move(node)); }
 };
 }  // namespace detail
 

@@ -9,9 +9,9 @@
 
 namespace iqdb {
 
-struct AsyncDatabase::State {
-  State(Database database, size_t threads) : db(std::move(database)), executor(threads) {}
-  ~State() {
+struct detail::AsyncState {
+  AsyncState(Database database, size_t threads) : db(std::move(database)), executor(threads) {}
+  ~AsyncState() {
     executor.wait();
     if (!closed.exchange(true)) (void)db.close();
   }
@@ -27,7 +27,7 @@ Status closed_status() { return Status::Closed("the async database is closed"); 
 // Runs fn() on the executor and hands its result to a future. fn must not
 // throw (Database never does); anything else that throws becomes an error.
 template <typename T, typename Fn>
-std::future<T> run(const std::shared_ptr<AsyncDatabase::State>& state, Fn fn) {
+std::future<T> run(const std::shared_ptr<detail::AsyncState>& state, Fn fn) {
   auto promise = std::make_shared<std::promise<T>>();
   std::future<T> future = promise->get_future();
   if (!state || state->closed.load()) {
@@ -50,10 +50,23 @@ std::future<T> run(const std::shared_ptr<AsyncDatabase::State>& state, Fn fn) {
 
 Result<AsyncDatabase> AsyncDatabase::wrap(Database db, size_t threads) {
   try {
-    return AsyncDatabase(std::make_shared<State>(std::move(db), threads));
+    return AsyncDatabase(std::make_shared<detail::AsyncState>(std::move(db), threads));
   } catch (const std::bad_alloc&) {
     return Status::ResourceExhausted("out of memory");
   }
+}
+
+Result<AsyncDatabase> AsyncDatabase::open_in_memory(size_t dim, Metric metric, size_t threads) {
+  return open_in_memory(Config(dim, metric), threads);
+}
+
+Result<AsyncDatabase> AsyncDatabase::open(const std::filesystem::path& path, size_t dim, Metric metric,
+                                          size_t threads) {
+  return open(path, Config(dim, metric), threads);
+}
+
+Result<AsyncDatabase> AsyncDatabase::open(const std::filesystem::path& path, size_t threads) {
+  return open(path, OpenOptions(), threads);
 }
 
 Result<AsyncDatabase> AsyncDatabase::open_in_memory(const Config& config, size_t threads) {
@@ -65,6 +78,13 @@ Result<AsyncDatabase> AsyncDatabase::open_in_memory(const Config& config, size_t
 Result<AsyncDatabase> AsyncDatabase::open(const std::filesystem::path& path, const Config& config,
                                           size_t threads) {
   auto db = Database::open(path, config);
+  if (!db) return db.status();
+  return wrap(std::move(*db), threads);
+}
+
+Result<AsyncDatabase> AsyncDatabase::open(const std::filesystem::path& path,
+                                          const OpenOptions& options, size_t threads) {
+  auto db = Database::open(path, options);
   if (!db) return db.status();
   return wrap(std::move(*db), threads);
 }
@@ -128,6 +148,38 @@ std::future<Result<std::vector<std::vector<Hit>>>> AsyncDatabase::search_batch(
       });
 }
 
+std::future<Result<std::vector<std::vector<Hit>>>> AsyncDatabase::search_batch(
+    std::vector<float> queries, SearchParams params) const {
+  // The filters are copied; the task points params at its own copies.
+  std::optional<Filter> filter;
+  if (params.filter != nullptr) filter = *params.filter;
+  std::vector<std::optional<Filter>> filters;
+  filters.reserve(params.filters.size());
+  for (const Filter* f : params.filters) filters.push_back(f ? std::optional<Filter>(*f) : std::nullopt);
+  return run<Result<std::vector<std::vector<Hit>>>>(
+      state_, [queries = std::move(queries), params, filter = std::move(filter),
+               filters = std::move(filters)](Database& db) mutable {
+        params.filter = filter ? &*filter : nullptr;
+        std::vector<const Filter*> pointers;
+        pointers.reserve(filters.size());
+        for (const auto& f : filters) pointers.push_back(f ? &*f : nullptr);
+        params.filters = pointers;
+        return db.search_batch(queries, params);
+      });
+}
+
+std::future<Result<DatabaseInfo>> AsyncDatabase::info() const {
+  return run<Result<DatabaseInfo>>(state_, [](Database& db) { return db.info(); });
+}
+
+std::future<Result<VerifyReport>> AsyncDatabase::verify() const {
+  return run<Result<VerifyReport>>(state_, [](Database& db) { return db.verify(); });
+}
+
+std::future<Result<CompactReport>> AsyncDatabase::compact(CompactOptions options) const {
+  return run<Result<CompactReport>>(state_, [options](Database& db) { return db.compact(options); });
+}
+
 std::future<Status> AsyncDatabase::optimize() const {
   return run<Status>(state_, [](Database& db) { return db.optimize(); });
 }
@@ -155,6 +207,9 @@ std::future<Status> AsyncDatabase::close() const {
 size_t AsyncDatabase::size() const { return state_ ? state_->db.size() : 0; }
 size_t AsyncDatabase::dim() const { return state_ ? state_->db.dim() : 0; }
 Metric AsyncDatabase::metric() const { return state_ ? state_->db.metric() : Metric::kL2; }
+IndexKind AsyncDatabase::index_kind() const { return state_ ? state_->db.index_kind() : IndexKind(); }
+VectorStorage AsyncDatabase::storage() const { return state_ ? state_->db.storage() : VectorStorage(); }
+bool AsyncDatabase::read_only() const { return state_ && state_->db.read_only(); }
 std::optional<CacheStats> AsyncDatabase::cache_stats() const {
   return state_ ? state_->db.cache_stats() : std::nullopt;
 }

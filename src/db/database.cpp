@@ -7,6 +7,7 @@
 #include <string>
 
 #include "db/database_impl.h"
+#include "db/verify.h"
 #include "db/exception_status.h"
 
 namespace iqdb {
@@ -55,6 +56,16 @@ Result<Database> Database::open(const std::filesystem::path& path, size_t dim, M
 Result<Database> Database::open(const std::filesystem::path& path, const Config& config) {
   return guarded([&]() -> Result<Database> {
     auto impl = DatabaseImpl::open(config, &path);
+    if (!impl) return impl.status();
+    return Database(std::move(*impl));
+  });
+}
+
+Result<Database> Database::open(const std::filesystem::path& path) { return open(path, OpenOptions()); }
+
+Result<Database> Database::open(const std::filesystem::path& path, const OpenOptions& options) {
+  return guarded([&]() -> Result<Database> {
+    auto impl = DatabaseImpl::open_existing(path, options);
     if (!impl) return impl.status();
     return Database(std::move(*impl));
   });
@@ -141,6 +152,31 @@ Status Database::close() {
 Result<Integrity> Database::integrity() const {
   if (!impl_) return moved_from();
   return guarded([&] { return impl_->integrity(); });
+}
+
+Result<DatabaseInfo> Database::info() const {
+  if (!impl_) return moved_from();
+  return guarded([&] { return impl_->info(); });
+}
+
+Result<VerifyReport> Database::verify() const {
+  if (!impl_) return moved_from();
+  return guarded([&] { return impl_->verify(); });
+}
+
+Result<CompactReport> Database::compact(const CompactOptions& options) {
+  if (!impl_) return moved_from();
+  return guarded([&] { return impl_->compact(options); });
+}
+
+bool Database::read_only() const { return impl_ && impl_->read_only(); }
+
+Result<VerifyReport> verify(const std::filesystem::path& path) {
+  return guarded([&] { return verify_files(path); });
+}
+
+Result<DatabaseInfo> inspect(const std::filesystem::path& path) {
+  return guarded([&] { return inspect_files(path); });
 }
 
 std::optional<CacheStats> Database::cache_stats() const {

@@ -37,12 +37,16 @@ Status closed_error() { return Status::Closed("the database is closed"); }
 }  // namespace
 
 Result<std::unique_ptr<DatabaseImpl>> DatabaseImpl::open(const Config& config,
-                                                         const std::filesystem::path* path) {
-  auto opened = db::open_database(config, path);
+                                                         const std::filesystem::path* path,
+                                                         bool read_only) {
+  auto opened = db::open_database(config, path, read_only);
   if (!opened) return opened.status();
-  return std::unique_ptr<DatabaseImpl>(
-      new DatabaseImpl(std::move(opened->contents), std::move(opened->journal), opened->unsaved,
-                       std::move(opened->scrub)));
+  std::unique_ptr<DatabaseImpl> impl(new DatabaseImpl(std::move(opened->contents),
+                                                      std::move(opened->journal), opened->unsaved,
+                                                      std::move(opened->scrub)));
+  if (path != nullptr) impl->path_ = *path;
+  impl->read_only_ = read_only;
+  return impl;
 }
 
 DatabaseImpl::DatabaseImpl(std::unique_ptr<db::Contents> contents, std::unique_ptr<db::Journal> journal,
@@ -53,6 +57,7 @@ DatabaseImpl::DatabaseImpl(std::unique_ptr<db::Contents> contents, std::unique_p
       scrub_(std::move(scrub)),
       order_(db::Journal::AppendHold(*journal_).last_seq() + 1),
       unsaved_(unsaved) {
+  snapshot_compression_ = config_.compression_kind();
   // After open: the stored index kind decides how the cache invalidates.
   if (config_.is_cached()) {
     cache_ = std::make_unique<db::ResultCache>(config_.cache_config(), config_.index_kind().is_flat());
@@ -93,7 +98,7 @@ std::vector<util::Candidate> DatabaseImpl::search_locked(const float* query,
   std::optional<MetadataPredicate> predicate;
   if (params.filter != nullptr) predicate.emplace(store, *params.filter);
   const index::SlotPredicate* pred = predicate ? &*predicate : nullptr;
-  if (ann) return ann->search(scorer, params.k, index::AnnKnobs{params.ef, params.n_probes}, pred);
+  if (ann && !params.exact) return ann->search(scorer, params.k, index::AnnKnobs{params.ef, params.n_probes}, pred);
   return index::flat_search(scorer, params.k, pred);
 }
 
@@ -185,7 +190,7 @@ void DatabaseImpl::search_batch_locked(std::span<const float> queries, const Sea
     return;
   }
   const index::VectorStore& store = contents_->store();
-  if (!contents_->ann() && !cache_) {
+  if ((!contents_->ann() || params.exact) && !cache_) {
     // Flat and uncached: score the whole batch at once (index/flat_batch.h);
     // the answers are exactly search()'s. With a cache, each query goes
     // through it below instead.
@@ -238,8 +243,8 @@ Status DatabaseImpl::close() {
   // Cancelled between two chunks; a snapshot written below still verifies
   // what the scrub did not reach.
   if (scrub_) scrub_->stop();
-  Status s = writable();
-  if (s.ok()) s = checkpoint();  // every change reaches the file
+  Status s = read_only_ ? Status::OK() : writable();
+  if (s.ok() && !read_only_) s = checkpoint();  // every change reaches the file
   Status j = journal_->close();
   if (s.ok()) s = std::move(j);
   std::unique_lock lock(mutex_);

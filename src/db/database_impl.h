@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "iqdb/config.h"
+#include "iqdb/files.h"
 #include "iqdb/filter.h"
 #include "iqdb/integrity.h"
 #include "iqdb/status.h"
@@ -55,7 +56,12 @@ class DatabaseImpl {
  public:
   // In memory when `path` is null; else opens or creates the file.
   static Result<std::unique_ptr<DatabaseImpl>> open(const Config& config,
-                                                    const std::filesystem::path* path);
+                                                    const std::filesystem::path* path,
+                                                    bool read_only = false);
+  // Opens the existing database at `path` with the shape its snapshot
+  // records (db/open_existing.cpp).
+  static Result<std::unique_ptr<DatabaseImpl>> open_existing(const std::filesystem::path& path,
+                                                             const OpenOptions& options);
   ~DatabaseImpl();
 
   Status upsert(const VectorId& id, std::span<const float> vector, const Metadata* metadata);
@@ -85,6 +91,12 @@ class DatabaseImpl {
   // How far the snapshot's checksums have been verified; kClosed once closed.
   Result<Integrity> integrity() const;
 
+  // db/info.cpp, db/verify_handle.cpp, db/compact.cpp.
+  Result<DatabaseInfo> info() const;
+  Result<VerifyReport> verify() const;
+  Result<CompactReport> compact(const CompactOptions& options);
+  bool read_only() const noexcept { return read_only_; }
+
  private:
   DatabaseImpl(std::unique_ptr<db::Contents> contents, std::unique_ptr<db::Journal> journal,
                bool unsaved, std::unique_ptr<db::SnapshotScrub> scrub);
@@ -102,7 +114,9 @@ class DatabaseImpl {
   void latch(const Status& why);
   // Writes a snapshot if memory differs from the file, and starts a fresh
   // log. One at a time; appends wait, readers do not.
-  Status checkpoint();
+  // With `force`, writes one even when memory equals the file; with
+  // `compression`, in that encoding from now on.
+  Status checkpoint(bool force = false, std::optional<Compression> compression = std::nullopt);
   void maybe_compact();
   void compactor_loop();
   void stop_compactor();
@@ -119,6 +133,9 @@ class DatabaseImpl {
                            std::vector<std::vector<Hit>>& results) const;
 
   const Config config_;  // as reconciled with the file
+  std::filesystem::path path_;  // empty in memory
+  bool read_only_ = false;
+  Compression snapshot_compression_;  // of the next snapshot; guarded by checkpoint_mu_
   std::unique_ptr<db::Contents> contents_;  // released by close()
   std::unique_ptr<db::Journal> journal_;
   std::unique_ptr<db::ResultCache> cache_;  // null when not configured
@@ -134,7 +151,7 @@ class DatabaseImpl {
   std::atomic<bool> unsaved_{false};
 
   std::mutex close_mu_;       // one close at a time; later ones wait for it
-  std::mutex checkpoint_mu_;  // one snapshot at a time
+  mutable std::mutex checkpoint_mu_;  // one snapshot at a time
 
   // Background compaction.
   std::mutex compact_mu_;

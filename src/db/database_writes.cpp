@@ -125,7 +125,7 @@ Result<bool> DatabaseImpl::remove(const VectorId& id) {
 
 // ---- snapshots and compaction ----
 
-Status DatabaseImpl::checkpoint() {
+Status DatabaseImpl::checkpoint(bool force, std::optional<Compression> compression) {
   std::lock_guard one_at_a_time(checkpoint_mu_);
   if (!journal_->durable()) return Status::OK();
   IQDB_RETURN_IF_ERROR(writable());
@@ -142,15 +142,17 @@ Status DatabaseImpl::checkpoint() {
   // Every logged write must be in memory before memory is written out.
   if (!order_.wait_applied(hold.last_seq())) return writable();
   std::shared_lock readers_go_on(mutex_);
-  if (!snapshot_due(hold.last_seq())) return Status::OK();
+  if (!force && !snapshot_due(hold.last_seq())) return Status::OK();
   if (scrub_) IQDB_RETURN_IF_ERROR(scrub_->verify_rest());
+  const Compression encoding = compression.value_or(snapshot_compression_);
   Status s = db::guarded([&] {
     storage::SnapshotWriter writer(db::snapshot_header(*contents_, journal_->identity(), hold.last_seq()));
-    IQDB_RETURN_IF_ERROR(db::add_sections(*contents_, writer));
+    IQDB_RETURN_IF_ERROR(db::add_sections(*contents_, writer, encoding));
     return journal_->write_snapshot(hold, writer);
   });
   if (s.ok()) {
     unsaved_.store(false);  // optimize() cannot run: it needs the exclusive lock
+    snapshot_compression_ = encoding;  // later snapshots keep it
   } else if (Status broken = journal_->status(); !broken.ok()) {
     latch(broken);
   }

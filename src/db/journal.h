@@ -134,4 +134,10 @@ std::unique_ptr<Journal> file_journal(std::filesystem::path path, util::FileLock
                                       std::unique_ptr<storage::WalWriter> wal, uint64_t identity,
                                       uint64_t snapshot_seq, FsyncPolicy policy);
 
+// The journal of a read-only handle: holds `lock` (shared) until close(),
+// reports the log records newer than the snapshot (up to `last_seq`), and
+// refuses log() and write_snapshot() with kUnsupported (db/read_only_journal.cpp).
+std::unique_ptr<Journal> read_only_journal(std::filesystem::path path, util::FileLock lock,
+                                           uint64_t identity, uint64_t snapshot_seq, uint64_t last_seq);
+
 }  // namespace iqdb::db

@@ -9,6 +9,7 @@
 
 #include "db/index_config.h"
 #include "db/snapshot_sections.h"
+#include "db/stored_shape.h"
 #include "db/wal_ops.h"
 #include "storage/snapshot_reader.h"
 #include "storage/wal_reader.h"
@@ -111,9 +112,10 @@ class Replayer {
   bool dropped_ = false;
 };
 
-Result<OpenedDatabase> open_file(const Config& requested, const std::filesystem::path& path) {
+Result<OpenedDatabase> open_file(const Config& requested, const std::filesystem::path& path,
+                                 bool read_only) {
   if (path.empty()) return Status::InvalidArgument("empty database path");
-  auto lock = util::FileLock::acquire(path);
+  auto lock = read_only ? util::FileLock::acquire_shared(path) : util::FileLock::acquire(path);
   if (!lock) return lock.status();
   const std::filesystem::path wal_path = util::with_suffix(path, ".wal");
 
@@ -141,7 +143,7 @@ Result<OpenedDatabase> open_file(const Config& requested, const std::filesystem:
     if (h.dim != requested.dim() || h.metric != static_cast<uint8_t>(requested.metric())) {
       return Status::ConfigMismatch(
           path.string() + " holds a database of dim " + std::to_string(h.dim) + " and metric " +
-          std::string(h.metric <= 4 ? metric_name(static_cast<Metric>(h.metric)) : "unknown") +
+          std::string(decode_metric(h.metric) ? metric_name(*decode_metric(h.metric)) : "unknown") +
           ", opened with dim " + std::to_string(requested.dim()) + " and metric " +
           std::string(metric_name(requested.metric())));
     }
@@ -158,6 +160,9 @@ Result<OpenedDatabase> open_file(const Config& requested, const std::filesystem:
     out.scrub = std::make_unique<SnapshotScrub>(
         std::make_unique<storage::SnapshotReader>(std::move(*reader)), marker);
   } else {
+    if (read_only && !std::filesystem::exists(wal_path, ec)) {
+      return Status::NotFound("no database at " + path.string());
+    }
     if (std::filesystem::exists(wal_path, ec)) {
       return Status::Corruption(wal_path.string() + " exists but its snapshot " + path.string() +
                                 " does not; refusing to start an empty database over it");
@@ -178,6 +183,10 @@ Result<OpenedDatabase> open_file(const Config& requested, const std::filesystem:
                                     });
   if (!replay) return replay.status();
   out.unsaved = replayer.finish();
+  if (read_only) {  // a torn tail stays for the next writer to cut
+    out.journal = read_only_journal(path, std::move(*lock), identity, snapshot_seq, replay->next_seq - 1);
+    return out;
+  }
   if (replay->torn_tail()) IQDB_RETURN_IF_ERROR(storage::truncate_torn_tail(wal_path, *replay));
   auto wal = storage::WalWriter::open(wal_path, identity, replay->next_seq);
   if (!wal) return wal.status();
@@ -189,9 +198,10 @@ Result<OpenedDatabase> open_file(const Config& requested, const std::filesystem:
 
 }  // namespace
 
-Result<OpenedDatabase> open_database(const Config& config, const std::filesystem::path* path) {
+Result<OpenedDatabase> open_database(const Config& config, const std::filesystem::path* path,
+                                     bool read_only) {
   IQDB_RETURN_IF_ERROR(config.validate());
-  if (path != nullptr) return open_file(config, *path);
+  if (path != nullptr) return open_file(config, *path, read_only);
   OpenedDatabase out;
   auto contents = Contents::create(config);
   if (!contents) return contents.status();

@@ -34,6 +34,10 @@ struct OpenedDatabase {
 // win over the requested ones. When an earlier handle found the snapshot
 // damaged (PATH.damaged), every section is verified before anything is
 // used: still damaged is kCorruption, repaired clears the marker.
-Result<OpenedDatabase> open_database(const Config& config, const std::filesystem::path* path);
+// With `read_only` (a file only): takes the shared lock, never creates,
+// cuts or writes a file (kNotFound when absent), replays the log into
+// memory and returns a journal that refuses writes.
+Result<OpenedDatabase> open_database(const Config& config, const std::filesystem::path* path,
+                                     bool read_only = false);
 
 }  // namespace iqdb::db

@@ -32,6 +32,7 @@ std::string ResultCache::key(std::span<const float> query, const SearchParams& p
   put(params.ef);
   put(params.n_probes);
   put(params.with_metadata ? 1 : 0);
+  put(params.exact ? 1 : 0);
   if (params.filter != nullptr) key += params.filter->to_string();
   return key;
 }

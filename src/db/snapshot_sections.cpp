@@ -64,7 +64,12 @@ storage::SnapshotHeader snapshot_header(const Contents& contents, uint64_t ident
 }
 
 Status add_sections(const Contents& contents, storage::SnapshotWriter& writer) {
-  SnapshotSink sink(writer, contents.config().compression_kind());
+  return add_sections(contents, writer, contents.config().compression_kind());
+}
+
+Status add_sections(const Contents& contents, storage::SnapshotWriter& writer,
+                    const Compression& compression) {
+  SnapshotSink sink(writer, compression);
   contents.save(sink);
   return sink.status();
 }

@@ -39,5 +39,8 @@ storage::SnapshotHeader snapshot_header(const Contents& contents, uint64_t ident
 // says. The sections view the contents' memory: keep them unchanged until
 // the writer has written.
 Status add_sections(const Contents& contents, storage::SnapshotWriter& writer);
+// The same with sections compressed as `compression` says.
+Status add_sections(const Contents& contents, storage::SnapshotWriter& writer,
+                    const Compression& compression);
 
 }  // namespace iqdb::db

@@ -71,21 +71,4 @@ std::vector<util::Candidate> flat_search(const QueryScorer& scorer, size_t k,
   return top.take_sorted();
 }
 
-std::vector<util::Candidate> flat_search_slots(const QueryScorer& scorer,
-                                               std::span<const uint32_t> slots, size_t k) {
-  const VectorStore& store = scorer.store();
-  util::TopK top(k);
-  float dist[kBlockRows];
-  for (size_t first = 0; first < slots.size(); first += kBlockRows) {
-    size_t n = std::min(kBlockRows, slots.size() - first);
-    scorer.gather(slots.data() + first, n, dist);
-    for (size_t i = 0; i < n; ++i) {
-      if (dist[i] <= top.threshold()) {
-        top.push({dist[i], store.sequence(slots[first + i]), slots[first + i]});
-      }
-    }
-  }
-  return top.take_sorted();
-}
-
 }  // namespace iqdb::index

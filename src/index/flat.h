@@ -28,8 +28,4 @@ namespace iqdb::index {
 std::vector<util::Candidate> flat_search(const QueryScorer& scorer, size_t k,
                                          const SlotPredicate* predicate);
 
-// The k nearest among `slots` (all assumed live and wanted).
-std::vector<util::Candidate> flat_search_slots(const QueryScorer& scorer,
-                                               std::span<const uint32_t> slots, size_t k);
-
 }  // namespace iqdb::index

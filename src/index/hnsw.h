@@ -84,8 +84,6 @@ class HnswIndex final : public AnnIndex {
   // No-op for a slot not in the graph. Costs one pass over the lists
   // (links are one-way): O(nodes * M), about 1 ms per 60k nodes.
   void remove(uint32_t slot) override;
-  // remove() of many slots with one pass over the graph per level.
-  void remove_batch(std::span<const uint32_t> slots);
   // The vector of an indexed slot changed in place: relinks it (inserts it
   // when it is not in the graph).
   Status update(uint32_t slot) override;

@@ -49,11 +49,6 @@ void HnswIndex::remove(uint32_t slot) {
   maybe_repair();
 }
 
-void HnswIndex::remove_batch(std::span<const uint32_t> slots) {
-  unlink(slots, true);
-  maybe_repair(slots.size());
-}
-
 Status HnswIndex::update(uint32_t slot) {
   if (!contains(slot)) return insert(slot);
   const bool sq8 = uses_sq8();

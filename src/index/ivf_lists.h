@@ -48,8 +48,6 @@ struct PayloadLayout {
   size_t bytes_for(size_t entries) const noexcept;
   // `entries` rounded up to what the payload can hold (kFs4: a multiple of 32).
   size_t round_capacity(size_t entries) const noexcept;
-  // Bytes an `entry` argument of append() holds.
-  size_t input_bytes() const noexcept { return kind == PayloadKind::kFlat ? entry_bytes : num_sub; }
 };
 
 class InvertedLists {

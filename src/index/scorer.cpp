@@ -128,25 +128,3 @@ void QueryScorer::block(uint32_t first, size_t n, float* out) const noexcept {
 }
 
 }  // namespace iqdb::index
-
-namespace iqdb::index {
-
-float stored_pair_distance(const VectorStore& store, uint32_t a, uint32_t b) {
-  if (store.has_f32_rows()) return QueryScorer(store, store.row(a))(b);
-  thread_local std::vector<float> decoded;
-  decoded.resize(store.dim());
-  store.decode_row(a, decoded.data());
-  if (!store.codes_are_exact()) return QueryScorer(store, decoded.data())(b);
-  // u8: row a's bytes are the query bytes of the integer kernels.
-  const Metric metric = store.metric();
-  const kernels::TypedQuery q{decoded.data(), store.code_row(a), nullptr, nullptr};
-  float d = 0;
-  kernels::active_typed_kernels().u8_exact[static_cast<size_t>(typed_op(metric))](
-      q, store.codes_base(), store.code_stride_bytes(), &b, 1, store.dim(), &d);
-  if (metric == Metric::kCosine) {
-    return kernels::cosine_from_dot(d, store.inv_norm(a), store.inv_norm(b));
-  }
-  return metric == Metric::kDot ? -d : d;
-}
-
-}  // namespace iqdb::index

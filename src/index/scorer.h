@@ -116,8 +116,4 @@ class QueryScorer {
   std::vector<uint8_t> query_bytes_;  // u8 rows and a whole-number query
 };
 
-// Ranking distance between two stored rows (for graph construction), on the
-// same representation a kBest scorer reads.
-float stored_pair_distance(const VectorStore& store, uint32_t a, uint32_t b);
-
 }  // namespace iqdb::index

@@ -131,35 +131,6 @@ Status File::write_at_unhooked(uint64_t offset, std::span<const uint8_t> bytes) 
   return Status::OK();
 }
 
-Status File::append(std::span<const uint8_t> bytes) {
-  if (FileHooks* hooks = file_hooks()) {
-    Result<uint64_t> at = seek_to_end();
-    if (!at.ok()) return at.status();
-    const FileHooks::WriteFault fault = hooks->before_write(path_, *at, bytes.size());
-    if (fault.error != 0) {
-      if (fault.allowed > 0) IQDB_RETURN_IF_ERROR(write_at_unhooked(*at, bytes.first(std::min(fault.allowed, bytes.size()))));
-      errno = fault.error;
-      return os_error("cannot write");
-    }
-  }
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = ::write(fd_, bytes.data() + done, bytes.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return os_error("cannot write");
-    }
-    done += static_cast<size_t>(n);
-  }
-  return Status::OK();
-}
-
-Result<uint64_t> File::seek_to_end() {
-  off_t end = ::lseek(fd_, 0, SEEK_END);
-  if (end < 0) return os_error("cannot seek");
-  return static_cast<uint64_t>(end);
-}
-
 Status File::truncate(uint64_t length) const {
   if (!offset_ok(length, 0)) return Status::InvalidArgument("truncate length out of range");
   int rc;
@@ -293,16 +264,36 @@ void MappedFile::release() noexcept {
 
 // ---- FileLock ----
 
+namespace {
+
+int flock_retrying(int fd, int op) {
+  int rc;
+  do {
+    rc = ::flock(fd, op | LOCK_NB);
+  } while (rc != 0 && errno == EINTR);
+  return rc;
+}
+
+Status busy_status(const std::filesystem::path& path, const std::filesystem::path& lock_path,
+                   const std::string& holder) {
+  return Status::Busy("database '" + path.string() + "' is in use by " + holder + ": lock '" +
+                      lock_path.string() + "' is held");
+}
+
+}  // namespace
+
 Result<FileLock> FileLock::acquire(const std::filesystem::path& path) {
   std::filesystem::path lock_path = with_suffix(path, ".lock");
   Result<File> file = File::open(lock_path, File::Mode::kCreate);
   if (!file.ok()) return file.status();
-  int rc;
-  do {
-    rc = ::flock(file->fd(), LOCK_EX | LOCK_NB);
-  } while (rc != 0 && errno == EINTR);
-  if (rc != 0) {
+  if (flock_retrying(file->fd(), LOCK_EX) != 0) {
     if (errno != EWOULDBLOCK) return errno_status(errno, "cannot lock", lock_path);
+    // Shared holders are read-only handles; an exclusive one wrote its pid.
+    File probe;
+    if (auto p = File::open(lock_path, File::Mode::kReadOnly); p.ok()) probe = std::move(*p);
+    if (probe.is_open() && flock_retrying(probe.fd(), LOCK_SH) == 0) {
+      return busy_status(path, lock_path, "read-only handles (in this or another process)");
+    }
     // Best effort: name the holder, as it wrote its pid into the file.
     uint8_t buf[32] = {};
     Result<size_t> n = file->read_at(0, std::span<uint8_t>(buf, sizeof buf - 1));
@@ -310,15 +301,36 @@ Result<FileLock> FileLock::acquire(const std::filesystem::path& path) {
     if (n.ok()) {
       for (size_t i = 0; i < *n && buf[i] >= '0' && buf[i] <= '9'; ++i) holder += char(buf[i]);
     }
-    return Status::Busy("database '" + path.string() + "' is in use by " +
-                        (holder.empty() ? std::string("another handle")
-                                        : "process " + holder + " (or another handle in it)") +
-                        ": lock '" + lock_path.string() + "' is held");
+    return busy_status(path, lock_path,
+                       holder.empty() ? std::string("another handle")
+                                      : "process " + holder + " (or another handle in it)");
   }
   std::string pid = std::to_string(::getpid()) + "\n";
   // The pid is a diagnostic only; failing to record it does not fail the lock.
   if (file->truncate(0).ok()) {
     (void)file->write_at(0, std::span(reinterpret_cast<const uint8_t*>(pid.data()), pid.size()));
+  }
+  return FileLock(std::move(*file));
+}
+
+Result<FileLock> FileLock::acquire_shared(const std::filesystem::path& path) {
+  std::filesystem::path lock_path = with_suffix(path, ".lock");
+  Result<File> file = File::open(lock_path, File::Mode::kCreate);
+  // A reader may lack write access to the directory; an existing lock file
+  // can still be locked through a read-only descriptor.
+  if (!file.ok()) file = File::open(lock_path, File::Mode::kReadOnly);
+  if (!file.ok()) return file.status();
+  if (flock_retrying(file->fd(), LOCK_SH) != 0) {
+    if (errno != EWOULDBLOCK) return errno_status(errno, "cannot lock", lock_path);
+    uint8_t buf[32] = {};
+    Result<size_t> n = file->read_at(0, std::span<uint8_t>(buf, sizeof buf - 1));
+    std::string holder;
+    if (n.ok()) {
+      for (size_t i = 0; i < *n && buf[i] >= '0' && buf[i] <= '9'; ++i) holder += char(buf[i]);
+    }
+    return busy_status(path, lock_path,
+                       holder.empty() ? std::string("a writer")
+                                      : "a writer, process " + holder + " (or another handle in it)");
   }
   return FileLock(std::move(*file));
 }

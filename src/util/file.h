@@ -3,8 +3,8 @@
 // own words (strerror), and that retry EINTR and short reads/writes.
 //
 // Thread-safety: a File's positional calls (read_at, write_at, size, sync)
-// may run concurrently on one object, as pread/pwrite do; append, seek_to_end,
-// truncate and close need external synchronisation. MappedFile is immutable
+// may run concurrently on one object, as pread/pwrite do; truncate and close
+// need external synchronisation. MappedFile is immutable
 // after creation. FileLock is not shared.
 #pragma once
 
@@ -52,10 +52,6 @@ class File {
   Status read_exact(uint64_t offset, std::span<uint8_t> out) const;
   // Writes all of `bytes` at `offset` (the file grows as needed).
   Status write_at(uint64_t offset, std::span<const uint8_t> bytes) const;
-  // Writes all of `bytes` at the file position and advances it. open()
-  // leaves the position at 0; seek_to_end() moves it to the end.
-  Status append(std::span<const uint8_t> bytes);
-  Result<uint64_t> seek_to_end();
   // Sets the length to `length` (cuts, or extends with zeros).
   Status truncate(uint64_t length) const;
   // fdatasync: the data and the metadata needed to read it (the length).
@@ -116,7 +112,7 @@ class MappedFile {
   size_t size_ = 0;
 };
 
-// An exclusive, non-blocking lock on `<path>.lock`, held for the life of the
+// An exclusive (or, with acquire_shared, shared), non-blocking lock on `<path>.lock`, held for the life of the
 // object. It uses flock(2), which belongs to the open file description: a
 // second FileLock on the same path fails whether it is in another process or
 // in this one, and closing some other descriptor of the lock file does not
@@ -129,6 +125,10 @@ class FileLock {
   // kBusy when another process or another FileLock in this process holds
   // it; kIOError when the lock file cannot be created.
   static Result<FileLock> acquire(const std::filesystem::path& path);
+  // A shared lock on the same file, for read-only handles: any number may
+  // be held at once, in any processes, but none while an exclusive one is
+  // (kBusy), and acquire() fails while any is held. It records no pid.
+  static Result<FileLock> acquire_shared(const std::filesystem::path& path);
 
   FileLock() noexcept = default;
   FileLock(FileLock&&) noexcept = default;

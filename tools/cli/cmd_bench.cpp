@@ -100,7 +100,7 @@ int run_bench(std::span<char* const> argv) {
   std::optional<Filter> filter;
   if (auto f = args.get("--filter")) filter = parse_filter_arg(*f);
   const bool json = args.has("--json");
-  const StoredShape shape = read_stored_shape(path);
+  const DatabaseInfo shape = read_shape(path);
   if (args.has("--ef") && !shape.index.is_hnsw()) usage_error("--ef applies to an HNSW index");
   if (args.has("--probes") && !shape.index.is_ivf())
     usage_error("--probes applies to an IVF index");
@@ -108,8 +108,7 @@ int run_bench(std::span<char* const> argv) {
       read_query_rows(*args.get("--queries"), args.get("--format"), limit, shape.dim);
   const size_t nq = queries.size() / shape.dim;
 
-  Database db = open_existing(path, shape);
-  check(db.flush(), "flush before the scan", Exit::kError);  // the snapshot then holds every row
+  Database db = open_existing(path, OpenArgs{.read_only = true});
   if (!json) {
     std::printf("%s: %zu records, dim %zu, %s, index %s; %zu queries, k=%zu%s\n", path.c_str(),
                 db.size(), shape.dim, std::string(metric_name(shape.metric)).c_str(),
@@ -121,7 +120,7 @@ int run_bench(std::span<char* const> argv) {
     if (filter) usage_error("--truth and --filter do not mix (the file's truth is unfiltered)");
     truth = read_truth(*t, nq, k);
   } else {
-    truth = exact_truth(path, queries, shape.dim, k, filter ? &*filter : nullptr);
+    truth = exact_truth(db, queries, k, filter ? &*filter : nullptr);
     if (!json) {
       std::printf(
           "exact ground truth by flat scan in %.2f s\n",

@@ -1,5 +1,5 @@
-// iqdb compact: fold the write-ahead log into a fresh snapshot (flush), or
-// re-encode the snapshot with another compression.
+// iqdb compact: fold the write-ahead log into a fresh snapshot, or
+// re-encode the snapshot with another compression (Database::compact).
 #include <chrono>
 #include <cstdio>
 
@@ -7,8 +7,6 @@
 #include "cli/cli.h"
 #include "cli/open_db.h"
 #include "cli/output.h"
-#include "cli/snapshot_recode.h"
-#include "util/file.h"
 
 namespace iqdb::cli {
 
@@ -30,35 +28,42 @@ int run_compact(std::span<char* const> argv) {
   Args args("compact", argv, kSpecs);
   args.expect_positional(1, 1, "PATH");
   const std::filesystem::path path = args.positional()[0];
-  const StoredShape shape = read_stored_shape(path);
-  OpenOptions options;
-  if (auto c = args.get("--compression")) options.compression = parse_compression(*c);
-  const uint64_t before_snapshot = shape.snapshot_bytes, before_wal = shape.wal_bytes;
-  std::error_code ec;
-  const auto before_time = std::filesystem::last_write_time(path, ec);
+  (void)read_shape(path);  // absence and a damaged header, before the lock
+  OpenArgs open_args;
+  if (auto c = args.get("--compression")) open_args.compression = parse_compression(*c);
   const auto start = std::chrono::steady_clock::now();
-  Database db = open_existing(path, shape, options);
-  const size_t records = db.size();
-  check(db.flush(), "compaction failed", Exit::kError);
-  check(db.close(), "close", Exit::kError);
-  bool rewritten = std::filesystem::last_write_time(path, ec) != before_time;
-  if (!rewritten && options.compression) {
-    // The log was empty, so the database wrote nothing: re-encode the
-    // snapshot here, holding the lock as the database would.
-    auto lock = util::FileLock::acquire(path);
-    if (!lock.ok()) check(lock.status(), path.string(), Exit::kError);
-    check(recode_snapshot(path, *options.compression), "cannot re-encode " + path.string(),
-          Exit::kError);
-    rewritten = true;
+  Database db = open_existing(path, open_args);
+  const DatabaseInfo before = take(db.info(), "info", Exit::kError);
+  if (before.log_records == 0 && !open_args.compression) {
+    check(db.close(), "close", Exit::kError);
+    std::printf("%s: %llu records; snapshot %s, log %s; the log was empty, nothing to do\n",
+                path.c_str(), static_cast<unsigned long long>(before.records),
+                human_bytes(before.snapshot_bytes).c_str(), human_bytes(before.log_bytes).c_str());
+    return 0;
   }
+  CompactOptions options;
+  options.compression = open_args.compression;
+  auto report = db.compact(options);
+  if (!report.ok()) {
+    const Status& s = report.status();
+    const Exit code = s.code() == StatusCode::kCorruption    ? Exit::kDamaged
+                      : s.code() == StatusCode::kUnsupported ? Exit::kUnsupported
+                                                             : Exit::kError;
+    throw CliError(code, "cannot re-encode " + path.string() + ": " + std::string(s.message()));
+  }
+  check(db.close(), "close", Exit::kError);
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const uint64_t after_snapshot = file_bytes_or_zero(path),
-                 after_wal = file_bytes_or_zero(sibling(path, ".wal"));
-  std::printf("%s: %zu records; snapshot %s -> %s, log %s -> %s (%.2f s)%s\n", path.c_str(),
-              records, human_bytes(before_snapshot).c_str(), human_bytes(after_snapshot).c_str(),
-              human_bytes(before_wal).c_str(), human_bytes(after_wal).c_str(), secs,
-              rewritten ? "" : "; the log was empty, nothing to do");
+  std::printf("%s: %llu records; snapshot %s -> %s, log %s -> %s, %llu log records folded in, "
+              "compression %s -> %s (%.2f s)\n",
+              path.c_str(), static_cast<unsigned long long>(report->records),
+              human_bytes(report->snapshot_bytes_before).c_str(),
+              human_bytes(report->snapshot_bytes_after).c_str(),
+              human_bytes(report->log_bytes_before).c_str(),
+              human_bytes(report->log_bytes_after).c_str(),
+              static_cast<unsigned long long>(report->log_records_folded),
+              compression_text(report->compression_before).c_str(),
+              compression_text(report->compression_after).c_str(), secs);
   return 0;
 }
 

@@ -5,7 +5,6 @@
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "cli/open_db.h"
-#include "cli/snapshot_view.h"
 
 namespace iqdb::cli {
 
@@ -156,7 +155,7 @@ int run_create(std::span<char* const> argv) {
   if (!db.ok()) check(db.status(), "cannot create " + path.string(), Exit::kUsage);
   check(db->close(), "cannot write " + path.string(), Exit::kError);
   // What the file says, not what was asked for.
-  const RowStorage stored = read_row_storage(path);
+  const DatabaseInfo stored = read_shape(path);
   std::printf("created %s: dim %zu, metric %s, index %s, storage %s, compression %s\n",
               path.c_str(), dim, std::string(metric_name(metric)).c_str(),
               describe_index(config.index_kind()).c_str(),

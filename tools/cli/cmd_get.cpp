@@ -35,8 +35,8 @@ int run_get(std::span<char* const> argv) {
   for (size_t i = 1; i < args.positional().size(); ++i)
     ids.push_back(parse_id_arg(args.positional()[i]));
   const bool json = args.has("--json"), with_vector = !args.has("--no-vector");
-  const StoredShape shape = read_stored_shape(path);
-  Database db = open_existing(path, shape);
+  (void)read_shape(path);
+  Database db = open_existing(path, OpenArgs{.read_only = true});
   size_t missing = 0;
   std::string missing_ids;
   for (const VectorId& id : ids) {

@@ -116,7 +116,7 @@ int run_import(std::span<char* const> argv) {
   args.expect_positional(2, SIZE_MAX, "PATH FILE...");
   const std::filesystem::path path = args.positional()[0];
   const std::vector<std::string> files(args.positional().begin() + 1, args.positional().end());
-  const StoredShape shape = read_stored_shape(path);
+  const DatabaseInfo shape = read_shape(path);
 
   dataset::ReadOptions ro;
   if (auto f = args.get("--format")) ro.format = take(dataset::parse_format(*f), "--format");
@@ -135,7 +135,7 @@ int run_import(std::span<char* const> argv) {
   const uint64_t limit = args.get_u64("--limit", UINT64_MAX, 1);
   const size_t batch_rows = args.get_u64("--batch", 1000, 1, 1'000'000);
   const bool quiet = args.has("--quiet");
-  OpenOptions open_options;
+  OpenArgs open_options;
   if (auto c = args.get("--compression")) open_options.compression = parse_compression(*c);
   if (auto f = args.get("--fsync")) open_options.fsync = parse_fsync(*f);
   if (args.has("--labels") && files.size() != 1) usage_error("--labels works with a single FILE");
@@ -160,7 +160,7 @@ int run_import(std::span<char* const> argv) {
     sources.push_back({f, std::move(reader)});
   }
 
-  Database db = open_existing(path, shape, open_options);
+  Database db = open_existing(path, open_options);
   const size_t size_before = db.size();
   uint64_t done = 0;
   const auto start = std::chrono::steady_clock::now();

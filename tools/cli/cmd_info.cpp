@@ -6,7 +6,6 @@
 #include "cli/cli.h"
 #include "cli/open_db.h"
 #include "cli/output.h"
-#include "cli/snapshot_view.h"
 #include "dataset/json.h"
 
 namespace iqdb::cli {
@@ -16,8 +15,8 @@ const char* const kInfoHelp =
     "Prints the dimension, metric, index kind and knobs, how rows are stored\n"
     "(f32, f16, bf16, sq8 or u8) and their bytes per row, record count, snapshot\n"
     "and log sizes, snapshot compression, and the SIMD target the kernels run on.\n"
-    "When another process has the database open, the record count is the\n"
-    "snapshot's (the log may hold more).\n\n"
+    "It opens the database read-only. When another process has it open for\n"
+    "writing, the record count is the snapshot's (the log may hold more).\n\n"
     "  --json   one JSON object\n";
 
 namespace {
@@ -36,32 +35,23 @@ int run_info(std::span<char* const> argv) {
   Args args("info", argv, kSpecs);
   args.expect_positional(1, 1, "PATH");
   const std::filesystem::path path = args.positional()[0];
-  const StoredShape shape = read_stored_shape(path);
-
-  size_t records = shape.snapshot_records;
-  IndexKind index = shape.index;
+  DatabaseInfo info = read_shape(path);  // damage and absence are reported before the lock
   bool live = true;
   try {
-    Database db = open_existing(path, shape);
-    records = db.size();
-    index = db.index_kind();
+    Database db = open_existing(path, OpenArgs{.read_only = true});
+    info = take(db.info(), "info", Exit::kError);
     check(db.close(), "close", Exit::kError);
   } catch (const CliError& e) {
     if (e.code() != Exit::kBusy) throw;
-    live = false;
+    live = false;  // a writer holds it: what the files say
   }
-  // Sizes after open and close: the log may have been folded in.
-  const uint64_t snapshot_bytes = file_bytes_or_zero(path);
-  const uint64_t wal_bytes = file_bytes_or_zero(sibling(path, ".wal"));
-  const RowStorage rows = read_row_storage(path);
-  const std::string compression = shape.compression.kind() == Compression::Kind::kNone
-                                      ? "none"
-                                      : compression_text(shape.compression);
+  const std::string compression = compression_text(info.compression);
+  const IndexKind& index = info.index;
 
   if (args.has("--json")) {
     std::string out = "{\"path\":" + dataset::json_quote(path.string()) +
-                      ",\"dim\":" + std::to_string(shape.dim) +
-                      ",\"metric\":" + dataset::json_quote(metric_name(shape.metric)) +
+                      ",\"dim\":" + std::to_string(info.dim) +
+                      ",\"metric\":" + dataset::json_quote(metric_name(info.metric)) +
                       ",\"index\":" + dataset::json_quote(index.name()) + ",\"knobs\":{";
     if (index.is_hnsw()) {
       const HnswConfig& h = index.hnsw();
@@ -80,35 +70,46 @@ int run_info(std::span<char* const> argv) {
              ",\"training_sample_size\":" + std::to_string(v.training_sample_size) +
              ",\"seed\":" + std::to_string(v.seed);
     }
-    out += "},\"storage\":" + dataset::json_quote(storage_type_name(rows.storage.type)) +
-           ",\"keep_f32\":" + (rows.storage.keep_f32 ? "true" : "false") +
-           ",\"sq8_trained\":" + (rows.sq8_trained ? "true" : "false") +
-           ",\"vector_bytes_per_row\":" + std::to_string(rows.vector_bytes_per_row) +
-           ",\"records\":" + std::to_string(records) +
+    std::string sections;
+    for (const SnapshotSectionInfo& s : info.sections) {
+      sections += std::string(sections.empty() ? "" : ",") + "{\"kind\":" + dataset::json_quote(s.kind) +
+                  ",\"bytes\":" + std::to_string(s.bytes) +
+                  ",\"stored_bytes\":" + std::to_string(s.stored_bytes) +
+                  ",\"compressed\":" + (s.compressed ? "true" : "false") + "}";
+    }
+    out += "},\"storage\":" + dataset::json_quote(storage_type_name(info.storage.type)) +
+           ",\"keep_f32\":" + (info.storage.keep_f32 ? "true" : "false") +
+           ",\"sq8_trained\":" + (info.sq8_trained ? "true" : "false") +
+           ",\"vector_bytes_per_row\":" + std::to_string(info.vector_bytes_per_row) +
+           ",\"records\":" + std::to_string(info.records) +
            ",\"records_exact\":" + (live ? "true" : "false") +
-           ",\"snapshot_bytes\":" + std::to_string(snapshot_bytes) +
-           ",\"wal_bytes\":" + std::to_string(wal_bytes) +
-           ",\"sections\":" + std::to_string(shape.sections) +
+           ",\"snapshot_bytes\":" + std::to_string(info.snapshot_bytes) +
+           ",\"wal_bytes\":" + std::to_string(info.log_bytes) +
+           ",\"log_records\":" + std::to_string(info.log_records) +
+           ",\"sections\":" + std::to_string(info.sections.size()) +
+           ",\"section_table\":[" + sections + "]" +
            ",\"compression\":" + dataset::json_quote(compression) +
-           ",\"simd_target\":" + dataset::json_quote(simd_target()) +
-           ",\"version\":" + dataset::json_quote(version()) + "}";
+           ",\"simd_target\":" + dataset::json_quote(info.simd_target) +
+           ",\"format_version\":" + std::to_string(info.format_version) +
+           ",\"version\":" + dataset::json_quote(info.library_version) + "}";
     std::puts(out.c_str());
     return 0;
   }
   std::printf("path         %s\n", path.c_str());
-  std::printf("dimension    %zu\n", shape.dim);
-  std::printf("metric       %s\n", std::string(metric_name(shape.metric)).c_str());
+  std::printf("dimension    %zu\n", info.dim);
+  std::printf("metric       %s\n", std::string(metric_name(info.metric)).c_str());
   std::printf("index        %s\n", describe_index(index).c_str());
   std::printf("storage      %s, %zu bytes a row\n",
-              describe_storage(rows.storage, rows.sq8_trained).c_str(), rows.vector_bytes_per_row);
-  std::printf("records      %zu%s\n", records,
+              describe_storage(info.storage, info.sq8_trained).c_str(), info.vector_bytes_per_row);
+  std::printf("records      %llu%s\n", static_cast<unsigned long long>(info.records),
               live ? "" : " (in the snapshot; open elsewhere, the log may hold more)");
-  std::printf("snapshot     %s (%u sections)\n", human_bytes(snapshot_bytes).c_str(),
-              shape.sections);
-  std::printf("log          %s\n", human_bytes(wal_bytes).c_str());
+  std::printf("snapshot     %s (%zu sections, format %u)\n", human_bytes(info.snapshot_bytes).c_str(),
+              info.sections.size(), info.format_version);
+  std::printf("log          %s (%llu records newer than the snapshot)\n", human_bytes(info.log_bytes).c_str(),
+              static_cast<unsigned long long>(info.log_records));
   std::printf("compression  %s\n", compression.c_str());
-  std::printf("simd         %s (compiled: %s)\n", simd_target().c_str(), targets_text().c_str());
-  std::printf("library      iqdb %s\n", version());
+  std::printf("simd         %s (compiled: %s)\n", info.simd_target.c_str(), targets_text().c_str());
+  std::printf("library      iqdb %s\n", info.library_version.c_str());
   return 0;
 }
 

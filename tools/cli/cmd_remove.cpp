@@ -28,8 +28,8 @@ int run_remove(std::span<char* const> argv) {
   std::vector<VectorId> ids;
   for (size_t i = 1; i < args.positional().size(); ++i)
     ids.push_back(parse_id_arg(args.positional()[i]));
-  const StoredShape shape = read_stored_shape(path);
-  Database db = open_existing(path, shape);
+  (void)read_shape(path);
+  Database db = open_existing(path);
   size_t removed = 0;
   std::string missing;
   for (const VectorId& id : ids) {

@@ -57,7 +57,7 @@ int run_search(std::span<char* const> argv) {
   const size_t k = args.get_u64("--k", 10, 1, 100'000);
   std::optional<Filter> filter;
   if (auto f = args.get("--filter")) filter = parse_filter_arg(*f);
-  const StoredShape shape = read_stored_shape(path);
+  const DatabaseInfo shape = read_shape(path);
   // A knob the index does not have would be ignored silently: say so instead.
   if (args.has("--ef") && !shape.index.is_hnsw())
     usage_error(std::string("--ef applies to an HNSW index; ") + path.string() + " is " +
@@ -79,7 +79,7 @@ int run_search(std::span<char* const> argv) {
                            shape.dim);
   }
 
-  Database db = open_existing(path, shape);
+  Database db = open_existing(path, OpenArgs{.read_only = true});
   SearchParams params;
   params.k = k;
   params.filter = filter ? &*filter : nullptr;

@@ -1,5 +1,5 @@
 // Ground truth for `iqdb bench`: the exact k nearest ids of each query,
-// read from an .ivecs file or computed by an exact scan of the snapshot.
+// read from an .ivecs file or computed by an exact search of the database.
 #pragma once
 
 #include <cstddef>
@@ -19,10 +19,10 @@ using Truth = std::vector<std::vector<VectorId>>;  // per query, nearest first
 // or columns.
 Truth read_truth(const std::string& file, size_t queries, size_t k);
 
-// Exact k nearest (matching `filter` when not null) by a flat scan over the
-// rows of the snapshot at `path`, in parallel over queries. The snapshot
-// must hold every write (flush first).
-Truth exact_truth(const std::filesystem::path& path, std::span<const float> queries, size_t dim,
-                  size_t k, const Filter* filter);
+// Exact k nearest (matching `filter` when not null) of each row-major
+// query, by an exact scan of every record (SearchParams::exact), in
+// parallel over queries.
+Truth exact_truth(const Database& db, std::span<const float> queries, size_t k,
+                  const Filter* filter);
 
 }  // namespace iqdb::cli

@@ -5,9 +5,6 @@
 
 #include "cli/args.h"
 #include "cli/cli.h"
-#include "db/index_config.h"
-#include "storage/snapshot.h"
-#include "util/file.h"
 
 namespace iqdb::cli {
 
@@ -23,66 +20,39 @@ uint64_t file_bytes_or_zero(const std::filesystem::path& path) {
   return ec ? 0 : uint64_t(n);
 }
 
-StoredShape read_stored_shape(const std::filesystem::path& path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) {
-    std::string msg = "no database at " + path.string();
-    if (std::filesystem::exists(sibling(path, ".wal"), ec)) {
-      msg += " (its log " + path.string() + ".wal exists without a snapshot: damaged)";
+DatabaseInfo read_shape(const std::filesystem::path& path) {
+  auto info = inspect(path);
+  if (info.ok()) return std::move(*info);
+  const Status& s = info.status();
+  const std::string msg(s.message());
+  switch (s.code()) {
+    case StatusCode::kNotFound:
+      throw CliError(Exit::kNotFound,
+                     msg + " (create one with: iqdb create " + path.string() + " --dim N)");
+    case StatusCode::kInvalidArgument:
+      throw CliError(Exit::kUsage, msg);
+    case StatusCode::kUnsupported:
+      throw CliError(Exit::kUnsupported, msg);
+    case StatusCode::kCorruption:
       throw CliError(Exit::kDamaged, msg);
-    }
-    throw CliError(Exit::kNotFound,
-                   msg + " (create one with: iqdb create " + path.string() + " --dim N)");
+    default:
+      throw CliError(Exit::kError, msg);
   }
-  if (std::filesystem::is_directory(path, ec)) {
-    throw CliError(Exit::kUsage, path.string() + " is a directory, not a database");
-  }
-  auto file =
-      take(util::File::open(path, util::File::Mode::kReadOnly), path.string(), Exit::kError);
-  auto map = take(util::MappedFile::map(file), path.string(), Exit::kError);
-  auto parsed = storage::parse_snapshot_header(map.bytes());
-  if (!parsed.ok()) {
-    const Status& s = parsed.status();
-    Exit code = s.code() == StatusCode::kUnsupported ? Exit::kUnsupported : Exit::kDamaged;
-    throw CliError(code,
-                   path.string() + " is not a readable iqdb database: " + std::string(s.message()));
-  }
-  const storage::SnapshotHeader& h = parsed->header;
-  StoredShape shape;
-  shape.dim = h.dim;
-  if (h.metric > uint8_t(Metric::kHamming)) {
-    throw CliError(Exit::kDamaged, path.string() + ": unknown metric " + std::to_string(h.metric));
-  }
-  shape.metric = static_cast<Metric>(h.metric);
-  auto kind = db::decode_index_kind(h.index_config, h.dim);
-  if (!kind.ok()) {
-    throw CliError(Exit::kDamaged, path.string() + ": " + std::string(kind.status().message()));
-  }
-  shape.index = *kind;
-  for (const storage::SectionInfo& s : parsed->sections) {
-    if (s.codec == Compression::Kind::kZstd) shape.compression = Compression::zstd();
-    if (s.codec == Compression::Kind::kLz4) shape.compression = Compression::lz4();
-  }
-  shape.snapshot_records = h.record_count;
-  shape.snapshot_bytes = map.size();
-  shape.wal_bytes = file_bytes_or_zero(sibling(path, ".wal"));
-  shape.sections = uint32_t(parsed->sections.size());
-  return shape;
 }
 
-Database open_existing(const std::filesystem::path& path, const StoredShape& shape,
-                       const OpenOptions& options) {
-  Config config(shape.dim, shape.metric);
-  config.index(shape.index);
-  config.compression(options.compression ? *options.compression : shape.compression);
-  config.fsync(options.fsync);
-  auto db = Database::open(path, config);
+Database open_existing(const std::filesystem::path& path, const OpenArgs& args) {
+  OpenOptions options;
+  options.read_only = args.read_only;
+  options.compression = args.compression;
+  options.fsync = args.fsync;
+  auto db = Database::open(path, options);
   if (!db.ok()) {
     const Status& s = db.status();
     if (s.code() == StatusCode::kBusy) {
       throw CliError(Exit::kBusy,
                      path.string() + " is open in another process: " + std::string(s.message()));
     }
+    if (s.code() == StatusCode::kNotFound) throw CliError(Exit::kNotFound, std::string(s.message()));
     check(s, "cannot open " + path.string(), Exit::kDamaged);
   }
   return std::move(*db);

@@ -1,7 +1,5 @@
 // Opening an existing database from the command line, where the user names
-// only its path: the dimension, metric and index are read from the snapshot
-// header first, then the database is opened through the public API with
-// them.
+// only its path: the library reads the shape from the file.
 #pragma once
 
 #include <cstdint>
@@ -15,35 +13,21 @@
 
 namespace iqdb::cli {
 
-// What a database's files say, read without loading it.
-struct StoredShape {
-  size_t dim = 0;
-  Metric metric = Metric::kL2;
-  IndexKind index;
-  // The codec of the compressed sections, if any. The library does not
-  // store the configured compression, so this is inferred: a database
-  // configured with zstd whose sections did not shrink reads as none.
-  Compression compression;
-  uint64_t snapshot_records = 0;  // records in the snapshot (the log may add more)
-  uint64_t snapshot_bytes = 0;
-  uint64_t wal_bytes = 0;  // 0 when there is no log
-  uint32_t sections = 0;
-};
+// What a database's files say (iqdb::inspect: no lock, nothing replayed).
+// Throws CliError: kNotFound when there is no database, kDamaged when its
+// header is damaged (or its log lacks a snapshot), kUnsupported for a newer
+// format, kUsage for a directory.
+DatabaseInfo read_shape(const std::filesystem::path& path);
 
-// Reads the snapshot header of `path` (mapping the file; no section is
-// read). Throws CliError: kNotFound when there is no database, kDamaged
-// when the header is damaged, kUnsupported for a newer format.
-StoredShape read_stored_shape(const std::filesystem::path& path);
-
-struct OpenOptions {
-  std::optional<Compression> compression;  // nullopt: keep what the files show
+struct OpenArgs {
+  bool read_only = false;
+  std::optional<Compression> compression;  // nullopt: keep what the file uses
   FsyncPolicy fsync = FsyncPolicy::always();
 };
 
-// Opens the existing database at `path`. Throws CliError (kBusy when
-// another process holds it, kDamaged, ...).
-Database open_existing(const std::filesystem::path& path, const StoredShape& shape,
-                       const OpenOptions& options = {});
+// Opens the existing database at `path` with the shape the file records.
+// Throws CliError (kBusy when another process holds it, kDamaged, ...).
+Database open_existing(const std::filesystem::path& path, const OpenArgs& args = {});
 
 // "none", "zstd", "zstd:LEVEL", "lz4".
 Compression parse_compression(std::string_view text);

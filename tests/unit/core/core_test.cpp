@@ -115,3 +115,23 @@ TEST_CASE("simd_target names the dispatched instruction set") {
   auto compiled = simd_compiled_targets();
   CHECK(std::find(compiled.begin(), compiled.end(), target) != compiled.end());
 }
+
+TEST_CASE("Value is constructible from every integer type; huge unsigned values become doubles") {
+  CHECK(Value(static_cast<signed char>(-3)).as_int() == -3);
+  CHECK(Value(static_cast<unsigned char>(200)).as_int() == 200);
+  CHECK(Value(static_cast<short>(-7)).as_int() == -7);
+  CHECK(Value(static_cast<unsigned short>(65535)).as_int() == 65535);
+  CHECK(Value(-5).as_int() == -5);
+  CHECK(Value(5u).as_int() == 5);
+  CHECK(Value(-6L).as_int() == -6);
+  CHECK(Value(6UL).as_int() == 6);
+  CHECK(Value(-8LL).as_int() == -8);
+  CHECK(Value(uint64_t{9}).as_int() == 9);
+  CHECK(Value(int64_t{INT64_MIN}).as_int() == INT64_MIN);
+  CHECK(Value(uint64_t{INT64_MAX}).as_int() == INT64_MAX);
+  const Value huge(UINT64_MAX);
+  REQUIRE(huge.is_double());
+  CHECK(huge.as_double() == 18446744073709551616.0);
+  CHECK(Value(1.5f).as_double() == 1.5);
+  CHECK(Value(true).is_bool());
+}

@@ -22,6 +22,7 @@
 #include "index/vector_store.h"
 #include "iqdb/iqdb.hpp"
 #include "unit/util/temp_dir.h"
+#include "unit/index/fake_source.h"
 
 namespace iqdb::index {
 namespace {
@@ -398,14 +399,16 @@ TEST_CASE("hnsw: removing nodes repairs links, moves the entry point and keeps r
   CHECK(found_self >= tried * 99 / 100);
 }
 
-TEST_CASE("hnsw: remove_batch and removing every node") {
+TEST_CASE("hnsw: removing half the nodes, then every node") {
   Fixture f(8, Metric::kCosine);
   f.add_rows(clustered(600, 8, Metric::kCosine, 51));
   HnswIndex index(f.store, HnswConfig{}.with_m(6), options_for_test());
   REQUIRE(index.insert_batch(f.slots).ok());
   std::vector<uint32_t> half(f.slots.begin(), f.slots.begin() + 300);
-  for (uint32_t s : half) f.store.remove(f.store.id(s));
-  index.remove_batch(half);
+  for (uint32_t s : half) {
+    f.store.remove(f.store.id(s));
+    index.remove(s);
+  }
   REQUIRE(index.check().ok());
   CHECK(index.size() == 300);
   std::vector<uint32_t> rest(f.slots.begin() + 300, f.slots.end());
@@ -487,27 +490,7 @@ class FakeSink : public SectionSink {
   std::map<uint32_t, std::vector<uint8_t>> sections;
 };
 
-class FakeSource : public SectionSource {
- public:
-  explicit FakeSource(std::map<uint32_t, std::vector<uint8_t>> s) : sections(std::move(s)) {}
-  Result<std::span<const uint8_t>> bytes(uint32_t kind) const override {
-    auto it = sections.find(kind);
-    if (it == sections.end()) return Status::Corruption("no such section");
-    return std::span<const uint8_t>(it->second);
-  }
-  bool has(uint32_t kind) const override { return sections.count(kind) != 0; }
-  Status adopt(uint32_t kind, util::Arena& arena) const override {
-    auto it = sections.find(kind);
-    if (it == sections.end()) return Status::Corruption("no such section");
-    IQDB_RETURN_IF_ERROR(arena.grow(it->second.size()));
-    if (!it->second.empty()) std::memcpy(arena.data(), it->second.data(), it->second.size());
-    // Like a mapping, the rest of the last page holds unrelated bytes.
-    std::memset(arena.data() + it->second.size(), 0xA5,
-                arena.committed_bytes() - it->second.size());
-    return Status::OK();
-  }
-  std::map<uint32_t, std::vector<uint8_t>> sections;
-};
+using testing::FakeSource;
 
 TEST_CASE("hnsw: save and load round trip gives the same answers and keeps working") {
   for (bool sq8 : {true, false}) {

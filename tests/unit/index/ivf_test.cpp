@@ -25,6 +25,7 @@
 #include "iqdb/iqdb.hpp"
 #include "kernels/distance.h"
 #include "unit/util/temp_dir.h"
+#include "unit/index/fake_source.h"
 
 namespace iqdb::index {
 namespace {
@@ -658,27 +659,7 @@ class FakeSink : public SectionSink {
   std::map<uint32_t, std::vector<uint8_t>> sections;
 };
 
-class FakeSource : public SectionSource {
- public:
-  explicit FakeSource(std::map<uint32_t, std::vector<uint8_t>> s) : sections(std::move(s)) {}
-  Result<std::span<const uint8_t>> bytes(uint32_t kind) const override {
-    auto it = sections.find(kind);
-    if (it == sections.end()) return Status::Corruption("no such section");
-    return std::span<const uint8_t>(it->second);
-  }
-  bool has(uint32_t kind) const override { return sections.count(kind) != 0; }
-  Status adopt(uint32_t kind, util::Arena& arena) const override {
-    auto it = sections.find(kind);
-    if (it == sections.end()) return Status::Corruption("no such section");
-    IQDB_RETURN_IF_ERROR(arena.grow(it->second.size()));
-    if (it->second.empty()) return Status::OK();
-    std::memcpy(arena.data(), it->second.data(), it->second.size());
-    // Like a mapping, the rest of the last page holds unrelated bytes.
-    std::memset(arena.data() + it->second.size(), 0xA5, arena.committed_bytes() - it->second.size());
-    return Status::OK();
-  }
-  std::map<uint32_t, std::vector<uint8_t>> sections;
-};
+using testing::FakeSource;
 
 // `index` saved into sections and loaded back over the same store.
 Result<IvfIndex> save_and_load(const VectorStore& store, const IvfIndex& index,

@@ -23,6 +23,7 @@
 #include "index/vector_store.h"
 #include "kernels/typed.h"
 #include "util/coding.h"
+#include "unit/index/fake_source.h"
 
 namespace iqdb::index {
 namespace {
@@ -38,26 +39,7 @@ class FakeSink : public SectionSink {
   std::map<uint32_t, std::vector<uint8_t>> sections;
 };
 
-class FakeSource : public SectionSource {
- public:
-  explicit FakeSource(std::map<uint32_t, std::vector<uint8_t>> s) : sections(std::move(s)) {}
-  Result<std::span<const uint8_t>> bytes(uint32_t kind) const override {
-    auto it = sections.find(kind);
-    if (it == sections.end()) return Status::Corruption("no such section");
-    return std::span<const uint8_t>(it->second);
-  }
-  bool has(uint32_t kind) const override { return sections.count(kind) != 0; }
-  Status adopt(uint32_t kind, util::Arena& arena) const override {
-    auto it = sections.find(kind);
-    if (it == sections.end()) return Status::Corruption("no such section");
-    IQDB_RETURN_IF_ERROR(arena.grow(it->second.size()));
-    if (!it->second.empty()) std::memcpy(arena.data(), it->second.data(), it->second.size());
-    std::memset(arena.data() + it->second.size(), 0xA5,
-                arena.committed_bytes() - it->second.size());
-    return Status::OK();
-  }
-  std::map<uint32_t, std::vector<uint8_t>> sections;
-};
+using testing::FakeSource;
 
 const std::vector<VectorStorage> kAllStorages = {
     VectorStorage::f32(),     VectorStorage::u8(),      VectorStorage::f16(),

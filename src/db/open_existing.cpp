@@ -1,0 +1,23 @@
+// Database::open(path, OpenOptions): an existing database, opened with the
+// shape its snapshot records.
+#include "db/database_impl.h"
+#include "db/stored_shape.h"
+
+namespace iqdb {
+
+Result<std::unique_ptr<DatabaseImpl>> DatabaseImpl::open_existing(const std::filesystem::path& path,
+                                                                  const OpenOptions& options) {
+  if (path.empty()) return Status::InvalidArgument("empty database path");
+  // Read before the lock is taken; opening checks the header again under
+  // it (a database replaced meanwhile with another shape: kConfigMismatch).
+  auto shape = db::read_stored_shape(path);
+  if (!shape) return shape.status();
+  Config config(shape->dim, shape->metric);
+  config.index(shape->index)
+      .fsync(options.fsync)
+      .cache(options.cache)
+      .compression(options.compression.value_or(shape->compression));
+  return open(config, &path, options.read_only);
+}
+
+}  // namespace iqdb

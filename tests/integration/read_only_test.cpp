@@ -170,7 +170,7 @@ TEST_CASE("a read-only process sees what a writer process logged, without changi
   CHECK(r.release() == 0);
   CHECK(std::filesystem::file_size(wal) == log_bytes);
   auto info = inspect(path);
-  REQUIRE(info.ok());
+  REQUIRE_MESSAGE(info.ok(), info.status().to_string());
   CHECK(info->records == 1);
   CHECK(info->log_records == 1);
 }

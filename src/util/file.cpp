@@ -133,11 +133,15 @@ Status File::write_at_unhooked(uint64_t offset, std::span<const uint8_t> bytes) 
 
 Status File::append(std::span<const uint8_t> bytes) {
   if (FileHooks* hooks = file_hooks()) {
-    Result<uint64_t> at = seek_to_end();
-    if (!at.ok()) return at.status();
-    const FileHooks::WriteFault fault = hooks->before_write(path_, *at, bytes.size());
+    const off_t at = ::lseek(fd_, 0, SEEK_CUR);
+    if (at < 0) return os_error("cannot seek");
+    const FileHooks::WriteFault fault = hooks->before_write(path_, static_cast<uint64_t>(at), bytes.size());
     if (fault.error != 0) {
-      if (fault.allowed > 0) IQDB_RETURN_IF_ERROR(write_at_unhooked(*at, bytes.first(std::min(fault.allowed, bytes.size()))));
+      const size_t allowed = std::min(fault.allowed, bytes.size());
+      if (allowed > 0) {
+        IQDB_RETURN_IF_ERROR(write_at_unhooked(static_cast<uint64_t>(at), bytes.first(allowed)));
+        ::lseek(fd_, at + static_cast<off_t>(allowed), SEEK_SET);
+      }
       errno = fault.error;
       return os_error("cannot write");
     }

@@ -23,6 +23,12 @@
 // (out of memory midway, say), like a failed fsync, makes the database
 // refuse every later write with a status naming the cause; reads go on, and
 // reopening replays the log.
+//
+// A snapshot section whose checksum does not match (found by the background
+// scrub open starts, or before a new snapshot is written) is worse: every
+// later call returns kCorruption naming the section, no snapshot is written
+// from it, and the log keeps every acknowledged write until the file is
+// restored and reopened. See integrity().
 #pragma once
 
 #include <cstddef>
@@ -35,6 +41,7 @@
 #include "iqdb/config.h"
 #include "iqdb/export.h"
 #include "iqdb/filter.h"
+#include "iqdb/integrity.h"
 #include "iqdb/status.h"
 #include "iqdb/types.h"
 
@@ -114,6 +121,11 @@ class IQDB_EXPORT Database {
 
   // nullopt when no cache is configured.
   std::optional<CacheStats> cache_stats() const;
+
+  // How far the background scrub has verified the snapshot's checksums
+  // since open: in progress, verified, or damaged (with the section).
+  // Always kVerified in memory. kClosed after close().
+  Result<Integrity> integrity() const;
 
  private:
   explicit Database(std::unique_ptr<DatabaseImpl> impl);

@@ -33,6 +33,10 @@ namespace detail {
 struct FilterAccess;
 }
 
+class Filter;
+// Structural equality: the same tree of operators, fields and values.
+IQDB_EXPORT bool operator==(const Filter& a, const Filter& b);
+
 class IQDB_EXPORT Filter {
  public:
   // Bounds that keep a hostile filter from exhausting the stack or memory.
@@ -81,7 +85,7 @@ class IQDB_EXPORT Filter {
   // kAnd, kOr: the operands; kNot: one operand.
   const std::vector<Filter>& operands() const;
 
-  friend IQDB_EXPORT bool operator==(const Filter& a, const Filter& b);
+  friend bool operator==(const Filter& a, const Filter& b);
 
   struct Node;
 

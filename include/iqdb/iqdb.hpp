@@ -6,6 +6,7 @@
 #include "iqdb/database.h"
 #include "iqdb/export.h"
 #include "iqdb/filter.h"
+#include "iqdb/integrity.h"
 #include "iqdb/simd.h"
 #include "iqdb/status.h"
 #include "iqdb/types.h"

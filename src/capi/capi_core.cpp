@@ -13,6 +13,7 @@ static_assert(static_cast<int>(iqdb::StatusCode::kConfigMismatch) == IQDB_CONFIG
 static_assert(static_cast<int>(iqdb::StatusCode::kBusy) == IQDB_BUSY);
 static_assert(static_cast<int>(iqdb::StatusCode::kUnsupported) == IQDB_UNSUPPORTED);
 static_assert(static_cast<int>(iqdb::StatusCode::kResourceExhausted) == IQDB_RESOURCE_EXHAUSTED);
+static_assert(static_cast<int>(iqdb::StatusCode::kClosed) == IQDB_CLOSED);
 static_assert(static_cast<int>(iqdb::Metric::kHamming) == IQDB_METRIC_HAMMING);
 static_assert(static_cast<int>(iqdb::StorageType::kU8) == IQDB_STORAGE_U8);
 

@@ -138,6 +138,11 @@ Status Database::close() {
   return guarded([&] { return impl_->close(); });
 }
 
+Result<Integrity> Database::integrity() const {
+  if (!impl_) return moved_from();
+  return guarded([&] { return impl_->integrity(); });
+}
+
 std::optional<CacheStats> Database::cache_stats() const {
   return impl_ ? impl_->cache_stats() : std::nullopt;
 }

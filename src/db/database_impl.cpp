@@ -41,14 +41,16 @@ Result<std::unique_ptr<DatabaseImpl>> DatabaseImpl::open(const Config& config,
   auto opened = db::open_database(config, path);
   if (!opened) return opened.status();
   return std::unique_ptr<DatabaseImpl>(
-      new DatabaseImpl(std::move(opened->contents), std::move(opened->journal), opened->unsaved));
+      new DatabaseImpl(std::move(opened->contents), std::move(opened->journal), opened->unsaved,
+                       std::move(opened->scrub)));
 }
 
 DatabaseImpl::DatabaseImpl(std::unique_ptr<db::Contents> contents, std::unique_ptr<db::Journal> journal,
-                           bool unsaved)
+                           bool unsaved, std::unique_ptr<db::SnapshotScrub> scrub)
     : config_(contents->config()),
       contents_(std::move(contents)),
       journal_(std::move(journal)),
+      scrub_(std::move(scrub)),
       order_(db::Journal::AppendHold(*journal_).last_seq() + 1),
       unsaved_(unsaved) {
   // After open: the stored index kind decides how the cache invalidates.
@@ -64,6 +66,7 @@ DatabaseImpl::~DatabaseImpl() { (void)close(); }
 Result<std::optional<Record>> DatabaseImpl::get(const VectorId& id) const {
   auto pass = gate_.enter();
   if (!pass) return closed_error();
+  IQDB_RETURN_IF_ERROR(intact());
   std::shared_lock lock(mutex_);
   const index::VectorStore& store = contents_->store();
   uint32_t slot = store.find(id);
@@ -114,6 +117,7 @@ Result<std::vector<Hit>> DatabaseImpl::search(std::span<const float> query,
                                               const SearchParams& params) const {
   auto pass = gate_.enter();
   if (!pass) return closed_error();
+  IQDB_RETURN_IF_ERROR(intact());
   IQDB_RETURN_IF_ERROR(db::check_vector(query, config_.dim(), "query"));
   IQDB_RETURN_IF_ERROR(db::check_search(params));
   if (!params.filters.empty()) {
@@ -139,6 +143,7 @@ Result<std::vector<std::vector<Hit>>> DatabaseImpl::search_batch(std::span<const
                                                                  const SearchParams& params) const {
   auto pass = gate_.enter();
   if (!pass) return closed_error();
+  IQDB_RETURN_IF_ERROR(intact());
   const size_t dim = config_.dim();
   if (queries.size() % dim != 0) {
     return Status::InvalidArgument("search_batch: " + std::to_string(queries.size()) +
@@ -230,6 +235,9 @@ Status DatabaseImpl::close() {
   std::lock_guard one_close(close_mu_);
   if (!gate_.close_and_drain()) return closed_error();
   stop_compactor();
+  // Cancelled between two chunks; a snapshot written below still verifies
+  // what the scrub did not reach.
+  if (scrub_) scrub_->stop();
   Status s = writable();
   if (s.ok()) s = checkpoint();  // every change reaches the file
   Status j = journal_->close();
@@ -237,7 +245,15 @@ Status DatabaseImpl::close() {
   std::unique_lock lock(mutex_);
   cache_.reset();
   contents_.reset();
+  scrub_.reset();  // unmaps and closes the old snapshot
   return s;
+}
+
+Result<Integrity> DatabaseImpl::integrity() const {
+  auto pass = gate_.enter();
+  if (!pass) return closed_error();
+  if (!scrub_) return Integrity{};  // in memory, or a file this handle wrote whole
+  return scrub_->integrity();
 }
 
 std::optional<CacheStats> DatabaseImpl::cache_stats() const {

@@ -9,6 +9,11 @@
 // and refuses every later write with that reason (reopening replays the
 // log). A log over its threshold is compacted by a background thread.
 //
+// Integrity (db/scrub.h): the snapshot's big sections are checksummed in
+// the background after open, and all of them before any new snapshot is
+// written. Damage found either way is final for the handle: every later
+// call, reads included, returns that kCorruption.
+//
 // Lifecycle: every call holds a CallGate pass; close() shuts the gate, waits
 // for the calls in flight, writes a snapshot if memory differs from the
 // file, and releases everything. Later calls get kClosed.
@@ -30,12 +35,14 @@
 
 #include "iqdb/config.h"
 #include "iqdb/filter.h"
+#include "iqdb/integrity.h"
 #include "iqdb/status.h"
 #include "iqdb/types.h"
 #include "db/apply_order.h"
 #include "db/call_gate.h"
 #include "db/contents.h"
 #include "db/journal.h"
+#include "db/scrub.h"
 #include "util/topk.h"
 
 namespace iqdb {
@@ -75,10 +82,15 @@ class DatabaseImpl {
   // closed (after waiting for a close running on another thread).
   Status close();
   std::optional<CacheStats> cache_stats() const;
+  // How far the snapshot's checksums have been verified; kClosed once closed.
+  Result<Integrity> integrity() const;
 
  private:
   DatabaseImpl(std::unique_ptr<db::Contents> contents, std::unique_ptr<db::Journal> journal,
-               bool unsaved);
+               bool unsaved, std::unique_ptr<db::SnapshotScrub> scrub);
+
+  // OK, or the damage found in the snapshot memory was loaded from.
+  Status intact() const { return scrub_ ? scrub_->damage() : Status::OK(); }
 
   // ---- writes (database_writes.cpp)
   // Logs the records of `source`, then applies in log order.
@@ -110,6 +122,7 @@ class DatabaseImpl {
   std::unique_ptr<db::Contents> contents_;  // released by close()
   std::unique_ptr<db::Journal> journal_;
   std::unique_ptr<db::ResultCache> cache_;  // null when not configured
+  std::unique_ptr<db::SnapshotScrub> scrub_;  // null when nothing is left to verify
   mutable std::shared_mutex mutex_;  // readers shared; applying a write exclusive
   mutable db::CallGate gate_;
   db::ApplyOrder order_;

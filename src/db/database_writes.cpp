@@ -26,6 +26,7 @@ auto one_record(db::WalOp op, Encode encode) {
 }  // namespace
 
 Status DatabaseImpl::writable() const {
+  IQDB_RETURN_IF_ERROR(intact());
   if (is_latched_.load(std::memory_order_acquire)) {
     std::lock_guard l(latch_mu_);
     return latched_;
@@ -129,11 +130,21 @@ Status DatabaseImpl::checkpoint() {
   std::lock_guard one_at_a_time(checkpoint_mu_);
   if (!journal_->durable()) return Status::OK();
   IQDB_RETURN_IF_ERROR(writable());
+  // Memory holds bytes of the old snapshot (mapped, or decoded from it):
+  // they must match their checksums before a new file seals them. Verified
+  // first without holding appends; the check under the hold is then free.
+  const auto snapshot_due = [&](uint64_t last_seq) {
+    return last_seq != journal_->snapshot_seq() || unsaved_.load();
+  };
+  if (scrub_ && snapshot_due(db::Journal::AppendHold(*journal_).last_seq())) {
+    IQDB_RETURN_IF_ERROR(scrub_->verify_rest());
+  }
   db::Journal::AppendHold hold(*journal_);
   // Every logged write must be in memory before memory is written out.
   if (!order_.wait_applied(hold.last_seq())) return writable();
   std::shared_lock readers_go_on(mutex_);
-  if (hold.last_seq() == journal_->snapshot_seq() && !unsaved_.load()) return Status::OK();
+  if (!snapshot_due(hold.last_seq())) return Status::OK();
+  if (scrub_) IQDB_RETURN_IF_ERROR(scrub_->verify_rest());
   Status s = db::guarded([&] {
     storage::SnapshotWriter writer(db::snapshot_header(*contents_, journal_->identity(), hold.last_seq()));
     IQDB_RETURN_IF_ERROR(db::add_sections(*contents_, writer));

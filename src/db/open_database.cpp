@@ -122,8 +122,21 @@ Result<OpenedDatabase> open_file(const Config& requested, const std::filesystem:
   uint64_t snapshot_seq = 0;
   std::error_code ec;
   if (std::filesystem::exists(path, ec)) {
-    auto reader = storage::SnapshotReader::open(path);
-    if (!reader) return reader.status();
+    const std::filesystem::path marker = damage_marker_path(path);
+    const bool damaged_before = std::filesystem::exists(marker, ec);
+    auto reader = storage::SnapshotReader::open(
+        path, damaged_before ? storage::VerifyMode::kAll : storage::VerifyMode::kSmallSections);
+    if (!reader) {
+      if (damaged_before) {
+        return Status(reader.status().code(),
+                      std::string(reader.status().message()) + " (damage first recorded in " +
+                          marker.string() + "; restore the snapshot from a copy: the log keeps "
+                          "the writes made since)");
+      }
+      return reader.status();
+    }
+    // Every checksum matched: the file was repaired since the damage was seen.
+    if (damaged_before) IQDB_RETURN_IF_ERROR(util::remove_file_if_exists(marker));
     const storage::SnapshotHeader& h = reader->header();
     if (h.dim != requested.dim() || h.metric != static_cast<uint8_t>(requested.metric())) {
       return Status::ConfigMismatch(
@@ -142,6 +155,8 @@ Result<OpenedDatabase> open_file(const Config& requested, const std::filesystem:
     out.contents = std::move(*contents);
     identity = h.identity;
     snapshot_seq = h.wal_sequence;
+    out.scrub = std::make_unique<SnapshotScrub>(
+        std::make_unique<storage::SnapshotReader>(std::move(*reader)), marker);
   } else {
     if (std::filesystem::exists(wal_path, ec)) {
       return Status::Corruption(wal_path.string() + " exists but its snapshot " + path.string() +
@@ -168,6 +183,7 @@ Result<OpenedDatabase> open_file(const Config& requested, const std::filesystem:
   if (!wal) return wal.status();
   out.journal = file_journal(path, std::move(*lock), std::move(*wal), identity, snapshot_seq,
                              out.contents->config().fsync_policy());
+  if (out.scrub) out.scrub->start(scrub_settings());
   return out;
 }
 

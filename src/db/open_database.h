@@ -14,6 +14,7 @@
 #include "iqdb/status.h"
 #include "db/contents.h"
 #include "db/journal.h"
+#include "db/scrub.h"
 
 namespace iqdb::db {
 
@@ -23,11 +24,16 @@ struct OpenedDatabase {
   // The contents differ from the snapshot on disk in ways its log does not
   // replay (a replay dropped a torn batch, say): the next flush must write.
   bool unsaved = false;
+  // The checksums of the snapshot the contents came from, being verified
+  // in the background (null in memory and for a database just created).
+  std::unique_ptr<SnapshotScrub> scrub;
 };
 
 // In memory when `path` is null. On reopen the stored dim and metric must
 // match `config` (else kConfigMismatch); the stored index kind and row type
-// win over the requested ones.
+// win over the requested ones. When an earlier handle found the snapshot
+// damaged (PATH.damaged), every section is verified before anything is
+// used: still damaged is kCorruption, repaired clears the marker.
 Result<OpenedDatabase> open_database(const Config& config, const std::filesystem::path* path);
 
 }  // namespace iqdb::db

@@ -1,10 +1,20 @@
 #include "storage/snapshot_reader.h"
 
+#include <algorithm>
+#include <atomic>
 #include <new>
 
 #include "util/crc32c.h"
 
 namespace iqdb::storage {
+namespace {
+std::atomic<uint64_t> g_open_verify_bytes{kSmallSectionBytes};
+}  // namespace
+
+uint64_t open_verify_bytes() noexcept { return g_open_verify_bytes.load(std::memory_order_relaxed); }
+void set_open_verify_bytes(uint64_t bytes) noexcept {
+  g_open_verify_bytes.store(bytes, std::memory_order_relaxed);
+}
 
 Result<SnapshotReader> SnapshotReader::open(const std::filesystem::path& path, VerifyMode mode) {
   Result<util::File> file = util::File::open(path, util::File::Mode::kReadOnly);
@@ -34,11 +44,14 @@ Result<SnapshotReader> SnapshotReader::build(std::span<const uint8_t> image, Ver
   reader.header_ = std::move(parsed->header);
   reader.sections_ = std::move(parsed->sections);
   reader.decompressed_.resize(reader.sections_.size());
+  reader.verified_on_open_.assign(reader.sections_.size(), 0);
+  const uint64_t small = open_verify_bytes();
   for (size_t i = 0; i < reader.sections_.size(); ++i) {
     const SectionInfo& s = reader.sections_[i];
     const bool compressed = s.codec != CodecKind::kNone;
-    if (compressed || mode == VerifyMode::kAll || s.stored_bytes < kSmallSectionBytes) {
+    if (compressed || mode == VerifyMode::kAll || s.stored_bytes < small) {
       IQDB_RETURN_IF_ERROR(reader.verify_section(i));
+      reader.verified_on_open_[i] = 1;
     }
     if (!compressed) continue;
     if (!codec_available(s.codec)) {
@@ -93,10 +106,17 @@ Result<std::span<const uint8_t>> SnapshotReader::bytes(uint32_t kind) const {
   return image_.subspan(static_cast<size_t>(s.offset), static_cast<size_t>(s.stored_bytes));
 }
 
-Status SnapshotReader::verify_section(size_t index) const {
+std::span<const uint8_t> SnapshotReader::stored_bytes(size_t index) const noexcept {
   const SectionInfo& s = sections_[index];
-  const uint32_t actual = util::crc32c(
-      image_.subspan(static_cast<size_t>(s.offset), static_cast<size_t>(s.stored_bytes)));
+  return image_.subspan(static_cast<size_t>(s.offset), static_cast<size_t>(s.stored_bytes));
+}
+
+Status SnapshotReader::verify_section(size_t index) const {
+  return check_checksum(index, util::crc32c(stored_bytes(index)));
+}
+
+Status SnapshotReader::check_checksum(size_t index, uint32_t actual) const {
+  const SectionInfo& s = sections_[index];
   if (actual != s.crc32c) {
     return Status::Corruption("snapshot: checksum mismatch in section " + std::to_string(index) +
                               " (kind " + std::to_string(s.kind) + ", " +
@@ -128,6 +148,13 @@ Result<FileRange> SnapshotReader::file_range(uint32_t kind) const {
   }
   if (!file_.is_open()) return Status::Unsupported("snapshot was parsed from memory, not a file");
   return FileRange{file_.fd(), s->offset, s->stored_bytes};
+}
+
+size_t SectionVerifier::step(size_t max_bytes) noexcept {
+  const size_t n = std::min(max_bytes, bytes_.size() - done_bytes_);
+  crc_ = util::crc32c_extend(crc_, bytes_.data() + done_bytes_, n);
+  done_bytes_ += n;
+  return n;
 }
 
 }  // namespace iqdb::storage

@@ -39,6 +39,13 @@ enum class VerifyMode : uint8_t {
 
 inline constexpr uint64_t kSmallSectionBytes = uint64_t{1} << 20;
 
+// The size below which kSmallSections verifies an uncompressed section on
+// open: kSmallSectionBytes unless a test lowers it (to 0, so that small
+// files behave like big ones and leave every in-place section unverified).
+// Process-wide; read by open()/parse().
+uint64_t open_verify_bytes() noexcept;
+void set_open_verify_bytes(uint64_t bytes) noexcept;
+
 // Where an uncompressed section lies in the open file, for
 // util::Arena::adopt_file(fd, offset, length). `offset` is 4 KiB aligned and
 // the file extends to the end of the section's last page. `fd` belongs to
@@ -84,6 +91,14 @@ class SnapshotReader {
   // Recomputes the checksum of section `kind`'s stored bytes.
   Status verify(uint32_t kind) const;
   Status verify_all() const;
+  // Whether open()/parse() verified section `index` (in sections() order).
+  bool verified_on_open(size_t index) const noexcept { return verified_on_open_[index] != 0; }
+  // The bytes section `index` has on disk (compressed ones as stored): what
+  // its checksum covers.
+  std::span<const uint8_t> stored_bytes(size_t index) const noexcept;
+  // OK when `crc` is section `index`'s stored checksum; otherwise the
+  // kCorruption that verify() gives, naming the section.
+  Status check_checksum(size_t index, uint32_t crc) const;
   // The file range of an uncompressed section; kUnsupported for a
   // compressed one or a reader made by parse().
   Result<FileRange> file_range(uint32_t kind) const;
@@ -102,6 +117,30 @@ class SnapshotReader {
   std::vector<SectionInfo> sections_;
   // Per section: its decompressed bytes, or null for in-place sections.
   std::vector<std::unique_ptr<uint8_t[]>> decompressed_;
+  std::vector<uint8_t> verified_on_open_;  // per section, 1 when open verified it
+};
+
+// Checksums one section's stored bytes a step at a time, so a caller can
+// pace the work, interleave it with copying, or abandon it. The reader must
+// outlive the verifier.
+class SectionVerifier {
+ public:
+  SectionVerifier(const SnapshotReader& reader, size_t index) noexcept
+      : reader_(&reader), index_(index), bytes_(reader.stored_bytes(index)) {}
+  // Checksums up to `max_bytes` more bytes; returns how many it did.
+  size_t step(size_t max_bytes) noexcept;
+  bool done() const noexcept { return done_bytes_ == bytes_.size(); }
+  uint64_t done_bytes() const noexcept { return done_bytes_; }
+  uint64_t total_bytes() const noexcept { return bytes_.size(); }
+  // Requires done(): OK, or kCorruption naming the section.
+  Status verdict() const { return reader_->check_checksum(index_, crc_); }
+
+ private:
+  const SnapshotReader* reader_;
+  size_t index_;
+  std::span<const uint8_t> bytes_;
+  size_t done_bytes_ = 0;
+  uint32_t crc_ = 0;
 };
 
 }  // namespace iqdb::storage

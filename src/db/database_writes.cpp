@@ -1,6 +1,7 @@
 // DatabaseImpl's write path: validation, logging, applying in log order,
 // latching on failure, snapshots and background compaction.
 #include <string>
+#include <system_error>
 
 #include "db/database_impl.h"
 #include "db/exception_status.h"

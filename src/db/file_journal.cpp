@@ -15,6 +15,8 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <new>
+#include <stdexcept>
 #include <thread>
 
 #include "db/journal.h"
@@ -23,6 +25,18 @@ namespace iqdb::db {
 namespace {
 
 std::atomic<uint64_t> g_compact_log_bytes{uint64_t{256} << 20};
+
+// The source's next record. Out of memory while encoding becomes a status:
+// an exception must not leave half a batch logged and its sequence numbers
+// handed out.
+Result<LogRecord> next_record(const RecordSource& source) {
+  try {
+    return source();
+  } catch (const std::bad_alloc&) {
+  } catch (const std::length_error&) {
+  }
+  return Status::ResourceExhausted("out of memory encoding a log record");
+}
 
 class MemoryJournal final : public Journal {
  public:
@@ -76,7 +90,7 @@ class FileJournal final : public Journal {
       const storage::WalWriter::Mark start = wal_->mark();
       for (size_t i = 0;; ++i) {
         Status failed;
-        Result<LogRecord> record = source();
+        Result<LogRecord> record = next_record(source);
         if (!record.ok()) {
           failed = record.status();
         } else {

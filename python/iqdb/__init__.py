@@ -49,14 +49,21 @@ def _open(path, dim, metric, index, storage, keep_f32, fsync, fsync_interval_ms,
                        int(cache_capacity))
 
 
-def open(path, dim=None, metric="cosine", index="flat", *, storage="f32", keep_f32=False, fsync="always",
-         fsync_interval_ms=0, compression="none", compression_level=0, cache_capacity=0,
+def open(path, dim=None, metric="cosine", index="flat", *, read_only=False, storage="f32", keep_f32=False,
+         fsync="always", fsync_interval_ms=0, compression="none", compression_level=0, cache_capacity=0,
          **index_params):  # noqa: A001 - iqdb.open, like sqlite3.connect or io.open
-    """Open the database file at `path`, creating it when absent.
+    """Open the database file at `path`.
 
-    dim, metric: the shape of the vectors. metric is "cosine", "dot", "l2",
-    "l1" or "hamming"; on reopen both must match what the file holds
-    (else iqdb.ConfigMismatch), and the stored index wins.
+    Without dim: open an existing database, taking dim, metric, index and
+    storage from the file (iqdb.NotFound when there is none). With
+    read_only=True any number of processes may hold it at once (a shared
+    lock); every write raises iqdb.Unsupported, and a writer elsewhere makes
+    the open raise iqdb.Busy (and the other way round).
+
+    With dim: create the database when absent, else open it. dim, metric:
+    the shape of the vectors. metric is "cosine", "dot", "l2", "l1" or
+    "hamming"; on reopen both must match what the file holds (else
+    iqdb.ConfigMismatch), and the stored index wins.
     index: "flat" (exact), "hnsw" or "ivf"; its knobs as keywords:
     hnsw: m, ef_construction, ef_search, seed, quantized_walk;
     ivf: n_clusters, n_probes, training_sample_size, pq ("none", "8bit",
@@ -66,10 +73,17 @@ def open(path, dim=None, metric="cosine", index="flat", *, storage="f32", keep_f
     fsync_interval_ms) or "never". compression: "none", "zstd" or "lz4".
     cache_capacity > 0 adds a result cache of that many entries.
 
-    Raises iqdb.Busy when another process has the file open.
+    Raises iqdb.Busy when another process has the file open for writing.
     """
-    if dim is None:
-        raise InvalidArgument("dim is required: iqdb.open(path, dim, metric)")
+    if dim is None or read_only:
+        if index_params:
+            raise InvalidArgument("index knobs are stored in the file; pass them only when creating (with dim)")
+        handle = _iqdb._open_existing(os.fspath(path), bool(read_only), str(fsync), int(fsync_interval_ms),
+                                      int(cache_capacity))
+        if dim is not None and dim != handle.dim:
+            handle.close()
+            raise ConfigMismatch(f"{os.fspath(path)} holds dim {handle.dim}, asked for {dim}")
+        return handle
     return _open(os.fspath(path), dim, metric, index, storage, keep_f32, fsync, fsync_interval_ms, compression,
                  compression_level, cache_capacity, index_params)
 

@@ -91,6 +91,43 @@ std::unique_ptr<PyDatabase> open_database(std::optional<std::string> path, size_
   return std::make_unique<PyDatabase>(std::move(**opened), std::move(path));
 }
 
+// Opens the existing database at `path`, its shape taken from the file.
+std::unique_ptr<PyDatabase> open_existing(const std::string& path, bool read_only, const std::string& fsync,
+                                          int64_t fsync_interval_ms, size_t cache_capacity) {
+  OpenOptions options;
+  options.read_only = read_only;
+  if (fsync == "always") options.fsync = FsyncPolicy::always();
+  else if (fsync == "never") options.fsync = FsyncPolicy::never();
+  else if (fsync == "periodic") {
+    if (fsync_interval_ms <= 0) invalid("fsync='periodic' needs fsync_interval_ms > 0");
+    options.fsync = FsyncPolicy::periodic(std::chrono::milliseconds(fsync_interval_ms));
+  } else invalid("fsync is 'always', 'periodic' or 'never'");
+  if (cache_capacity > 0) options.cache = CacheConfig{}.with_capacity(cache_capacity);
+  std::optional<Result<Database>> opened;
+  {
+    gil_scoped_release release;
+    opened.emplace(Database::open(path, options));
+  }
+  check(opened->status());
+  return std::make_unique<PyDatabase>(std::move(**opened), path);
+}
+
+const char* codec_name(Compression::Kind kind) {
+  switch (kind) {
+    case Compression::Kind::kNone: return "none";
+    case Compression::Kind::kZstd: return "zstd";
+    case Compression::Kind::kLz4: return "lz4";
+  }
+  return "unknown";
+}
+
+Compression parse_compression(const std::string& name, int level) {
+  if (name == "none") return Compression::none();
+  if (name == "zstd") return Compression::zstd(level == 0 ? 3 : level);
+  if (name == "lz4") return Compression::lz4();
+  invalid("compression is 'none', 'zstd' or 'lz4'");
+}
+
 // Upserts one record (scalar id) or a batch (a sequence of ids).
 void upsert(PyDatabase& self, pyb::handle ids, pyb::handle vectors, pyb::handle metadata) {
   FloatRows rows = as_float_rows(vectors, "vectors");
@@ -185,23 +222,85 @@ pyb::object remove(PyDatabase& self, pyb::handle ids) {
 }
 
 pyb::dict info(const PyDatabase& self) {
-  struct Shape {
-    size_t size;
-    IndexKind index;
-    VectorStorage storage;
-  } shape;
+  std::optional<Result<DatabaseInfo>> got;
   {
     gil_scoped_release release;
-    shape = self.with_db([](const Database& db) { return Shape{db.size(), db.index_kind(), db.storage()}; });
+    got.emplace(self.with_db([](const Database& db) { return db.info(); }));
   }
+  check(got->status());
+  const DatabaseInfo& i = **got;
   pyb::dict d;
   d["path"] = self.path() ? pyb::object(pyb::str(*self.path())) : pyb::none();
-  d["dim"] = self.dim();
+  d["dim"] = i.dim;
   d["metric"] = self.metric();
-  d["index"] = shape.index.name();
-  d["storage"] = storage_type_name(shape.storage.type);
-  d["keep_f32"] = shape.storage.keep_f32 && shape.storage.lossy();
-  d["size"] = shape.size;
+  d["index"] = i.index.name();
+  d["storage"] = storage_type_name(i.storage.type);
+  d["keep_f32"] = i.storage.keep_f32 && i.storage.lossy();
+  d["size"] = i.records;
+  d["read_only"] = i.read_only;
+  d["snapshot_bytes"] = i.snapshot_bytes;
+  d["log_bytes"] = i.log_bytes;
+  d["log_records"] = i.log_records;
+  pyb::list sections;
+  for (const SnapshotSectionInfo& s : i.sections) {
+    pyb::dict one;
+    one["kind"] = s.kind;
+    one["bytes"] = s.bytes;
+    one["stored_bytes"] = s.stored_bytes;
+    one["compressed"] = s.compressed;
+    sections.append(one);
+  }
+  d["sections"] = sections;
+  d["compression"] = codec_name(i.compression.kind());
+  d["simd_target"] = i.simd_target;
+  d["format_version"] = i.format_version;
+  d["integrity"] = integrity_state_name(i.integrity.state);
+  if (!i.integrity.damage.empty()) d["damage"] = i.integrity.damage;
+  return d;
+}
+
+pyb::dict verify(const PyDatabase& self) {
+  std::optional<Result<VerifyReport>> got;
+  {
+    gil_scoped_release release;
+    got.emplace(self.with_db([](const Database& db) { return db.verify(); }));
+  }
+  check(got->status());
+  const VerifyReport& r = **got;
+  static constexpr const char* kSeverity[] = {"ok", "note", "damaged", "unchecked"};
+  pyb::list findings;
+  for (const VerifyReport::Finding& f : r.findings) {
+    findings.append(pyb::make_tuple(stage_name(f.stage), kSeverity[static_cast<size_t>(f.severity)], f.message));
+  }
+  pyb::dict d;
+  d["ok"] = r.ok();
+  d["problems"] = r.problems();
+  d["findings"] = findings;
+  d["sections_verified"] = r.sections_verified;
+  d["records"] = r.records;
+  d["log_records"] = r.log_records;
+  d["unreachable_nodes"] = r.unreachable_nodes;
+  return d;
+}
+
+pyb::dict compact(PyDatabase& self, std::optional<std::string> compression, int compression_level) {
+  CompactOptions options;
+  if (compression) options.compression = parse_compression(*compression, compression_level);
+  std::optional<Result<CompactReport>> got;
+  {
+    gil_scoped_release release;
+    got.emplace(self.with_db_mut([&](Database& db) { return db.compact(options); }));
+  }
+  check(got->status());
+  const CompactReport& r = **got;
+  pyb::dict d;
+  d["records"] = r.records;
+  d["log_records_folded"] = r.log_records_folded;
+  d["snapshot_bytes_before"] = r.snapshot_bytes_before;
+  d["snapshot_bytes_after"] = r.snapshot_bytes_after;
+  d["log_bytes_before"] = r.log_bytes_before;
+  d["log_bytes_after"] = r.log_bytes_after;
+  d["compression"] = codec_name(r.compression_after.kind());
   return d;
 }
 
@@ -252,7 +351,7 @@ are converted to float32. A batch is written whole or not at all.)doc")
            })
       .def("search", &search, pyb::arg("queries"), pyb::arg("k") = 10, pyb::kw_only(),
            pyb::arg("filter") = pyb::none(), pyb::arg("ef") = pyb::none(), pyb::arg("n_probes") = pyb::none(),
-           pyb::arg("threads") = pyb::none(),
+           pyb::arg("threads") = pyb::none(), pyb::arg("exact") = false,
            R"doc(The k nearest records of each query, nearest first.
 
 A 1-D query returns ``(ids, distances, count)`` with arrays of shape (k,);
@@ -264,7 +363,8 @@ otherwise an object array of int/bytes with None in empty slots.
 filter: None, filter text (``"class = 'Sandal' and year >= 2020"``), an
 iqdb.Filter, or for a batch a sequence with one of those per query.
 ef: HNSW beam width; n_probes: IVF lists to scan (None: the index's
-default). threads: at most this many threads for a batch (None: all).)doc")
+default). threads: at most this many threads for a batch (None: all).
+exact: the exact answer whatever the index (to measure recall).)doc")
       .def("optimize",
            [](PyDatabase& self) {
              gil_scoped_release release;
@@ -283,7 +383,15 @@ default). threads: at most this many threads for a batch (None: all).)doc")
              self.close();
            },
            "Wait for calls in flight, flush and release the database. Safe to call twice.")
-      .def("info", &info, "What the database is and holds, as a dict.")
+      .def("info", &info, "What the database is and holds, as a dict: shape, index, storage, size, file and log "
+           "bytes, sections, compression, SIMD target, format version, and how far the snapshot's checksums "
+           "have been verified since open ('integrity').")
+      .def("verify", &verify, "Checks every checksum, the id map, rows and norms, the index and the log; returns "
+           "a dict with 'ok', 'problems' and 'findings' (stage, severity, message).")
+      .def("compact", &compact, pyb::kw_only(), pyb::arg("compression") = pyb::none(),
+           pyb::arg("compression_level") = 0,
+           "Writes a fresh snapshot now (optionally re-encoded: 'none', 'zstd', 'lz4') and folds the log "
+           "into it; returns what it did as a dict.")
       .def_property_readonly("dim", &PyDatabase::dim)
       .def_property_readonly("metric", &PyDatabase::metric)
       .def_property_readonly("path", &PyDatabase::path, "The file, or None in memory.")
@@ -312,6 +420,8 @@ default). threads: at most this many threads for a batch (None: all).)doc")
                (self.closed() ? " closed>" : ">");
       });
 
+  m.def("_open_existing", &open_existing, pyb::arg("path"), pyb::arg("read_only"), pyb::arg("fsync"),
+        pyb::arg("fsync_interval_ms"), pyb::arg("cache_capacity"));
   m.def("_open", &open_database, pyb::arg("path"), pyb::arg("dim"), pyb::arg("metric"), pyb::arg("index"),
         pyb::arg("index_params"), pyb::arg("storage"), pyb::arg("keep_f32"), pyb::arg("fsync"),
         pyb::arg("fsync_interval_ms"), pyb::arg("compression"), pyb::arg("compression_level"),

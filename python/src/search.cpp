@@ -86,7 +86,7 @@ BatchFilters to_batch_filters(pyb::handle filter, size_t n, bool one_row) {
 }  // namespace
 
 pyb::object search(PyDatabase& self, pyb::handle queries, size_t k, pyb::handle filter, std::optional<size_t> ef,
-                   std::optional<size_t> n_probes, std::optional<size_t> threads) {
+                   std::optional<size_t> n_probes, std::optional<size_t> threads, bool exact) {
   FloatRows rows = as_float_rows(queries, "queries");
   if (k == 0) invalid("k must be at least 1");
   BatchFilters filters = to_batch_filters(filter, rows.rows, rows.one_row);
@@ -97,6 +97,7 @@ pyb::object search(PyDatabase& self, pyb::handle queries, size_t k, pyb::handle 
   params.ef = ef.value_or(0);
   params.n_probes = n_probes.value_or(0);
   params.threads = threads.value_or(0);
+  params.exact = exact;
   if (threads && *threads == 0) invalid("threads must be at least 1 (None: all)");
 
   const size_t n = rows.rows;

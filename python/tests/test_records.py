@@ -162,5 +162,7 @@ def test_info_describes_the_database():
     with iqdb.open_in_memory(dim=4, metric="dot", index="hnsw", m=8, storage="f16", keep_f32=True) as db:
         db.upsert([1, 2], np.ones((2, 4)))
         info = db.info()
-    assert info == {"path": None, "dim": 4, "metric": "dot", "index": "hnsw", "storage": "f16", "keep_f32": True,
-                    "size": 2}
+    shape = {"path": None, "dim": 4, "metric": "dot", "index": "hnsw", "storage": "f16", "keep_f32": True, "size": 2}
+    assert {k: info[k] for k in shape} == shape
+    assert info["snapshot_bytes"] == 0 and info["log_bytes"] == 0 and info["sections"] == []
+    assert info["integrity"] == "verified" and not info["read_only"]

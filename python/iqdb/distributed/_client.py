@@ -35,12 +35,11 @@ class ShardedDatabase:
     write raises PartialWriteError naming the ids that were written.
     """
 
-    def __init__(self, client, directory, manifest, placement, replicas, timeout):
+    def __init__(self, client, directory, manifest, placement, timeout):
         self._client = client
         self._directory = directory
         self._manifest = manifest
         self._placement = dict(placement)
-        self._replicas = dict(replicas)
         self._timeout = timeout
         self._key = os.path.realpath(directory)
         self._closed = False
@@ -51,15 +50,14 @@ class ShardedDatabase:
     @classmethod
     def create(cls, path, client, shards, dim, metric="cosine", index="flat", *, storage="f32", keep_f32=False,
                fsync="always", fsync_interval_ms=0, compression="none", compression_level=0, placement=None,
-               replicas=None, timeout=None, **index_params):
+               timeout=None, **index_params):
         """Creates a sharded database in directory `path` and opens it.
 
         shards: how many shards (fixed for the life of the database).
         dim, metric, index, storage ... and the index knobs: as for
         iqdb.open(); every shard is opened with them. placement: shard ->
         worker name (a dict or a list); by default shards go round-robin
-        over the workers' names in sorted order. replicas: shard -> worker
-        names that also open the shard read-only. timeout: seconds a call
+        over the workers' names in sorted order. timeout: seconds a call
         waits for its shards (None: no limit).
         """
         if isinstance(shards, bool) or not isinstance(shards, int) or shards <= 0:
@@ -71,10 +69,10 @@ class ShardedDatabase:
         # The single database's own checks, on the client, before anything is written.
         iqdb.open_in_memory(dim, str(metric), index, storage=storage, keep_f32=keep_f32, **index_params).close()
         _manifest.write(os.fspath(path), manifest)
-        return cls._start(client, os.fspath(path), manifest, placement, replicas, timeout)
+        return cls._start(client, os.fspath(path), manifest, placement, timeout)
 
     @classmethod
-    def open(cls, path, client, dim=None, metric=None, *, placement=None, replicas=None, timeout=None):
+    def open(cls, path, client, dim=None, metric=None, *, placement=None, timeout=None):
         """Opens the sharded database in directory `path` (iqdb.NotFound if there is none).
 
         dim and metric, when given, must match the manifest (else
@@ -85,10 +83,10 @@ class ShardedDatabase:
             raise _errors.ConfigMismatch(f"{path}: holds dim {manifest.dim}, asked for {dim}")
         if metric is not None and str(metric) != manifest.metric:
             raise _errors.ConfigMismatch(f"{path}: holds metric {manifest.metric}, asked for {metric}")
-        return cls._start(client, os.fspath(path), manifest, placement, replicas, timeout)
+        return cls._start(client, os.fspath(path), manifest, placement, timeout)
 
     @classmethod
-    def _start(cls, client, directory, manifest, placement, replicas, timeout):
+    def _start(cls, client, directory, manifest, placement, timeout):
         names = sorted((info["name"] for info in client.scheduler_info()["workers"].values()), key=str)
         if not names:
             raise ShardUnavailable("the Dask cluster has no workers")
@@ -98,10 +96,9 @@ class ShardedDatabase:
             placement = dict(enumerate(placement))
         if sorted(placement) != list(range(manifest.shards)):
             raise _errors.InvalidArgument(f"placement must name a worker for each of shards 0..{manifest.shards - 1}")
-        replicas = {int(s): list(w) for s, w in (replicas or {}).items()}
-        db = cls(client, directory, manifest, placement, replicas, timeout)
+        db = cls(client, directory, manifest, placement, timeout)
         client.register_worker_plugin(
-            _worker.ShardPlugin(db._key, directory, manifest, placement, replicas),
+            _worker.ShardPlugin(db._key, directory, manifest, placement),
             name=_worker.plugin_name(db._key))
         try:
             db._each_shard(_worker.size)  # every shard is open, or the reason it is not

@@ -25,17 +25,15 @@ class ShardPlugin(WorkerPlugin):
 
     Registered with the scheduler, so it also runs on workers that join or
     are restarted by their nanny later: a restarted worker reopens its shards
-    from snapshot and log. Writable shards are opened by exactly one worker;
-    `replicas` lists other workers that open a shard read-only.
+    from snapshot and log. Each shard is opened by exactly one worker.
     """
 
-    def __init__(self, key, directory, manifest, placement, replicas):
+    def __init__(self, key, directory, manifest, placement):
         self.name = plugin_name(key)
         self.key = key
         self.directory = directory
         self.manifest = manifest
         self.placement = dict(placement)
-        self.replicas = {shard: tuple(names) for shard, names in replicas.items()}
 
     def setup(self, worker):
         shards = getattr(worker, _ATTRIBUTE, None)
@@ -44,13 +42,11 @@ class ShardPlugin(WorkerPlugin):
             setattr(worker, _ATTRIBUTE, shards)
         opened = shards.setdefault(self.key, {})
         for shard, owner in self.placement.items():
-            read_only = worker.name in self.replicas.get(shard, ())
-            if owner != worker.name and not read_only:
+            if owner != worker.name:
                 continue
             path = self.manifest.shard_file(self.directory, shard)
             try:
-                extra = {"read_only": True} if read_only else {}
-                opened[shard] = iqdb.open(path, **self.manifest.open_arguments(), **extra)
+                opened[shard] = iqdb.open(path, **self.manifest.open_arguments())
             except Exception as e:  # kept and raised by every task that needs this shard
                 opened[shard] = ShardUnavailable(f"shard {shard} failed to open on worker {worker.name}: {e}",
                                                  shards=[shard])

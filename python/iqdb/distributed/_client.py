@@ -333,6 +333,28 @@ class ShardedDatabase:
 
     # ---- writes ----------------------------------------------------------
 
+    def _by_shard(self, ids):
+        """{shard: (positions in ids, those ids)} for every shard that owns one of `ids`."""
+        owners = self._route(ids)
+        parts = {}
+        for shard in np.unique(owners):
+            index = np.flatnonzero(owners == shard)
+            parts[int(shard)] = (index, ids[index] if isinstance(ids, np.ndarray) else [ids[i] for i in index])
+        return parts
+
+    def _write(self, calls, members, what):
+        """Runs write calls {shard: (task, args)}; raises PartialWriteError when only some shards wrote."""
+        done, failed = self._call(calls)
+        if failed:
+            if not done:
+                self._raise_for(failed)
+            written = [i for s in sorted(done) for i in list(members[s])]
+            raise PartialWriteError(
+                f"shards {sorted(done)} {what}, shards {sorted(failed)} did not: "
+                + "; ".join(f"shard {s}: {failed[s]!r}" for s in sorted(failed)),
+                written_ids=written, failures=failed)
+        return done
+
     def upsert(self, ids, vectors, metadata=None):
         """Inserts or replaces records, each on the shard that owns its id.
 
@@ -346,44 +368,19 @@ class ShardedDatabase:
         if rows.shape[0] != len(ids):
             raise _errors.InvalidArgument(f"{len(ids)} ids for {rows.shape[0]} vectors")
         metadata = self._check_metadata(metadata, len(ids))
-        owners = self._route(ids)
-        futures, members = {}, {}
-        for shard in np.unique(owners):
-            shard = int(shard)
-            index = np.flatnonzero(owners == shard)
-            part_ids = ids[index] if isinstance(ids, np.ndarray) else [ids[i] for i in index]
-            part_meta = None if metadata is None else [metadata[i] for i in index]
-            members[shard] = part_ids
-            futures[shard] = (_worker.upsert, (part_ids, rows[index], part_meta))
-        done, failed = self._call(futures)
-        if failed:
-            if not done:
-                self._raise_for(failed)
-            written = [i for s in sorted(done) for i in list(members[s])]
-            raise PartialWriteError(
-                f"shards {sorted(done)} wrote their rows, shards {sorted(failed)} did not: "
-                + "; ".join(f"shard {s}: {failed[s]!r}" for s in sorted(failed)),
-                written_ids=written, failures=failed)
+        parts = self._by_shard(ids)
+        calls = {shard: (_worker.upsert, (part, rows[index], None if metadata is None else
+                                          [metadata[i] for i in index]))
+                 for shard, (index, part) in parts.items()}
+        self._write(calls, {shard: part for shard, (_, part) in parts.items()}, "wrote their rows")
 
     def remove(self, ids):
         """Removes one id (returns True if it was present) or a sequence (returns how many were)."""
         self._check_open()
         ids, one = self._ids(ids)
-        owners = self._route(ids)
-        futures, members = {}, {}
-        for shard in np.unique(owners):
-            shard = int(shard)
-            index = np.flatnonzero(owners == shard)
-            part = ids[index] if isinstance(ids, np.ndarray) else [ids[i] for i in index]
-            members[shard] = part
-            futures[shard] = (_worker.remove, (part[0] if one else part,))
-        done, failed = self._call(futures)
-        if failed:
-            if not done:
-                self._raise_for(failed)
-            written = [i for s in sorted(done) for i in list(members[s])]
-            raise PartialWriteError(f"shards {sorted(failed)} did not remove their ids", written_ids=written,
-                                    failures=failed)
+        parts = self._by_shard(ids)
+        calls = {shard: (_worker.remove, (part[0] if one else part,)) for shard, (_, part) in parts.items()}
+        done = self._write(calls, {shard: part for shard, (_, part) in parts.items()}, "removed their ids")
         if one:
             return bool(next(iter(done.values())))
         return int(sum(done.values()))

@@ -1,21 +1,10 @@
 // Database::compact: a fresh snapshot on demand, and what it changed.
-#include <system_error>
-
 #include "db/database_impl.h"
 #include "db/stored_shape.h"
 #include "storage/snapshot_reader.h"
 #include "util/file.h"
 
 namespace iqdb {
-namespace {
-
-uint64_t file_bytes_or_zero(const std::filesystem::path& path) {
-  std::error_code ec;
-  const auto n = std::filesystem::file_size(path, ec);
-  return ec ? 0 : uint64_t(n);
-}
-
-}  // namespace
 
 Result<CompactReport> DatabaseImpl::compact(const CompactOptions& options) {
   auto pass = gate_.enter();
@@ -34,8 +23,8 @@ Result<CompactReport> DatabaseImpl::compact(const CompactOptions& options) {
     }
   }
   CompactReport report;
-  report.snapshot_bytes_before = file_bytes_or_zero(path_);
-  report.log_bytes_before = file_bytes_or_zero(wal);
+  report.snapshot_bytes_before = util::file_bytes_or_zero(path_);
+  report.log_bytes_before = util::file_bytes_or_zero(wal);
   {
     std::lock_guard l(checkpoint_mu_);
     report.compression_before = snapshot_compression_;
@@ -47,8 +36,8 @@ Result<CompactReport> DatabaseImpl::compact(const CompactOptions& options) {
     std::lock_guard l(checkpoint_mu_);
     report.compression_after = snapshot_compression_;
   }
-  report.snapshot_bytes_after = file_bytes_or_zero(path_);
-  report.log_bytes_after = file_bytes_or_zero(wal);
+  report.snapshot_bytes_after = util::file_bytes_or_zero(path_);
+  report.log_bytes_after = util::file_bytes_or_zero(wal);
   auto shape = db::read_stored_shape(path_);
   if (!shape) return shape.status();
   report.records = shape->header.record_count;

@@ -16,12 +16,6 @@
 namespace iqdb {
 namespace {
 
-uint64_t file_bytes_or_zero(const std::filesystem::path& path) {
-  std::error_code ec;
-  const auto n = std::filesystem::file_size(path, ec);
-  return ec ? 0 : uint64_t(n);
-}
-
 void describe_store(const index::VectorStore& store, DatabaseInfo& info) {
   info.storage = store.storage();
   info.sq8_trained = store.storage().type != StorageType::kSq8 || store.has_codes();
@@ -37,7 +31,7 @@ Status describe_files(const std::filesystem::path& path, DatabaseInfo& info) {
   info.snapshot_bytes = shape->file_bytes;
   info.format_version = storage::kSnapshotFormatVersion;
   const std::filesystem::path wal = util::with_suffix(path, ".wal");
-  info.log_bytes = file_bytes_or_zero(wal);
+  info.log_bytes = util::file_bytes_or_zero(wal);
   std::error_code ec;
   if (std::filesystem::exists(wal, ec)) info.log_format_version = storage::kWalFormatVersion;
   return Status::OK();

@@ -225,6 +225,12 @@ std::filesystem::path with_suffix(const std::filesystem::path& path, std::string
   return out;
 }
 
+uint64_t file_bytes_or_zero(const std::filesystem::path& path) {
+  std::error_code ec;
+  const auto n = std::filesystem::file_size(path, ec);
+  return ec ? 0 : uint64_t(n);
+}
+
 // ---- MappedFile ----
 
 Result<MappedFile> MappedFile::map(const File& file) {

@@ -150,4 +150,7 @@ class FileLock {
 // `path` with `suffix` appended to its last component ("db" -> "db.wal").
 std::filesystem::path with_suffix(const std::filesystem::path& path, std::string_view suffix);
 
+// The size of the file at `path` in bytes; 0 when it is absent or unreadable.
+uint64_t file_bytes_or_zero(const std::filesystem::path& path);
+
 }  // namespace iqdb::util

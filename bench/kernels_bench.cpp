@@ -125,8 +125,7 @@ const KernelInfo kKernels[] = {
      &scalar_l1, false},
     {"hamming", &DistanceKernels::hamming, &DistanceKernels::hamming_block,
      &DistanceKernels::hamming_gather, &scalar_hamming, false},
-    {"squared_norm", &DistanceKernels::squared_norm, nullptr, nullptr, &scalar_squared_norm,
-     true},
+    {"squared_norm", &DistanceKernels::squared_norm, nullptr, nullptr, &scalar_squared_norm, true},
 };
 
 int64_t pair_bytes(const KernelInfo& k, size_t dim) {
@@ -221,7 +220,8 @@ void time_against_scalar(benchmark::State& state, int64_t bytes_per_call, Simd s
   state.SetBytesProcessed(state.iterations() * kBatch * bytes_per_call);
   state.counters["simd_ns"] = simd_seconds / calls * 1e9;
   state.counters["scalar_ns"] = scalar_seconds / calls * 1e9;
-  state.counters["scalar_GB/s"] = static_cast<double>(bytes_per_call) * calls / scalar_seconds / 1e9;
+  state.counters["scalar_GB/s"] =
+      static_cast<double>(bytes_per_call) * calls / scalar_seconds / 1e9;
   state.counters["speedup"] = scalar_seconds / simd_seconds;
 }
 
@@ -235,8 +235,7 @@ void bm_pair_vs_scalar(benchmark::State& state, const KernelInfo* k, size_t dim)
   // and fold it across the batch.
   PairFn volatile scalar = k->scalar;
   time_against_scalar(
-      state, pair_bytes(*k, dim),
-      [&] { benchmark::DoNotOptimize(simd(a.get(), b.get(), dim)); },
+      state, pair_bytes(*k, dim), [&] { benchmark::DoNotOptimize(simd(a.get(), b.get(), dim)); },
       [&] { benchmark::DoNotOptimize(scalar(a.get(), b.get(), dim)); });
   state.SetLabel(table.target);
 }
@@ -280,12 +279,11 @@ void register_all() {
     for (size_t dim : kScalarDims) {
       const std::string suffix = std::string(k.name) + "/" + std::to_string(dim) +
                                  "/batch:" + std::to_string(kScalarBatch);
-      benchmark::RegisterBenchmark(("vs_scalar/pair/" + suffix).c_str(), bm_pair_vs_scalar, &k,
-                                   dim)
+      benchmark::RegisterBenchmark(("vs_scalar/pair/" + suffix).c_str(), bm_pair_vs_scalar, &k, dim)
           ->UseManualTime();
       if (k.block != nullptr) {
-        benchmark::RegisterBenchmark(("vs_scalar/block/" + suffix).c_str(), bm_block_vs_scalar,
-                                     &k, dim)
+        benchmark::RegisterBenchmark(("vs_scalar/block/" + suffix).c_str(), bm_block_vs_scalar, &k,
+                                     dim)
             ->UseManualTime();
       }
     }
@@ -300,8 +298,8 @@ void register_all() {
   const KernelInfo* l2 = &kKernels[0];
   for (const DistanceKernels* table : iqdb::kernels::runnable_kernels()) {
     const std::string target = table->target;
-    benchmark::RegisterBenchmark(("targets/l2_squared_pair/784/" + target).c_str(), bm_pair,
-                                 table, l2, size_t{784});
+    benchmark::RegisterBenchmark(("targets/l2_squared_pair/784/" + target).c_str(), bm_pair, table,
+                                 l2, size_t{784});
     benchmark::RegisterBenchmark(("targets/l2_squared_block/784/" + target).c_str(), bm_block,
                                  table, l2, size_t{784});
   }

@@ -63,17 +63,20 @@ double baseline(const std::filesystem::path& dir, int threads, double seconds) {
   std::vector<float> payload = row(1);
   double rate = run_writers(threads, seconds, [&](uint64_t) {
     std::lock_guard l(mu);
-    if (::write(fd, payload.data(), payload.size() * sizeof(float)) < 0 || ::fdatasync(fd) != 0) std::abort();
+    if (::write(fd, payload.data(), payload.size() * sizeof(float)) < 0 || ::fdatasync(fd) != 0)
+      std::abort();
   });
   ::close(fd);
   std::filesystem::remove(path);
   return rate;
 }
 
-double iqdb_rate(const std::filesystem::path& dir, FsyncPolicy policy, int threads, double seconds) {
+double iqdb_rate(const std::filesystem::path& dir, FsyncPolicy policy, int threads,
+                 double seconds) {
   auto path = dir / "writes.iqdb";
   std::error_code ec;
-  for (const char* suffix : {"", ".wal", ".lock"}) std::filesystem::remove(path.string() + suffix, ec);
+  for (const char* suffix : {"", ".wal", ".lock"})
+    std::filesystem::remove(path.string() + suffix, ec);
   auto db = Database::open(path, Config(kDim, Metric::kL2).fsync(policy));
   if (!db) {
     std::fprintf(stderr, "iqdb-writes: %s\n", db.status().to_string().c_str());
@@ -90,7 +93,8 @@ double iqdb_rate(const std::filesystem::path& dir, FsyncPolicy policy, int threa
 
 int main(int argc, char** argv) {
   double seconds = 1.0;
-  std::filesystem::path dir = std::filesystem::temp_directory_path() / ("iqdb-writes-" + std::to_string(getpid()));
+  std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("iqdb-writes-" + std::to_string(getpid()));
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--seconds" && i + 1 < argc) {
@@ -103,25 +107,30 @@ int main(int argc, char** argv) {
     }
   }
   std::filesystem::create_directories(dir);
-  std::printf("iqdb-writes: %zu-dim upserts into %s, %.1f s per point, SIMD %s\n\n", kDim, dir.c_str(),
-              seconds, simd_target().c_str());
-  std::printf("%-8s %16s %14s %16s %12s %18s\n", "writers", "fsync-per-write", "always", "periodic(10ms)",
-              "never", "always / baseline");
+  std::printf("iqdb-writes: %zu-dim upserts into %s, %.1f s per point, SIMD %s\n\n", kDim,
+              dir.c_str(), seconds, simd_target().c_str());
+  std::printf("%-8s %16s %14s %16s %12s %18s\n", "writers", "fsync-per-write", "always",
+              "periodic(10ms)", "never", "always / baseline");
   double ratio_at_8 = 0;
   for (int threads : {1, 2, 4, 8}) {
     double base = baseline(dir, threads, seconds);
     double always = iqdb_rate(dir, FsyncPolicy::always(), threads, seconds);
-    double periodic = iqdb_rate(dir, FsyncPolicy::periodic(std::chrono::milliseconds(10)), threads, seconds);
+    double periodic =
+        iqdb_rate(dir, FsyncPolicy::periodic(std::chrono::milliseconds(10)), threads, seconds);
     double never = iqdb_rate(dir, FsyncPolicy::never(), threads, seconds);
     double ratio = base > 0 ? always / base : 0;
     if (threads == 8) ratio_at_8 = ratio;
-    std::printf("%-8d %14.0f/s %12.0f/s %14.0f/s %10.0f/s %17.2fx\n", threads, base, always, periodic, never, ratio);
+    std::printf("%-8d %14.0f/s %12.0f/s %14.0f/s %10.0f/s %17.2fx\n", threads, base, always,
+                periodic, never, ratio);
   }
-  std::printf("\ngroup commit: iqdb always / one-fsync-per-write at 8 writers: %.2fx (target >= 6)\n\n", ratio_at_8);
+  std::printf(
+      "\ngroup commit: iqdb always / one-fsync-per-write at 8 writers: %.2fx (target >= 6)\n\n",
+      ratio_at_8);
 
   // Search QPS alone and while 4 writers run (policy always).
   auto path = dir / "search.iqdb";
-  auto db = Database::open(path, Config(kDim, Metric::kL2).index(HnswConfig{}).fsync(FsyncPolicy::always()));
+  auto db = Database::open(
+      path, Config(kDim, Metric::kL2).index(HnswConfig{}).fsync(FsyncPolicy::always()));
   std::vector<VectorId> ids;
   std::vector<float> rows;
   for (uint64_t i = 0; i < 20000; ++i) {
@@ -149,8 +158,9 @@ int main(int argc, char** argv) {
   double busy = search_qps(seconds);
   stop = true;
   for (auto& w : writers) w.join();
-  std::printf("HNSW search QPS (one thread, 20k x %zu): alone %.0f, with 4 writers (always) %.0f (%.2fx)\n",
-              kDim, alone, busy, alone > 0 ? busy / alone : 0);
+  std::printf(
+      "HNSW search QPS (one thread, 20k x %zu): alone %.0f, with 4 writers (always) %.0f (%.2fx)\n",
+      kDim, alone, busy, alone > 0 ? busy / alone : 0);
   (void)db->close();
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);

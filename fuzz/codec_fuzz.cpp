@@ -25,8 +25,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   iqdb::Result<std::string> c = compress(kind, 1, src);
   if (!c.ok()) __builtin_trap();
-  iqdb::Result<std::string> back =
-      decompress(kind, std::span(reinterpret_cast<const uint8_t*>(c->data()), c->size()), src.size());
+  iqdb::Result<std::string> back = decompress(
+      kind, std::span(reinterpret_cast<const uint8_t*>(c->data()), c->size()), src.size());
   if (!back.ok() || back->size() != src.size() ||
       (src.size() != 0 && std::memcmp(back->data(), src.data(), src.size()) != 0)) {
     __builtin_trap();

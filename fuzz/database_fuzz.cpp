@@ -55,15 +55,18 @@ void exercise(const std::vector<uint8_t>& image) {
   }
   {
     std::ofstream out(path, std::ios::binary);
-    out.write(reinterpret_cast<const char*>(image.data()), static_cast<std::streamsize>(image.size()));
+    out.write(reinterpret_cast<const char*>(image.data()),
+              static_cast<std::streamsize>(image.size()));
   }
   uint32_t dim = 8;
   iqdb::Metric metric = iqdb::Metric::kL2;
-  auto parsed = iqdb::storage::SnapshotReader::parse(image, iqdb::storage::VerifyMode::kSmallSections);
+  auto parsed =
+      iqdb::storage::SnapshotReader::parse(image, iqdb::storage::VerifyMode::kSmallSections);
   if (parsed.ok()) {
     const auto& h = parsed->header();
     if (h.dim >= 1 && h.dim <= kMaxDim) dim = h.dim;
-    if (h.metric <= static_cast<uint8_t>(iqdb::Metric::kHamming)) metric = static_cast<iqdb::Metric>(h.metric);
+    if (h.metric <= static_cast<uint8_t>(iqdb::Metric::kHamming))
+      metric = static_cast<iqdb::Metric>(h.metric);
   }
   auto db = iqdb::Database::open(path, iqdb::Config(dim, metric));
   if (!db.ok()) return;

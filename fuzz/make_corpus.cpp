@@ -135,12 +135,17 @@ int main(int argc, char** argv) {
   } databases[] = {
       {"flat", Config(8, Metric::kL2), 40},
       {"hnsw", Config(8, Metric::kL2).index(hnsw), 300},
-      {"hnsw-f32-walk", Config(8, Metric::kCosine).index(iqdb::HnswConfig(hnsw).with_quantized_walk(false)), 200},
+      {"hnsw-f32-walk",
+       Config(8, Metric::kCosine).index(iqdb::HnswConfig(hnsw).with_quantized_walk(false)), 200},
       {"hnsw-u8", Config(8, Metric::kL2).storage(VectorStorage::u8()).index(hnsw), 200},
       {"ivf-flat", Config(8, Metric::kL2).index(ivf), 300},
       {"ivf-flat-u8", Config(8, Metric::kL1).storage(VectorStorage::u8()).index(ivf), 300},
-      {"ivf-flat-f16-f32", Config(8, Metric::kDot).storage(VectorStorage::f16(true)).index(ivf), 300},
-      {"ivf-pq4", Config(8, Metric::kL2).index(iqdb::IvfConfig(ivf).with_pq(iqdb::IvfConfig::Pq::k4BitFastScan)), 300},
+      {"ivf-flat-f16-f32", Config(8, Metric::kDot).storage(VectorStorage::f16(true)).index(ivf),
+       300},
+      {"ivf-pq4",
+       Config(8, Metric::kL2)
+           .index(iqdb::IvfConfig(ivf).with_pq(iqdb::IvfConfig::Pq::k4BitFastScan)),
+       300},
   };
   for (const auto& d : databases) {
     const std::string file = database_file(d.config, d.rows);
@@ -169,7 +174,8 @@ int main(int argc, char** argv) {
     const std::string c = *compress(kind, 3, util::as_bytes(t));
     put(root / "codec", name + "-valid", codec_input(kind, c, uint32_t(t.size())));
     put(root / "codec", name + "-wrong-size", codec_input(kind, c, uint32_t(t.size() - 1)));
-    put(root / "codec", name + "-truncated", codec_input(kind, c.substr(0, c.size() / 2), uint32_t(t.size())));
+    put(root / "codec", name + "-truncated",
+        codec_input(kind, c.substr(0, c.size() / 2), uint32_t(t.size())));
     const std::string bomb = *compress(kind, 3, util::as_bytes(zeros));
     put(root / "codec", name + "-bomb", codec_input(kind, bomb, 100));
   }

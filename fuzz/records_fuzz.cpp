@@ -35,8 +35,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<const iqdb::Metadata*> metas;
   for (const auto& m : d.metadata) metas.push_back(m ? &*m : nullptr);
   switch (d.op) {
-    case iqdb::db::WalOp::kUpsert: again = iqdb::db::encode_upsert(d.ids[0], d.rows, metas[0]); break;
-    case iqdb::db::WalOp::kUpsertBatch: again = iqdb::db::encode_upsert_batch(d.ids, d.rows, dim, metas); break;
+    case iqdb::db::WalOp::kUpsert:
+      again = iqdb::db::encode_upsert(d.ids[0], d.rows, metas[0]);
+      break;
+    case iqdb::db::WalOp::kUpsertBatch:
+      again = iqdb::db::encode_upsert_batch(d.ids, d.rows, dim, metas);
+      break;
     case iqdb::db::WalOp::kRemove: again = iqdb::db::encode_remove(d.ids[0]); break;
     case iqdb::db::WalOp::kUpsertBatchPart:
       // flags | batch rows | then the same count and records as a batch.
@@ -48,7 +52,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Doubles and floats round-trip bit for bit, so the encoding is canonical
   // except for NaN payloads in metadata doubles, which still re-encode as
   // the same bits.
-  if (again.size() != payload.size() || std::memcmp(again.data(), payload.data(), payload.size()) != 0) {
+  if (again.size() != payload.size() ||
+      std::memcmp(again.data(), payload.data(), payload.size()) != 0) {
     __builtin_trap();
   }
   return 0;

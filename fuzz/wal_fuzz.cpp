@@ -48,8 +48,9 @@ void reseal(std::vector<uint8_t>& b) {
     if (length > b.size() - pos - kWalRecordHeaderBytes) break;
     const uint64_t seq = util::decode_u64(b.data() + pos + 8);
     const uint8_t op = b[pos + 16];
-    util::encode_u32(b.data() + pos + 4,
-                     wal_record_crc(seq, op, std::span(b.data() + pos + kWalRecordHeaderBytes, length)));
+    util::encode_u32(
+        b.data() + pos + 4,
+        wal_record_crc(seq, op, std::span(b.data() + pos + kWalRecordHeaderBytes, length)));
     pos += kWalRecordHeaderBytes + length;
   }
 }

@@ -29,20 +29,11 @@ namespace HWY_NAMESPACE {
 // This target's table; built on first use, immutable afterwards.
 const DistanceKernels* target_kernels() {
   static const DistanceKernels kTable = {
-      hwy::TargetName(HWY_TARGET),
-      &pair_kernel<L2SquaredOp>,
-      &pair_kernel<DotOp>,
-      &pair_kernel<L1Op>,
-      &pair_kernel<HammingOp>,
-      &pair_kernel<SquaredNormOp>,
-      &block_kernel<L2SquaredOp>,
-      &block_kernel<DotOp>,
-      &block_kernel<L1Op>,
-      &block_kernel<HammingOp>,
-      &gather_kernel<L2SquaredOp>,
-      &gather_kernel<DotOp>,
-      &gather_kernel<L1Op>,
-      &gather_kernel<HammingOp>,
+      hwy::TargetName(HWY_TARGET), &pair_kernel<L2SquaredOp>,   &pair_kernel<DotOp>,
+      &pair_kernel<L1Op>,          &pair_kernel<HammingOp>,     &pair_kernel<SquaredNormOp>,
+      &block_kernel<L2SquaredOp>,  &block_kernel<DotOp>,        &block_kernel<L1Op>,
+      &block_kernel<HammingOp>,    &gather_kernel<L2SquaredOp>, &gather_kernel<DotOp>,
+      &gather_kernel<L1Op>,        &gather_kernel<HammingOp>,
   };
   return &kTable;
 }

@@ -56,10 +56,10 @@ struct DotTile {
 };
 
 // Accumulates row r against centroids c0..c3 for one vector of dims.
-#define IQDB_PQ_DOT4(r, x)               \
-  a##r##0 = hn::MulAdd(x, k0, a##r##0);  \
-  a##r##1 = hn::MulAdd(x, k1, a##r##1);  \
-  a##r##2 = hn::MulAdd(x, k2, a##r##2);  \
+#define IQDB_PQ_DOT4(r, x)              \
+  a##r##0 = hn::MulAdd(x, k0, a##r##0); \
+  a##r##1 = hn::MulAdd(x, k1, a##r##1); \
+  a##r##2 = hn::MulAdd(x, k2, a##r##2); \
   a##r##3 = hn::MulAdd(x, k3, a##r##3)
 
 HWY_INLINE DotTile dot_tile(FloatTag d, const float* const* r, const float* c0, const float* c1,
@@ -205,7 +205,8 @@ HWY_INLINE void l2_table_impl(const float* x, const float* center, size_t num_su
     const float* cb = codebooks + m * ds * ksub;
     float a[kDsub != 0 ? kDsub : 1];
     if constexpr (kDsub != 0) {
-      for (size_t dd = 0; dd < kDsub; ++dd) a[dd] = center != nullptr ? xm[dd] - center[m * ds + dd] : xm[dd];
+      for (size_t dd = 0; dd < kDsub; ++dd)
+        a[dd] = center != nullptr ? xm[dd] - center[m * ds + dd] : xm[dd];
     }
     for (size_t j = 0; j < ksub; j += lanes) {
       CodeVec acc = hn::Zero(d);
@@ -321,10 +322,14 @@ HWY_INLINE void assign_impl(const float* x, size_t x_stride, size_t n, size_t ds
 void assign_kernel(const float* x, size_t x_stride, size_t n, size_t dsub, const float* codebook,
                    size_t codebook_stride, size_t ksub, uint32_t* labels, float* dists) {
   switch (dsub) {
-    case 1: return assign_impl<1>(x, x_stride, n, dsub, codebook, codebook_stride, ksub, labels, dists);
-    case 2: return assign_impl<2>(x, x_stride, n, dsub, codebook, codebook_stride, ksub, labels, dists);
-    case 4: return assign_impl<4>(x, x_stride, n, dsub, codebook, codebook_stride, ksub, labels, dists);
-    default: return assign_impl<0>(x, x_stride, n, dsub, codebook, codebook_stride, ksub, labels, dists);
+    case 1:
+      return assign_impl<1>(x, x_stride, n, dsub, codebook, codebook_stride, ksub, labels, dists);
+    case 2:
+      return assign_impl<2>(x, x_stride, n, dsub, codebook, codebook_stride, ksub, labels, dists);
+    case 4:
+      return assign_impl<4>(x, x_stride, n, dsub, codebook, codebook_stride, ksub, labels, dists);
+    default:
+      return assign_impl<0>(x, x_stride, n, dsub, codebook, codebook_stride, ksub, labels, dists);
   }
 }
 
@@ -420,10 +425,14 @@ HWY_INLINE void round_rows(const float* table, size_t m, const float* mins, floa
   const __m512 s = _mm512_set1_ps(scale);
   const float* row = table + m * kFs4Ksub;
   // Round to nearest (the default MXCSR mode), as NearestInt does.
-  const __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(row), _mm512_set1_ps(mins[0])), s));
-  const __m512i q1 = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(row + 16), _mm512_set1_ps(mins[1])), s));
-  const __m512i q2 = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(row + 32), _mm512_set1_ps(mins[2])), s));
-  const __m512i q3 = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(row + 48), _mm512_set1_ps(mins[3])), s));
+  const __m512i q0 = _mm512_cvtps_epi32(
+      _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(row), _mm512_set1_ps(mins[0])), s));
+  const __m512i q1 = _mm512_cvtps_epi32(
+      _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(row + 16), _mm512_set1_ps(mins[1])), s));
+  const __m512i q2 = _mm512_cvtps_epi32(
+      _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(row + 32), _mm512_set1_ps(mins[2])), s));
+  const __m512i q3 = _mm512_cvtps_epi32(
+      _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(row + 48), _mm512_set1_ps(mins[3])), s));
   // Packs work per 128-bit block: block b then holds entries 4b..4b+3 of
   // rows 0, 1, 2, 3 in its four dwords; the permutation puts each row's 16
   // bytes together.
@@ -442,7 +451,8 @@ HWY_INLINE void round_rows(const float* table, size_t m, const float* mins, floa
   const hn::Rebind<uint8_t, CodeTag> du8;
   const CodeVec min_v = hn::Set(d, mins[0]), scale_v = hn::Set(d, scale);
   for (size_t j = 0; j < kFs4Ksub; j += lanes) {
-    const auto q = hn::NearestInt(hn::Mul(hn::Sub(hn::LoadU(d, table + m * kFs4Ksub + j), min_v), scale_v));
+    const auto q =
+        hn::NearestInt(hn::Mul(hn::Sub(hn::LoadU(d, table + m * kFs4Ksub + j), min_v), scale_v));
     // DemoteTo saturates; the clamp below 0 is for the emulated targets.
     hn::StoreU(hn::DemoteTo(du8, hn::Max(q, hn::Zero(di))), du8, lut + m * 16 + j);
   }
@@ -491,7 +501,8 @@ HWY_INLINE void quantize_rows(const Src& src, size_t m_pad, uint8_t* lut, float*
   size_t m = 0;
   for (; m + kRoundRows <= num_sub; m += kRoundRows) {
     float mins[kRoundRows];
-    for (size_t t = 0; t < kRoundRows; ++t) std::memcpy(&mins[t], lut + (m + t) * 16, sizeof(float));
+    for (size_t t = 0; t < kRoundRows; ++t)
+      std::memcpy(&mins[t], lut + (m + t) * 16, sizeof(float));
     round_rows(src.table, m, mins, scale, lut);
   }
   for (; m < num_sub; ++m) {
@@ -606,7 +617,8 @@ void fs4_scan_kernel(const uint8_t* blocks, size_t n_blocks, size_t m_pad, const
       const auto codes = hn::LoadU(d8, block + 16 * m);
       const auto table = hn::LoadU(d8, lut + 16 * m);
       const auto lo = hn::And(codes, low_nibble);
-      const auto hi = hn::And(hn::BitCast(d8, hn::ShiftRight<4>(hn::BitCast(d16, codes))), low_nibble);
+      const auto hi =
+          hn::And(hn::BitCast(d8, hn::ShiftRight<4>(hn::BitCast(d16, codes))), low_nibble);
       const auto r_lo = hn::BitCast(d16, hn::TableLookupBytes(table, lo));
       const auto r_hi = hn::BitCast(d16, hn::TableLookupBytes(table, hi));
       lo_a = hn::Add(lo_a, r_lo);
@@ -627,9 +639,9 @@ void fs4_scan_kernel(const uint8_t* blocks, size_t n_blocks, size_t m_pad, const
 // This target's table; built on first use, immutable afterwards.
 const PqKernels* target_pq_kernels() {
   static const PqKernels kTable = {
-      hwy::TargetName(HWY_TARGET), &nearest_l2_kernel, &l2_table_kernel, &neg_dot_table_kernel,
-      &assign_kernel,              &pq8_scan_kernel,   &fs4_quantize_kernel, &fs4_l2_lut_kernel,
-      &fs4_scan_kernel,
+      hwy::TargetName(HWY_TARGET), &nearest_l2_kernel, &l2_table_kernel,
+      &neg_dot_table_kernel,       &assign_kernel,     &pq8_scan_kernel,
+      &fs4_quantize_kernel,        &fs4_l2_lut_kernel, &fs4_scan_kernel,
   };
   return &kTable;
 }

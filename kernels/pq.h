@@ -79,10 +79,9 @@ inline uint8_t fs4_get_code(const uint8_t* block, size_t m, size_t v) {
 // centroid_sq_norms[j]) in squared L2, and that squared distance (computed
 // as |x|^2 + |c|^2 - 2 x.c, clamped at 0). Ties go to the lower index.
 // Requires k >= 1; dists may be null.
-using NearestL2Fn = void (*)(const float* rows, size_t row_stride, size_t n,
-                             const float* centroids, size_t centroid_stride,
-                             const float* centroid_sq_norms, size_t k, size_t dim,
-                             uint32_t* labels, float* dists);
+using NearestL2Fn = void (*)(const float* rows, size_t row_stride, size_t n, const float* centroids,
+                             size_t centroid_stride, const float* centroid_sq_norms, size_t k,
+                             size_t dim, uint32_t* labels, float* dists);
 
 // out[m * ksub + j] = sum_d (x[m*dsub + d] - center[m*dsub + d] - cb(m, d, j))^2
 // for m < num_sub, j < ksub. center may be null (treated as zero).
@@ -90,8 +89,8 @@ using L2TableFn = void (*)(const float* x, const float* center, size_t num_sub, 
                            const float* codebooks, size_t ksub, float* out);
 
 // out[m * ksub + j] = -sum_d x[m*dsub + d] * cb(m, d, j).
-using NegDotTableFn = void (*)(const float* x, size_t num_sub, size_t dsub,
-                               const float* codebooks, size_t ksub, float* out);
+using NegDotTableFn = void (*)(const float* x, size_t num_sub, size_t dsub, const float* codebooks,
+                               size_t ksub, float* out);
 
 // For points x + i * x_stride (i < n, dsub floats each), the nearest (L2)
 // codeword of the codebook at codebook + i * codebook_stride (dsub rows of
@@ -129,8 +128,8 @@ using Fs4L2LutFn = void (*)(const float* x, const float* center, size_t num_sub,
 // LUT comes from fs4_quantize_lut (so no sum exceeds 65535); bit v of
 // masks[b] is set when that sum is <= threshold. May prefetch one block
 // past the end (prefetches never fault).
-using Fs4ScanFn = void (*)(const uint8_t* blocks, size_t n_blocks, size_t m_pad,
-                           const uint8_t* lut, uint16_t threshold, uint16_t* out, uint32_t* masks);
+using Fs4ScanFn = void (*)(const uint8_t* blocks, size_t n_blocks, size_t m_pad, const uint8_t* lut,
+                           uint16_t threshold, uint16_t* out, uint32_t* masks);
 
 struct PqKernels {
   const char* target;  // Highway target name, e.g. "AVX3"

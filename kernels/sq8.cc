@@ -236,11 +236,16 @@ void gather_bounded_kernel(const int16_t* q, const uint8_t* base, size_t stride_
 // This target's table; built on first use, immutable afterwards.
 const Sq8Kernels* target_sq8_kernels() {
   static const Sq8Kernels kTable = {
-      hwy::TargetName(HWY_TARGET),        &query_kernel<L2Op, UnsignedLoad>,
-      &query_kernel<L1Op, UnsignedLoad>,  &codes_kernel<L2Op, UnsignedLoad>,
-      &codes_kernel<L1Op, UnsignedLoad>,  &gather_kernel<L2Op, UnsignedLoad>,
-      &gather_kernel<L1Op, UnsignedLoad>, &query_kernel<DotOp, SignedLoad>,
-      &codes_kernel<DotOp, SignedLoad>,   &gather_kernel<DotOp, SignedLoad>,
+      hwy::TargetName(HWY_TARGET),
+      &query_kernel<L2Op, UnsignedLoad>,
+      &query_kernel<L1Op, UnsignedLoad>,
+      &codes_kernel<L2Op, UnsignedLoad>,
+      &codes_kernel<L1Op, UnsignedLoad>,
+      &gather_kernel<L2Op, UnsignedLoad>,
+      &gather_kernel<L1Op, UnsignedLoad>,
+      &query_kernel<DotOp, SignedLoad>,
+      &codes_kernel<DotOp, SignedLoad>,
+      &gather_kernel<DotOp, SignedLoad>,
       &quantize_kernel,
       &gather_bounded_kernel<L2Op>,
       &gather_bounded_kernel<L1Op>,

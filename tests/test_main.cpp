@@ -38,7 +38,8 @@ int main(int argc, char** argv) {
     // The kernels choose from SupportedTargets(), which honours the mask.
     hwy::DisableTargets(target - 1);
     if ((hwy::SupportedTargets() & (target - 1)) != 0) {
-      std::fprintf(stderr, "IQDB_TEST_MAX_TARGET=%s: a better target is compiled in as the baseline\n",
+      std::fprintf(stderr,
+                   "IQDB_TEST_MAX_TARGET=%s: a better target is compiled in as the baseline\n",
                    name);
       return 2;
     }

@@ -87,7 +87,8 @@ void progress(const char* what, size_t done, size_t total, Clock::time_point sta
     std::fprintf(stderr, "\r  %-5s [%.*s%*s] %zu/%zu %.0f rows/s ETA %.0fs ", what, filled,
                  "==============================", width - filled, "", done, total, rate, eta);
     if (done == total) std::fprintf(stderr, "\n");
-  } else if (done == total || (done * 4 / total) != ((done - std::min(done, size_t{2000})) * 4 / total)) {
+  } else if (done == total ||
+             (done * 4 / total) != ((done - std::min(done, size_t{2000})) * 4 / total)) {
     std::fprintf(stderr, "  %s %zu/%zu rows (%.0f rows/s)\n", what, done, total, rate);
   }
   std::fflush(stderr);
@@ -113,8 +114,8 @@ Database load(const dataset::FashionMnist& data, const IndexKind& kind) {
       metas[i].set("label", int64_t{data.train_labels[first + i]});
       meta_ptrs.push_back(&metas[i]);
     }
-    Status s = db->upsert_batch(ids, std::span(data.train).subspan(first * data.dim, count * data.dim),
-                                meta_ptrs);
+    Status s = db->upsert_batch(
+        ids, std::span(data.train).subspan(first * data.dim, count * data.dim), meta_ptrs);
     if (!s.ok()) die("upsert_batch", s);
     progress(kind.name(), first + count, n, start);
   }
@@ -145,7 +146,8 @@ int main(int argc, char** argv) {
   auto truth = exact.search_batch(queries, k);
   if (!truth) die("search_batch", truth.status());
   double exact_s = seconds_since(t);
-  std::printf("  %zu queries in %.2f s on all cores (%.0f QPS)\n", nq, exact_s, double(nq) / exact_s);
+  std::printf("  %zu queries in %.2f s on all cores (%.0f QPS)\n", nq, exact_s,
+              double(nq) / exact_s);
 
   Database db = std::move(exact);
   if (!opt.db.empty()) {
@@ -158,8 +160,9 @@ int main(int argc, char** argv) {
     std::printf("Reopened %s: %zu records, %s index, in %.1f ms\n", opt.db.c_str(), db.size(),
                 db.index_kind().name(), 1e3 * seconds_since(t));
     if (db.size() != data->train_rows()) {
-      std::printf("  (the database holds %zu records; recall below is against all %zu training images)\n",
-                  db.size(), data->train_rows());
+      std::printf(
+          "  (the database holds %zu records; recall below is against all %zu training images)\n",
+          db.size(), data->train_rows());
     }
   } else if (opt.index == "hnsw") {
     std::printf("Approximate search (HNSW, m=16, ef_construction=200):\n");
@@ -184,7 +187,8 @@ int main(int argc, char** argv) {
               double(agree) / double(nq * k), double(nq) / s, 1e3 * s / double(nq));
 
   const auto& classes = dataset::fashion_mnist_classes();
-  std::printf("Neighbours of a few test images (class of the query -> classes of its 5 nearest):\n");
+  std::printf(
+      "Neighbours of a few test images (class of the query -> classes of its 5 nearest):\n");
   for (size_t q : {0u, 1u, 2u, 3u, 4u}) {
     SearchParams p;
     p.k = 5;

@@ -20,9 +20,9 @@ struct Dataset {
   size_t dim = 0;
   size_t base_rows = 0;
   size_t query_rows = 0;
-  std::vector<float> base;     // base_rows x dim
-  std::vector<float> queries;  // query_rows x dim
-  std::vector<uint32_t> truth; // query_rows x kRecallK exact neighbour ids
+  std::vector<float> base;      // base_rows x dim
+  std::vector<float> queries;   // query_rows x dim
+  std::vector<uint32_t> truth;  // query_rows x kRecallK exact neighbour ids
   std::vector<uint8_t> base_labels;
   const float* query(size_t q) const { return queries.data() + q * dim; }
 };

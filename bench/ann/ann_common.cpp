@@ -55,10 +55,11 @@ void print_machine(const Dataset& ds) {
       break;
     }
   }
-  std::printf("iqdb-ann: Fashion-MNIST %zu x %zu base, %zu queries, L2, recall@%zu\n",
-              ds.base_rows, ds.dim, ds.query_rows, kRecallK);
-  std::printf("machine: %s, %u hardware threads; iqdb %s, SIMD target %s; search is single-threaded\n\n",
-              cpu.c_str(), std::thread::hardware_concurrency(), version(), simd_target().c_str());
+  std::printf("iqdb-ann: Fashion-MNIST %zu x %zu base, %zu queries, L2, recall@%zu\n", ds.base_rows,
+              ds.dim, ds.query_rows, kRecallK);
+  std::printf(
+      "machine: %s, %u hardware threads; iqdb %s, SIMD target %s; search is single-threaded\n\n",
+      cpu.c_str(), std::thread::hardware_concurrency(), version(), simd_target().c_str());
 }
 
 double recall_at_10(const Dataset& ds, const std::vector<std::vector<uint32_t>>& found) {
@@ -66,7 +67,8 @@ double recall_at_10(const Dataset& ds, const std::vector<std::vector<uint32_t>>&
   for (size_t q = 0; q < ds.query_rows; ++q) {
     std::unordered_set<uint32_t> want(ds.truth.begin() + ptrdiff_t(q * kRecallK),
                                       ds.truth.begin() + ptrdiff_t((q + 1) * kRecallK));
-    for (size_t j = 0; j < std::min(found[q].size(), kRecallK); ++j) agree += want.count(found[q][j]);
+    for (size_t j = 0; j < std::min(found[q].size(), kRecallK); ++j)
+      agree += want.count(found[q][j]);
   }
   return double(agree) / double(ds.query_rows * kRecallK);
 }
@@ -93,8 +95,8 @@ void Report::print_table() const {
   std::printf("\n%-26s %-22s %9s %11s %9s %12s\n", "index", "params", "recall@10", "QPS (1 thr)",
               "build s", "bytes/vector");
   for (const Point& p : points_) {
-    std::printf("%-26s %-22s %9.4f %11.0f %9.2f %12.0f\n", p.index.c_str(), p.params.c_str(), p.recall,
-                p.qps, p.build_s, p.bytes_per_vector);
+    std::printf("%-26s %-22s %9.4f %11.0f %9.2f %12.0f\n", p.index.c_str(), p.params.c_str(),
+                p.recall, p.qps, p.build_s, p.bytes_per_vector);
   }
 }
 

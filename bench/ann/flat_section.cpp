@@ -71,7 +71,8 @@ void run_flat_section(const Dataset& ds, Report& report) {
     faiss->build(ds.base.data(), ds.base_rows, ds.dim);
     build_s = seconds_since(t);
     std::vector<std::vector<uint32_t>> ffound(ds.query_rows);
-    double fqps = median_qps(ds, 3, [&](size_t q) { faiss->search(ds.query(q), kRecallK, ffound[q]); });
+    double fqps =
+        median_qps(ds, 3, [&](size_t q) { faiss->search(ds.query(q), kRecallK, ffound[q]); });
     report.add({"faiss-IndexFlatL2", "exact", recall_at_10(ds, ffound), fqps, build_s,
                 double(faiss->memory_bytes()) / double(ds.base_rows)});
     std::printf("  FAISS IndexFlatL2: %.0f QPS\n", fqps);

@@ -28,7 +28,8 @@ void sweep_iqdb(const Dataset& ds, size_t m, Report& report, VectorStorage stora
   auto db = Database::open_in_memory(
       Config(ds.dim, Metric::kL2)
           .storage(storage)
-          .index(HnswConfig{}.with_m(m).with_ef_construction(200).with_quantized_walk(quantized_walk)));
+          .index(HnswConfig{}.with_m(m).with_ef_construction(200).with_quantized_walk(
+              quantized_walk)));
   std::vector<VectorId> ids;
   for (size_t i = 0; i < ds.base_rows; ++i) ids.emplace_back(i);
   if (!db || !db->upsert_batch(ids, ds.base).ok()) {
@@ -69,7 +70,8 @@ double bytes_per_vector(const Report& report, const std::string& index) {
 }  // namespace
 
 void run_hnsw_section(const Dataset& ds, Report& report) {
-  std::printf("[hnsw] graph search, ef swept, %zu build threads, one search thread\n", kBuildThreads);
+  std::printf("[hnsw] graph search, ef swept, %zu build threads, one search thread\n",
+              kBuildThreads);
   for (size_t m : {size_t{16}, size_t{32}}) {
     sweep_iqdb(ds, m, report);
     if (!hnswlib_available()) {
@@ -82,7 +84,8 @@ void run_hnsw_section(const Dataset& ds, Report& report) {
     for (double recall : {0.95, 0.99}) {
       double a = report.qps_at_recall(ours, recall), b = report.qps_at_recall(theirs, recall);
       char label[128];
-      std::snprintf(label, sizeof label, "HNSW M=%zu QPS iqdb / hnswlib at recall@10 %.2f", m, recall);
+      std::snprintf(label, sizeof label, "HNSW M=%zu QPS iqdb / hnswlib at recall@10 %.2f", m,
+                    recall);
       report.ratio(label, b > 0 ? a / b : 0, 3.0);
     }
     char label[128];
@@ -100,11 +103,13 @@ void run_hnsw_section(const Dataset& ds, Report& report) {
     for (double recall : {0.95, 0.99}) {
       const double a = report.qps_at_recall(ours, recall), b = report.qps_at_recall(theirs, recall);
       char label[128];
-      std::snprintf(label, sizeof label, "HNSW M=16 f32-walk QPS iqdb / hnswlib at recall@10 %.2f", recall);
+      std::snprintf(label, sizeof label, "HNSW M=16 f32-walk QPS iqdb / hnswlib at recall@10 %.2f",
+                    recall);
       report.ratio(label, b > 0 ? a / b : 0);
     }
     const double im = bytes_per_vector(report, ours), hm = bytes_per_vector(report, theirs);
-    report.ratio("HNSW M=16 f32-walk memory hnswlib / iqdb (bytes per vector)", im > 0 ? hm / im : 0, 1.0);
+    report.ratio("HNSW M=16 f32-walk memory hnswlib / iqdb (bytes per vector)",
+                 im > 0 ? hm / im : 0, 1.0);
   }
   // The same graph over compact rows: u8 (exact for these pixels, walked on
   // the rows themselves) and SQ8 codes with f32 rerank rows, against the f32
@@ -116,12 +121,13 @@ void run_hnsw_section(const Dataset& ds, Report& report) {
         f32 + " " + storage_type_name(storage.type) + (storage.keep_f32 ? "+f32" : "");
     for (double recall : {0.95, 0.99}) {
       const double a = report.qps_at_recall(name, recall), b = report.qps_at_recall(f32, recall);
-      report.ratio("HNSW M=16 QPS " + name.substr(f32.size() + 1) + " rows / f32 rows at recall@10 " +
-                       (recall == 0.95 ? "0.95" : "0.99"),
+      report.ratio("HNSW M=16 QPS " + name.substr(f32.size() + 1) +
+                       " rows / f32 rows at recall@10 " + (recall == 0.95 ? "0.95" : "0.99"),
                    b > 0 ? a / b : 0);
     }
     const double bf = bytes_per_vector(report, f32), bt = bytes_per_vector(report, name);
-    report.ratio("HNSW M=16 bytes/vector " + name.substr(f32.size() + 1) + " / f32", bf > 0 ? bt / bf : 0);
+    report.ratio("HNSW M=16 bytes/vector " + name.substr(f32.size() + 1) + " / f32",
+                 bf > 0 ? bt / bf : 0);
   }
 }
 

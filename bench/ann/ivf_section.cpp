@@ -85,8 +85,8 @@ void sweep_iqdb(const Dataset& ds, const char* name, IvfConfig::Pq pq,
     return;
   }
   const double bytes = double(ivf.memory_bytes() + store.memory_bytes()) / double(ds.base_rows);
-  std::printf("  %s: train+add %.2f s, %.0f bytes/vector (index %.0f + rows)\n", name, build_s, bytes,
-              double(ivf.memory_bytes()) / double(ds.base_rows));
+  std::printf("  %s: train+add %.2f s, %.0f bytes/vector (index %.0f + rows)\n", name, build_s,
+              bytes, double(ivf.memory_bytes()) / double(ds.base_rows));
   for (size_t refine : refines) {
     for (size_t p : probes) {
       std::vector<std::vector<uint32_t>> found(ds.query_rows);
@@ -98,7 +98,8 @@ void sweep_iqdb(const Dataset& ds, const char* name, IvfConfig::Pq pq,
         for (const auto& c : hits) found[q].push_back(c.slot);  // slot == id here
       });
       std::string params = "probes=" + std::to_string(p);
-      if (pq != IvfConfig::Pq::kNone || storage.lossy()) params += ",refine=" + std::to_string(refine);
+      if (pq != IvfConfig::Pq::kNone || storage.lossy())
+        params += ",refine=" + std::to_string(refine);
       report.add({name, params, recall_at_10(ds, found), qps, build_s, bytes});
     }
   }
@@ -132,15 +133,18 @@ bool has_curve(const Report& report, const std::string& index) {
   return false;
 }
 
-void add_ratio(Report& report, const std::string& label, double ours, double theirs, double target) {
+void add_ratio(Report& report, const std::string& label, double ours, double theirs,
+               double target) {
   report.ratio(label, theirs > 0 ? ours / theirs : 0, target);
 }
 
 }  // namespace
 
 void run_ivf_section(const Dataset& ds, Report& report) {
-  std::printf("[ivf] IVF%zu: iqdb Flat / PQ 8-bit / PQ 4-bit fast scan (+exact refine) vs FAISS, "
-              "2 build threads, one search thread\n", kLists);
+  std::printf(
+      "[ivf] IVF%zu: iqdb Flat / PQ 8-bit / PQ 4-bit fast scan (+exact refine) vs FAISS, "
+      "2 build threads, one search thread\n",
+      kLists);
   const size_t flat_refine[] = {1};  // IVF-Flat scores exactly: no refine
   sweep_iqdb(ds, kFlatName, IvfConfig::Pq::kNone, kFlatProbes, flat_refine, report);
   sweep_iqdb(ds, kFlatU8Name, IvfConfig::Pq::kNone, kFlatProbes, flat_refine, report,
@@ -164,7 +168,8 @@ void run_ivf_section(const Dataset& ds, Report& report) {
   }
 
   // The targets.
-  if (!has_curve(report, kHnswlibName) && hnswlib_available()) sweep_hnswlib(ds, kHnswlibM, kHnswlibEfs, kBuildThreads, report);
+  if (!has_curve(report, kHnswlibName) && hnswlib_available())
+    sweep_hnswlib(ds, kHnswlibM, kHnswlibEfs, kBuildThreads, report);
   if (has_curve(report, kHnswlibName)) {
     for (double recall : {0.95, 0.99}) {
       char label[160];
@@ -174,8 +179,9 @@ void run_ivf_section(const Dataset& ds, Report& report) {
                 report.qps_at_recall(kHnswlibName, recall), 1.8);
     }
   } else {
-    std::printf("  hnswlib: not compiled into this build (peers option): no IVF-PQ / hnswlib "
-                "ratios\n");
+    std::printf(
+        "  hnswlib: not compiled into this build (peers option): no IVF-PQ / hnswlib "
+        "ratios\n");
   }
   char label[160];
   std::snprintf(label, sizeof label,

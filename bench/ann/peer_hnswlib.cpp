@@ -20,7 +20,8 @@ class Hnswlib final : public PeerIndex {
 
   void build(const float* rows, size_t n, size_t dim) override {
     space_ = std::make_unique<hnswlib::L2Space>(dim);
-    index_ = std::make_unique<hnswlib::HierarchicalNSW<float>>(space_.get(), n, m_, ef_construction_);
+    index_ =
+        std::make_unique<hnswlib::HierarchicalNSW<float>>(space_.get(), n, m_, ef_construction_);
     // The same parallel insert hnswlib's own Python binding uses: threads
     // take rows from a shared counter.
     std::atomic<size_t> next{0};
@@ -44,7 +45,9 @@ class Hnswlib final : public PeerIndex {
   size_t memory_bytes() const override {
     size_t bytes = index_->max_elements_ * index_->size_data_per_element_;
     for (size_t i = 0; i < index_->cur_element_count; ++i) {
-      bytes += index_->element_levels_[i] > 0 ? index_->size_links_per_element_ * size_t(index_->element_levels_[i]) : 0;
+      bytes += index_->element_levels_[i] > 0
+                   ? index_->size_links_per_element_ * size_t(index_->element_levels_[i])
+                   : 0;
     }
     return bytes;
   }

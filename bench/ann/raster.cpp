@@ -204,8 +204,7 @@ void Canvas::marker(double x, double y, Marker shape, Rgb c, double size) {
       line(x - h, y, x + h, y, c, size / 4);
       line(x, y - h, x, y + h, c, size / 4);
       return;
-    default:
-      break;
+    default: break;
   }
   for (int py = y0; py <= y1; ++py) {
     for (int px = x0; px <= x1; ++px) {
@@ -237,8 +236,7 @@ void Canvas::marker(double x, double y, Marker shape, Rgb c, double size) {
           cover = polygon_coverage(cx, cy, pts, 3);
           break;
         }
-        default:
-          break;
+        default: break;
       }
       blend(px, py, c, cover);
     }

@@ -16,7 +16,8 @@ namespace iqdb::bench {
 
 void run_reopen_section(const Dataset& ds, Report& report) {
   std::printf("[reopen] file-backed HNSW (M=16): open of a saved database vs a cold build\n");
-  auto dir = std::filesystem::temp_directory_path() / ("iqdb-ann-reopen-" + std::to_string(getpid()));
+  auto dir =
+      std::filesystem::temp_directory_path() / ("iqdb-ann-reopen-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
   auto path = dir / "fashion.iqdb";
   const Config config = Config(ds.dim, Metric::kL2).index(HnswConfig{}).fsync(FsyncPolicy::never());
@@ -56,10 +57,11 @@ void run_reopen_section(const Dataset& ds, Report& report) {
   std::sort(open_ms.begin(), open_ms.end());
   std::sort(first_query_ms.begin(), first_query_ms.end());
   const double open_med = open_ms[open_ms.size() / 2];
-  std::printf("  snapshot %.0f MB; cold build %.2f s; reopen median %.2f ms (min %.2f, max %.2f); "
-              "first query after reopen %.2f ms\n",
-              double(std::filesystem::file_size(path)) / 1e6, build_s, open_med, open_ms.front(),
-              open_ms.back(), first_query_ms[first_query_ms.size() / 2]);
+  std::printf(
+      "  snapshot %.0f MB; cold build %.2f s; reopen median %.2f ms (min %.2f, max %.2f); "
+      "first query after reopen %.2f ms\n",
+      double(std::filesystem::file_size(path)) / 1e6, build_s, open_med, open_ms.front(),
+      open_ms.back(), first_query_ms[first_query_ms.size() / 2]);
   // The background scrub started by open: how long until every checksum
   // of the snapshot has been verified (integrity() polled).
   {

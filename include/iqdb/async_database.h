@@ -58,7 +58,8 @@ class IQDB_EXPORT AsyncDatabase {
   std::future<Result<std::optional<Record>>> get(VectorId id) const;
   std::future<Result<bool>> remove(VectorId id) const;
   std::future<Result<std::vector<Hit>>> search(std::vector<float> query, size_t k) const;
-  std::future<Result<std::vector<Hit>>> search(std::vector<float> query, size_t k, Filter filter) const;
+  std::future<Result<std::vector<Hit>>> search(std::vector<float> query, size_t k,
+                                               Filter filter) const;
   // params.filter is copied; it need not outlive the call.
   std::future<Result<std::vector<Hit>>> search(std::vector<float> query, SearchParams params) const;
   std::future<Result<std::vector<std::vector<Hit>>>> search_batch(

@@ -35,32 +35,68 @@ struct HnswConfig {
   // Other storage types walk their own rows either way.
   bool quantized_walk = true;
 
-  HnswConfig& with_m(size_t v) { m = v; return *this; }
-  HnswConfig& with_ef_construction(size_t v) { ef_construction = v; return *this; }
-  HnswConfig& with_ef_search(size_t v) { ef_search = v; return *this; }
-  HnswConfig& with_seed(uint64_t v) { seed = v; return *this; }
-  HnswConfig& with_quantized_walk(bool v) { quantized_walk = v; return *this; }
+  HnswConfig& with_m(size_t v) {
+    m = v;
+    return *this;
+  }
+  HnswConfig& with_ef_construction(size_t v) {
+    ef_construction = v;
+    return *this;
+  }
+  HnswConfig& with_ef_search(size_t v) {
+    ef_search = v;
+    return *this;
+  }
+  HnswConfig& with_seed(uint64_t v) {
+    seed = v;
+    return *this;
+  }
+  HnswConfig& with_quantized_walk(bool v) {
+    quantized_walk = v;
+    return *this;
+  }
   friend bool operator==(const HnswConfig&, const HnswConfig&) = default;
 };
 
 // Inverted-file index (approximate): IVF-Flat or IVF-PQ.
 struct IvfConfig {
   enum class Pq : uint8_t { kNone = 0, k8Bit = 1, k4BitFastScan = 2 };
-  size_t n_clusters = 0;              // 0: about sqrt(rows)
-  size_t n_probes = 8;                // lists scanned per query
-  size_t training_sample_size = 0;    // 0: 256 rows per cluster
+  size_t n_clusters = 0;            // 0: about sqrt(rows)
+  size_t n_probes = 8;              // lists scanned per query
+  size_t training_sample_size = 0;  // 0: 256 rows per cluster
   Pq pq = Pq::kNone;
-  size_t pq_subvectors = 0;           // 0: dim / 2 (4-bit) or dim / 4 (8-bit)
-  size_t refine_factor = 4;           // rerank refine_factor * k with exact distances
+  size_t pq_subvectors = 0;  // 0: dim / 2 (4-bit) or dim / 4 (8-bit)
+  size_t refine_factor = 4;  // rerank refine_factor * k with exact distances
   uint64_t seed = 0x5EED;
 
-  IvfConfig& with_n_clusters(size_t v) { n_clusters = v; return *this; }
-  IvfConfig& with_n_probes(size_t v) { n_probes = v; return *this; }
-  IvfConfig& with_training_sample_size(size_t v) { training_sample_size = v; return *this; }
-  IvfConfig& with_pq(Pq v) { pq = v; return *this; }
-  IvfConfig& with_pq_subvectors(size_t v) { pq_subvectors = v; return *this; }
-  IvfConfig& with_refine_factor(size_t v) { refine_factor = v; return *this; }
-  IvfConfig& with_seed(uint64_t v) { seed = v; return *this; }
+  IvfConfig& with_n_clusters(size_t v) {
+    n_clusters = v;
+    return *this;
+  }
+  IvfConfig& with_n_probes(size_t v) {
+    n_probes = v;
+    return *this;
+  }
+  IvfConfig& with_training_sample_size(size_t v) {
+    training_sample_size = v;
+    return *this;
+  }
+  IvfConfig& with_pq(Pq v) {
+    pq = v;
+    return *this;
+  }
+  IvfConfig& with_pq_subvectors(size_t v) {
+    pq_subvectors = v;
+    return *this;
+  }
+  IvfConfig& with_refine_factor(size_t v) {
+    refine_factor = v;
+    return *this;
+  }
+  IvfConfig& with_seed(uint64_t v) {
+    seed = v;
+    return *this;
+  }
   friend bool operator==(const IvfConfig&, const IvfConfig&) = default;
 };
 
@@ -93,9 +129,18 @@ struct CacheConfig {
   Policy policy = Policy::kLru;
   std::chrono::milliseconds ttl{0};  // 0: entries never expire by age
 
-  CacheConfig& with_capacity(size_t v) { capacity = v; return *this; }
-  CacheConfig& with_policy(Policy v) { policy = v; return *this; }
-  CacheConfig& with_ttl(std::chrono::milliseconds v) { ttl = v; return *this; }
+  CacheConfig& with_capacity(size_t v) {
+    capacity = v;
+    return *this;
+  }
+  CacheConfig& with_policy(Policy v) {
+    policy = v;
+    return *this;
+  }
+  CacheConfig& with_ttl(std::chrono::milliseconds v) {
+    ttl = v;
+    return *this;
+  }
 };
 
 struct CacheStats {
@@ -186,7 +231,10 @@ struct VectorStorage {
   bool lossy() const noexcept {
     return type == StorageType::kF16 || type == StorageType::kBF16 || type == StorageType::kSq8;
   }
-  VectorStorage& with_keep_f32(bool v) { keep_f32 = v; return *this; }
+  VectorStorage& with_keep_f32(bool v) {
+    keep_f32 = v;
+    return *this;
+  }
   friend bool operator==(const VectorStorage& a, const VectorStorage& b) {
     return a.type == b.type && (a.keep_f32 == b.keep_f32 || !a.lossy());
   }
@@ -208,12 +256,27 @@ class IQDB_EXPORT Config {
  public:
   Config(size_t dim, Metric metric) : dim_(dim), metric_(metric) {}
 
-  Config& index(IndexKind kind) { index_ = kind; return *this; }
-  Config& cache(CacheConfig cache) { cache_ = cache; return *this; }
-  Config& fsync(FsyncPolicy policy) { fsync_ = policy; return *this; }
-  Config& compression(Compression c) { compression_ = c; return *this; }
+  Config& index(IndexKind kind) {
+    index_ = kind;
+    return *this;
+  }
+  Config& cache(CacheConfig cache) {
+    cache_ = cache;
+    return *this;
+  }
+  Config& fsync(FsyncPolicy policy) {
+    fsync_ = policy;
+    return *this;
+  }
+  Config& compression(Compression c) {
+    compression_ = c;
+    return *this;
+  }
   // Row storage type (default f32); see VectorStorage.
-  Config& storage(VectorStorage s) { storage_ = s; return *this; }
+  Config& storage(VectorStorage s) {
+    storage_ = s;
+    return *this;
+  }
 
   // Each getter carries its setter's name.
   size_t dim() const noexcept { return dim_; }

@@ -79,7 +79,8 @@ class IQDB_EXPORT Database {
 
   // Inserts or replaces the record under `id`. The vector must have dim()
   // finite floats. Replacing keeps size() unchanged.
-  Status upsert(const VectorId& id, std::span<const float> vector, const Metadata* metadata = nullptr);
+  Status upsert(const VectorId& id, std::span<const float> vector,
+                const Metadata* metadata = nullptr);
   // Upserts rows.size() / dim() records at once; rows is row-major. metadata
   // is empty or has one entry (possibly null) per id. Either every record is
   // written or, on a validation error, none is. Readers see all rows of the
@@ -108,7 +109,8 @@ class IQDB_EXPORT Database {
   // The k nearest records, nearest first; ties break on insertion order.
   // Fewer than k only when fewer records (or matching records) exist.
   Result<std::vector<Hit>> search(std::span<const float> query, size_t k) const;
-  Result<std::vector<Hit>> search(std::span<const float> query, size_t k, const Filter& filter) const;
+  Result<std::vector<Hit>> search(std::span<const float> query, size_t k,
+                                  const Filter& filter) const;
   Result<std::vector<Hit>> search(std::span<const float> query, const SearchParams& params) const;
   // One result list per query, in order; `queries` is row-major n x dim().
   // Runs in parallel.

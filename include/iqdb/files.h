@@ -41,10 +41,22 @@ struct OpenOptions {
   // one the file's sections use.
   std::optional<Compression> compression;
 
-  OpenOptions& with_read_only(bool v) { read_only = v; return *this; }
-  OpenOptions& with_fsync(FsyncPolicy v) { fsync = v; return *this; }
-  OpenOptions& with_cache(CacheConfig v) { cache = v; return *this; }
-  OpenOptions& with_compression(Compression v) { compression = v; return *this; }
+  OpenOptions& with_read_only(bool v) {
+    read_only = v;
+    return *this;
+  }
+  OpenOptions& with_fsync(FsyncPolicy v) {
+    fsync = v;
+    return *this;
+  }
+  OpenOptions& with_cache(CacheConfig v) {
+    cache = v;
+    return *this;
+  }
+  OpenOptions& with_compression(Compression v) {
+    compression = v;
+    return *this;
+  }
 };
 
 // One section of a snapshot file.
@@ -84,10 +96,10 @@ struct DatabaseInfo {
   // The codec of the snapshot's compressed sections (none when none is);
   // for a handle, the compression its next snapshot will use.
   Compression compression;
-  std::string simd_target;        // see simd_target()
-  uint32_t format_version = 0;    // of the snapshot file; 0 in memory
+  std::string simd_target;      // see simd_target()
+  uint32_t format_version = 0;  // of the snapshot file; 0 in memory
   uint32_t log_format_version = 0;
-  std::string library_version;    // see version()
+  std::string library_version;  // see version()
   // How far the snapshot's checksums have been verified since this handle
   // opened it (see integrity.h); kVerified in memory and for inspect().
   Integrity integrity;
@@ -126,9 +138,9 @@ struct VerifyReport {
   std::vector<Finding> findings;  // in the order the stages ran
   // Counts of what was checked.
   uint64_t sections_verified = 0;
-  uint64_t records = 0;           // live records in the store checked
-  uint64_t log_records = 0;       // valid records in the log
-  uint64_t log_records_newer = 0; // of which newer than the snapshot
+  uint64_t records = 0;            // live records in the store checked
+  uint64_t log_records = 0;        // valid records in the log
+  uint64_t log_records_newer = 0;  // of which newer than the snapshot
   uint64_t torn_tail_bytes = 0;
   uint64_t unreachable_nodes = 0;  // HNSW nodes no search can return
 
@@ -154,13 +166,16 @@ struct CompactOptions {
   // snapshots); nullopt keeps the handle's.
   std::optional<Compression> compression;
 
-  CompactOptions& with_compression(Compression v) { compression = v; return *this; }
+  CompactOptions& with_compression(Compression v) {
+    compression = v;
+    return *this;
+  }
 };
 
 // What Database::compact did.
 struct CompactReport {
-  uint64_t records = 0;            // records in the new snapshot
-  uint64_t log_records_folded = 0; // log records the new snapshot took in
+  uint64_t records = 0;             // records in the new snapshot
+  uint64_t log_records_folded = 0;  // log records the new snapshot took in
   uint64_t snapshot_bytes_before = 0, snapshot_bytes_after = 0;
   uint64_t log_bytes_before = 0, log_bytes_after = 0;
   Compression compression_before, compression_after;

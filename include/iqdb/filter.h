@@ -32,7 +32,7 @@ namespace iqdb {
 namespace detail {
 struct FilterAccess;
 struct FilterNode;  // the shared tree; defined inside the library
-}
+}  // namespace detail
 
 class Filter;
 // Structural equality: the same tree of operators, fields and values.

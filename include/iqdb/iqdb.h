@@ -76,7 +76,11 @@ typedef enum iqdb_metric {
   IQDB_METRIC_HAMMING = 4
 } iqdb_metric;
 
-typedef enum iqdb_index_kind { IQDB_INDEX_FLAT = 0, IQDB_INDEX_HNSW = 1, IQDB_INDEX_IVF = 2 } iqdb_index_kind;
+typedef enum iqdb_index_kind {
+  IQDB_INDEX_FLAT = 0,
+  IQDB_INDEX_HNSW = 1,
+  IQDB_INDEX_IVF = 2
+} iqdb_index_kind;
 
 typedef enum iqdb_storage_type {
   IQDB_STORAGE_F32 = 0,
@@ -86,9 +90,17 @@ typedef enum iqdb_storage_type {
   IQDB_STORAGE_U8 = 4
 } iqdb_storage_type;
 
-typedef enum iqdb_ivf_pq { IQDB_IVF_PQ_NONE = 0, IQDB_IVF_PQ_8BIT = 1, IQDB_IVF_PQ_4BIT = 2 } iqdb_ivf_pq;
+typedef enum iqdb_ivf_pq {
+  IQDB_IVF_PQ_NONE = 0,
+  IQDB_IVF_PQ_8BIT = 1,
+  IQDB_IVF_PQ_4BIT = 2
+} iqdb_ivf_pq;
 
-typedef enum iqdb_fsync { IQDB_FSYNC_ALWAYS = 0, IQDB_FSYNC_PERIODIC = 1, IQDB_FSYNC_NEVER = 2 } iqdb_fsync;
+typedef enum iqdb_fsync {
+  IQDB_FSYNC_ALWAYS = 0,
+  IQDB_FSYNC_PERIODIC = 1,
+  IQDB_FSYNC_NEVER = 2
+} iqdb_fsync;
 
 /* How to create (or reopen) a database. */
 typedef struct iqdb_options {
@@ -173,9 +185,9 @@ typedef struct iqdb_record_metadata {
 
 /* Upserts n records at once; `rows` is row-major n x dim. `metadata` is
  * NULL or has n entries. Either every record is written or none is. */
-IQDB_EXPORT iqdb_status iqdb_upsert_batch(iqdb_db* db, const iqdb_id* ids, size_t n, const float* rows,
-                                          size_t dim, const iqdb_record_metadata* metadata,
-                                          iqdb_error** err);
+IQDB_EXPORT iqdb_status iqdb_upsert_batch(iqdb_db* db, const iqdb_id* ids, size_t n,
+                                          const float* rows, size_t dim,
+                                          const iqdb_record_metadata* metadata, iqdb_error** err);
 
 /* Metadata read back from the database, owned by the library. */
 typedef struct iqdb_metadata iqdb_metadata;
@@ -200,12 +212,12 @@ IQDB_EXPORT iqdb_status iqdb_remove(iqdb_db* db, const iqdb_id* id, int* removed
 /* Search knobs. */
 typedef struct iqdb_search_options {
   size_t struct_size;
-  size_t k;                    /* required: results per query */
-  const char* filter;          /* filter text for every query, or NULL */
-  const char* const* filters;  /* or one filter text per query (NULL entries: none) */
-  size_t ef;                   /* HNSW beam width */
-  size_t n_probes;             /* IVF lists to scan */
-  size_t threads;              /* batches: at most this many threads */
+  size_t k;                   /* required: results per query */
+  const char* filter;         /* filter text for every query, or NULL */
+  const char* const* filters; /* or one filter text per query (NULL entries: none) */
+  size_t ef;                  /* HNSW beam width */
+  size_t n_probes;            /* IVF lists to scan */
+  size_t threads;             /* batches: at most this many threads */
 } iqdb_search_options;
 
 IQDB_EXPORT void iqdb_search_options_init(iqdb_search_options* options);
@@ -218,9 +230,9 @@ IQDB_EXPORT void iqdb_search_options_init(iqdb_search_options* options);
  * is at i * k + j. */
 typedef struct iqdb_search_output {
   size_t struct_size;
-  uint64_t* ids;     /* n * k; required */
-  float* distances;  /* n * k, or NULL */
-  size_t* counts;    /* n, or NULL */
+  uint64_t* ids;    /* n * k; required */
+  float* distances; /* n * k, or NULL */
+  size_t* counts;   /* n, or NULL */
   /* Byte ids: when key_bytes is set, a hit with a byte id stores its bytes
    * at key_bytes + slot * key_capacity and its length in key_lens[slot]
    * (0 for integer ids and empty slots), and ids[slot] is IQDB_EMPTY_ID.

@@ -54,7 +54,9 @@ class [[nodiscard]] Status {
   ~Status() = default;
 
   static Status OK() noexcept { return Status(); }
-  static Status InvalidArgument(std::string_view msg) { return {StatusCode::kInvalidArgument, msg}; }
+  static Status InvalidArgument(std::string_view msg) {
+    return {StatusCode::kInvalidArgument, msg};
+  }
   static Status NotFound(std::string_view msg) { return {StatusCode::kNotFound, msg}; }
   static Status Corruption(std::string_view msg) { return {StatusCode::kCorruption, msg}; }
   static Status IOError(std::string_view msg) { return {StatusCode::kIOError, msg}; }
@@ -93,7 +95,7 @@ namespace detail {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}         // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {  // NOLINT: implicit by design
     if (status_.ok()) status_ = Status(StatusCode::kInvalidArgument, "Result built from OK status");
   }
@@ -132,8 +134,8 @@ class [[nodiscard]] Result {
 }  // namespace iqdb
 
 // Propagates a failed Status out of the calling function.
-#define IQDB_RETURN_IF_ERROR(expr)             \
-  do {                                         \
-    ::iqdb::Status iqdb_status_ = (expr);      \
+#define IQDB_RETURN_IF_ERROR(expr)               \
+  do {                                           \
+    ::iqdb::Status iqdb_status_ = (expr);        \
     if (!iqdb_status_.ok()) return iqdb_status_; \
   } while (0)

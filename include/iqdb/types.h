@@ -79,22 +79,22 @@ class IQDB_EXPORT Value {
   enum class Type : uint8_t { kNull = 0, kBool = 1, kInt = 2, kDouble = 3, kString = 4 };
 
   Value() noexcept = default;
-  Value(std::nullptr_t) noexcept {}                        // NOLINT
-  Value(bool b) noexcept : v_(b) {}                        // NOLINT
+  Value(std::nullptr_t) noexcept {}  // NOLINT
+  Value(bool b) noexcept : v_(b) {}  // NOLINT
   // Every integer type (char types and bool excepted) is an int. An
   // unsigned value above INT64_MAX cannot be one: it becomes the nearest
   // double instead.
   template <typename I>
-    requires(std::is_integral_v<I> && !std::is_same_v<I, bool> && !std::is_same_v<I, char> &&
-             !std::is_same_v<I, char8_t> && !std::is_same_v<I, char16_t> &&
-             !std::is_same_v<I, char32_t> && !std::is_same_v<I, wchar_t>)
-  Value(I i) noexcept  // NOLINT: implicit by design
+  requires(std::is_integral_v<I> && !std::is_same_v<I, bool> && !std::is_same_v<I, char> &&
+           !std::is_same_v<I, char8_t> && !std::is_same_v<I, char16_t> &&
+           !std::is_same_v<I, char32_t> && !std::is_same_v<I, wchar_t>) Value(I i)
+  noexcept  // NOLINT: implicit by design
       : v_(to_variant(i)) {}
-  Value(double d) noexcept : v_(d) {}                      // NOLINT
-  Value(float f) noexcept : v_(double{f}) {}               // NOLINT
-  Value(std::string s) : v_(std::move(s)) {}               // NOLINT
-  Value(std::string_view s) : v_(std::string(s)) {}        // NOLINT
-  Value(const char* s) : v_(std::string(s)) {}             // NOLINT
+  Value(double d) noexcept : v_(d) {}                // NOLINT
+  Value(float f) noexcept : v_(double{f}) {}         // NOLINT
+  Value(std::string s) : v_(std::move(s)) {}         // NOLINT
+  Value(std::string_view s) : v_(std::string(s)) {}  // NOLINT
+  Value(const char* s) : v_(std::string(s)) {}       // NOLINT
 
   Type type() const noexcept { return static_cast<Type>(v_.index()); }
   bool is_null() const noexcept { return type() == Type::kNull; }
@@ -165,7 +165,7 @@ class IQDB_EXPORT Metadata {
 // One search result.
 struct Hit {
   VectorId id;
-  float distance;  // smaller is nearer; see Metric
+  float distance;                    // smaller is nearer; see Metric
   std::optional<Metadata> metadata;  // filled when SearchParams::with_metadata
 };
 

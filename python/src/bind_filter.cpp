@@ -16,7 +16,8 @@ namespace {
 
 std::vector<Value> to_values(pyb::handle seq_obj) {
   std::vector<Value> values;
-  for (pyb::handle v : pyb::reinterpret_borrow<pyb::iterable>(seq_obj)) values.push_back(to_value(v));
+  for (pyb::handle v : pyb::reinterpret_borrow<pyb::iterable>(seq_obj))
+    values.push_back(to_value(v));
   return values;
 }
 
@@ -41,7 +42,9 @@ Filter parse(const std::string& text) {
 void bind_filter(pyb::module_& m) {
   using Leaf = Filter (*)(std::string, Value);
   auto leaf = [](Leaf make) {
-    return [make](std::string field, pyb::handle value) { return make(std::move(field), to_value(value)); };
+    return [make](std::string field, pyb::handle value) {
+      return make(std::move(field), to_value(value));
+    };
   };
   pyb::class_<Filter>(m, "Filter", R"doc(
 A predicate over a record's metadata, evaluated in C++ during a search.
@@ -59,25 +62,42 @@ different types. Filters are immutable and can be pickled.)doc")
       .def_static("gt", leaf(&Filter::gt), pyb::arg("field"), pyb::arg("value"))
       .def_static("ge", leaf(&Filter::ge), pyb::arg("field"), pyb::arg("value"))
       .def_static(
-          "in_", [](std::string field, pyb::handle values) { return Filter::in(std::move(field), to_values(values)); },
+          "in_",
+          [](std::string field, pyb::handle values) {
+            return Filter::in(std::move(field), to_values(values));
+          },
           pyb::arg("field"), pyb::arg("values"))
-      .def_static("and_", [](const pyb::args& operands) { return Filter::and_(to_filters(operands)); })
-      .def_static("or_", [](const pyb::args& operands) { return Filter::or_(to_filters(operands)); })
-      .def_static("not_", [](const Filter& f) { return Filter::not_(f); }, pyb::arg("operand"))
-      .def_static("parse", &parse, pyb::arg("text"), "Parse the text form; iqdb.InvalidArgument names the column.")
-      .def("matches",
-           [](const Filter& f, pyb::handle metadata) {
-             if (metadata.is_none()) return f.matches_empty();
-             return f.matches(to_metadata(metadata));
-           },
-           pyb::arg("metadata"), "Whether a metadata dict (or None) satisfies the filter.")
-      .def("__and__", [](const Filter& a, const Filter& b) { return Filter::and_({a, b}); })
-      .def("__or__", [](const Filter& a, const Filter& b) { return Filter::or_({a, b}); })
+      .def_static("and_",
+                  [](const pyb::args& operands) { return Filter::and_(to_filters(operands)); })
+      .def_static("or_",
+                  [](const pyb::args& operands) { return Filter::or_(to_filters(operands)); })
+      .def_static(
+          "not_", [](const Filter& f) { return Filter::not_(f); }, pyb::arg("operand"))
+      .def_static("parse", &parse, pyb::arg("text"),
+                  "Parse the text form; iqdb.InvalidArgument names the column.")
+      .def(
+          "matches",
+          [](const Filter& f, pyb::handle metadata) {
+            if (metadata.is_none()) return f.matches_empty();
+            return f.matches(to_metadata(metadata));
+          },
+          pyb::arg("metadata"), "Whether a metadata dict (or None) satisfies the filter.")
+      .def("__and__",
+           [](const Filter& a, const Filter& b) {
+             return Filter::and_({a, b});
+           })
+      .def("__or__",
+           [](const Filter& a, const Filter& b) {
+             return Filter::or_({a, b});
+           })
       .def("__invert__", [](const Filter& a) { return Filter::not_(a); })
       .def("__eq__", [](const Filter& a, const Filter& b) { return a == b; })
       .def("__hash__", [](const Filter& f) { return pyb::hash(pyb::str(f.to_string())); })
       .def("__str__", &Filter::to_string)
-      .def("__repr__", [](const Filter& f) { return "iqdb.Filter.parse(" + std::string(pyb::repr(pyb::str(f.to_string()))) + ")"; })
+      .def("__repr__",
+           [](const Filter& f) {
+             return "iqdb.Filter.parse(" + std::string(pyb::repr(pyb::str(f.to_string()))) + ")";
+           })
       .def(pyb::pickle([](const Filter& f) { return f.to_string(); },
                        [](const std::string& text) { return parse(text); }));
 }

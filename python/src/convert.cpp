@@ -26,8 +26,8 @@ FloatRows as_float_rows(pyb::handle obj, const char* what) {
             std::string(pyb::str(arr.dtype())));
   }
   if (arr.ndim() != 1 && arr.ndim() != 2) {
-    invalid(std::string(what) + " must be 1-D (one row) or 2-D (rows), got " + std::to_string(arr.ndim()) +
-            " dimensions");
+    invalid(std::string(what) + " must be 1-D (one row) or 2-D (rows), got " +
+            std::to_string(arr.ndim()) + " dimensions");
   }
   const bool borrowable = arr.dtype().is(pyb::dtype::of<float>()) &&
                           (arr.flags() & pyb::array::c_style) != 0 &&
@@ -50,15 +50,16 @@ bool is_scalar_id(pyb::handle obj) {
   return PyLong_Check(obj.ptr()) || PyBytes_Check(obj.ptr()) || PyByteArray_Check(obj.ptr()) ||
          PyUnicode_Check(obj.ptr()) || PyMemoryView_Check(obj.ptr()) ||
          (pyb::isinstance<pyb::array>(obj) ? pyb::reinterpret_borrow<pyb::array>(obj).ndim() == 0
-                                            : PyIndex_Check(obj.ptr()) != 0);
+                                           : PyIndex_Check(obj.ptr()) != 0);
 }
 
 VectorId to_id(pyb::handle obj) {
   if (PyBool_Check(obj.ptr())) throw pyb::type_error("an id is an int, bytes or str, not a bool");
   if (PyBytes_Check(obj.ptr()) || PyByteArray_Check(obj.ptr()) || PyMemoryView_Check(obj.ptr()) ||
       PyUnicode_Check(obj.ptr())) {
-    std::string bytes = PyUnicode_Check(obj.ptr()) ? std::string(pyb::str(obj))
-                                                   : std::string(pyb::bytes(pyb::reinterpret_borrow<pyb::object>(obj)));
+    std::string bytes = PyUnicode_Check(obj.ptr())
+                            ? std::string(pyb::str(obj))
+                            : std::string(pyb::bytes(pyb::reinterpret_borrow<pyb::object>(obj)));
     Result<VectorId> id = VectorId::from_bytes(bytes);
     check(id.status());
     return *id;
@@ -68,7 +69,8 @@ VectorId to_id(pyb::handle obj) {
     if (!index) throw pyb::error_already_set();
     int overflow = 0;
     const long long signed_value = PyLong_AsLongLongAndOverflow(index.ptr(), &overflow);
-    if (overflow == 0 && signed_value < 0) invalid("an integer id must be in 0 .. 2**64-1, got a negative one");
+    if (overflow == 0 && signed_value < 0)
+      invalid("an integer id must be in 0 .. 2**64-1, got a negative one");
     const unsigned long long v = PyLong_AsUnsignedLongLong(index.ptr());
     if (v == static_cast<unsigned long long>(-1) && PyErr_Occurred()) {
       PyErr_Clear();
@@ -128,7 +130,8 @@ Value to_value(pyb::handle obj) {
   if (pyb::isinstance<pyb::array>(obj) || PyObject_HasAttrString(obj.ptr(), "dtype")) {
     const char kind = pyb::dtype::from_args(obj.attr("dtype")).kind();
     if (kind == 'b') return Value(obj.cast<bool>());
-    if (kind == 'i' || kind == 'u') return to_value(pyb::int_(pyb::reinterpret_borrow<pyb::object>(obj)));
+    if (kind == 'i' || kind == 'u')
+      return to_value(pyb::int_(pyb::reinterpret_borrow<pyb::object>(obj)));
     if (kind == 'f') return Value(obj.cast<double>());
   }
   throw pyb::type_error("metadata values are None, bool, int, float or str, got " +

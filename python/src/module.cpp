@@ -19,5 +19,6 @@ PYBIND11_MODULE(_iqdb, m) {
   iqdb::py::bind_filter(m);
   iqdb::py::bind_database(m);
   m.attr("__version__") = iqdb::version();
-  m.def("simd_target", &iqdb::simd_target, "The instruction set the distance kernels chose on this CPU.");
+  m.def("simd_target", &iqdb::simd_target,
+        "The instruction set the distance kernels chose on this CPU.");
 }

@@ -42,10 +42,14 @@ IndexKind make_index(const std::string& index, const pyb::dict& p) {
     v.refine_factor = get_size(p, "refine_factor", v.refine_factor);
     if (p.contains("seed")) v.seed = p["seed"].cast<uint64_t>();
     const std::string pq = p.contains("pq") ? p["pq"].cast<std::string>() : "none";
-    if (pq == "none") v.pq = IvfConfig::Pq::kNone;
-    else if (pq == "8bit") v.pq = IvfConfig::Pq::k8Bit;
-    else if (pq == "4bit") v.pq = IvfConfig::Pq::k4BitFastScan;
-    else invalid("pq is 'none', '8bit' or '4bit'");
+    if (pq == "none")
+      v.pq = IvfConfig::Pq::kNone;
+    else if (pq == "8bit")
+      v.pq = IvfConfig::Pq::k8Bit;
+    else if (pq == "4bit")
+      v.pq = IvfConfig::Pq::k4BitFastScan;
+    else
+      invalid("pq is 'none', '8bit' or '4bit'");
     return v;
   }
   invalid("index is 'flat', 'hnsw' or 'ivf'");
@@ -60,9 +64,10 @@ VectorStorage make_storage(const std::string& storage, bool keep_f32) {
   invalid("storage is 'f32', 'f16', 'bf16', 'sq8' or 'u8'");
 }
 
-std::unique_ptr<PyDatabase> open_database(std::optional<std::string> path, size_t dim, const std::string& metric,
-                                          const std::string& index, const pyb::dict& index_params,
-                                          const std::string& storage, bool keep_f32, const std::string& fsync,
+std::unique_ptr<PyDatabase> open_database(std::optional<std::string> path, size_t dim,
+                                          const std::string& metric, const std::string& index,
+                                          const pyb::dict& index_params, const std::string& storage,
+                                          bool keep_f32, const std::string& fsync,
                                           int64_t fsync_interval_ms, const std::string& compression,
                                           int compression_level, size_t cache_capacity) {
   Result<Metric> m = parse_metric(metric);
@@ -70,16 +75,23 @@ std::unique_ptr<PyDatabase> open_database(std::optional<std::string> path, size_
   Config config(dim, *m);
   config.index(make_index(index, index_params));
   config.storage(make_storage(storage, keep_f32));
-  if (fsync == "always") config.fsync(FsyncPolicy::always());
-  else if (fsync == "never") config.fsync(FsyncPolicy::never());
+  if (fsync == "always")
+    config.fsync(FsyncPolicy::always());
+  else if (fsync == "never")
+    config.fsync(FsyncPolicy::never());
   else if (fsync == "periodic") {
     if (fsync_interval_ms <= 0) invalid("fsync='periodic' needs fsync_interval_ms > 0");
     config.fsync(FsyncPolicy::periodic(std::chrono::milliseconds(fsync_interval_ms)));
-  } else invalid("fsync is 'always', 'periodic' or 'never'");
-  if (compression == "none") config.compression(Compression::none());
-  else if (compression == "zstd") config.compression(Compression::zstd(compression_level == 0 ? 3 : compression_level));
-  else if (compression == "lz4") config.compression(Compression::lz4());
-  else invalid("compression is 'none', 'zstd' or 'lz4'");
+  } else
+    invalid("fsync is 'always', 'periodic' or 'never'");
+  if (compression == "none")
+    config.compression(Compression::none());
+  else if (compression == "zstd")
+    config.compression(Compression::zstd(compression_level == 0 ? 3 : compression_level));
+  else if (compression == "lz4")
+    config.compression(Compression::lz4());
+  else
+    invalid("compression is 'none', 'zstd' or 'lz4'");
   if (cache_capacity > 0) config.cache(CacheConfig{}.with_capacity(cache_capacity));
 
   std::optional<Result<Database>> opened;
@@ -92,16 +104,20 @@ std::unique_ptr<PyDatabase> open_database(std::optional<std::string> path, size_
 }
 
 // Opens the existing database at `path`, its shape taken from the file.
-std::unique_ptr<PyDatabase> open_existing(const std::string& path, bool read_only, const std::string& fsync,
-                                          int64_t fsync_interval_ms, size_t cache_capacity) {
+std::unique_ptr<PyDatabase> open_existing(const std::string& path, bool read_only,
+                                          const std::string& fsync, int64_t fsync_interval_ms,
+                                          size_t cache_capacity) {
   OpenOptions options;
   options.read_only = read_only;
-  if (fsync == "always") options.fsync = FsyncPolicy::always();
-  else if (fsync == "never") options.fsync = FsyncPolicy::never();
+  if (fsync == "always")
+    options.fsync = FsyncPolicy::always();
+  else if (fsync == "never")
+    options.fsync = FsyncPolicy::never();
   else if (fsync == "periodic") {
     if (fsync_interval_ms <= 0) invalid("fsync='periodic' needs fsync_interval_ms > 0");
     options.fsync = FsyncPolicy::periodic(std::chrono::milliseconds(fsync_interval_ms));
-  } else invalid("fsync is 'always', 'periodic' or 'never'");
+  } else
+    invalid("fsync is 'always', 'periodic' or 'never'");
   if (cache_capacity > 0) options.cache = CacheConfig{}.with_capacity(cache_capacity);
   std::optional<Result<Database>> opened;
   {
@@ -149,10 +165,12 @@ void upsert(PyDatabase& self, pyb::handle ids, pyb::handle vectors, pyb::handle 
   std::vector<std::optional<Metadata>> mds;
   std::vector<const Metadata*> md_ptrs;
   if (!metadata.is_none()) {
-    if (PyDict_Check(metadata.ptr())) invalid("a batch takes a sequence of metadata dicts (or None), one per id");
+    if (PyDict_Check(metadata.ptr()))
+      invalid("a batch takes a sequence of metadata dicts (or None), one per id");
     pyb::sequence seq = pyb::reinterpret_borrow<pyb::object>(metadata).cast<pyb::sequence>();
     if (seq.size() != id_list.size()) {
-      invalid(std::to_string(seq.size()) + " metadata entries for " + std::to_string(id_list.size()) + " ids");
+      invalid(std::to_string(seq.size()) + " metadata entries for " +
+              std::to_string(id_list.size()) + " ids");
     }
     mds.reserve(seq.size());
     for (pyb::handle item : seq) {
@@ -162,7 +180,8 @@ void upsert(PyDatabase& self, pyb::handle ids, pyb::handle vectors, pyb::handle 
   }
   gil_scoped_release release;
   check(self.with_db_mut([&](Database& db) {
-    return db.upsert_batch(id_list, std::span<const float>(rows.data, rows.rows * rows.cols), md_ptrs);
+    return db.upsert_batch(id_list, std::span<const float>(rows.data, rows.rows * rows.cols),
+                           md_ptrs);
   }));
 }
 
@@ -178,7 +197,8 @@ pyb::object get(const PyDatabase& self, pyb::handle id_obj) {
   if (!record) return pyb::none();
   pyb::array_t<float> vector(static_cast<pyb::ssize_t>(record->vector.size()));
   std::copy(record->vector.begin(), record->vector.end(), vector.mutable_data());
-  pyb::object metadata = record->metadata ? pyb::object(from_metadata(*record->metadata)) : pyb::none();
+  pyb::object metadata =
+      record->metadata ? pyb::object(from_metadata(*record->metadata)) : pyb::none();
   return pyb::module_::import("iqdb._records").attr("Record")(vector, metadata);
 }
 
@@ -270,7 +290,8 @@ pyb::dict verify(const PyDatabase& self) {
   static constexpr const char* kSeverity[] = {"ok", "note", "damaged", "unchecked"};
   pyb::list findings;
   for (const VerifyReport::Finding& f : r.findings) {
-    findings.append(pyb::make_tuple(stage_name(f.stage), kSeverity[static_cast<size_t>(f.severity)], f.message));
+    findings.append(pyb::make_tuple(stage_name(f.stage), kSeverity[static_cast<size_t>(f.severity)],
+                                    f.message));
   }
   pyb::dict d;
   d["ok"] = r.ok();
@@ -307,7 +328,10 @@ pyb::dict compact(PyDatabase& self, std::optional<std::string> compression, int 
 }  // namespace
 
 PyDatabase::PyDatabase(Database db, std::optional<std::string> path)
-    : db_(std::move(db)), path_(std::move(path)), dim_(db_->dim()), metric_(metric_name(db_->metric())) {}
+    : db_(std::move(db)),
+      path_(std::move(path)),
+      dim_(db_->dim()),
+      metric_(metric_name(db_->metric())) {}
 
 bool PyDatabase::closed() const {
   std::shared_lock lock(mutex_);
@@ -330,7 +354,8 @@ Every method may be called from many Python threads at once; the GIL is
 released while iqdb works. Use it as a context manager (or call close())
 to flush and release it; afterwards every call raises iqdb.Closed.
 A handle cannot be pickled: open the file again in the other process.)doc")
-      .def("upsert", &upsert, pyb::arg("ids"), pyb::arg("vectors"), pyb::arg("metadata") = pyb::none(),
+      .def("upsert", &upsert, pyb::arg("ids"), pyb::arg("vectors"),
+           pyb::arg("metadata") = pyb::none(),
            R"doc(Insert or replace records.
 
 One record: ``upsert(id, vector, metadata=None)`` with a scalar id (int in
@@ -342,7 +367,8 @@ are converted to float32. A batch is written whole or not at all.)doc")
       .def("get", &get, pyb::arg("id"),
            "The record under `id` as iqdb.Record(vector, metadata), or None when absent.")
       .def("remove", &remove, pyb::arg("ids"),
-           "Remove one id (returns True if it was present) or a sequence of ids (returns how many were).")
+           "Remove one id (returns True if it was present) or a sequence of ids (returns how many "
+           "were).")
       .def("__contains__", &contains, pyb::arg("id"))
       .def("__len__",
            [](const PyDatabase& self) {
@@ -350,8 +376,9 @@ are converted to float32. A batch is written whole or not at all.)doc")
              return self.with_db([](const Database& db) { return db.size(); });
            })
       .def("search", &search, pyb::arg("queries"), pyb::arg("k") = 10, pyb::kw_only(),
-           pyb::arg("filter") = pyb::none(), pyb::arg("ef") = pyb::none(), pyb::arg("n_probes") = pyb::none(),
-           pyb::arg("threads") = pyb::none(), pyb::arg("exact") = false,
+           pyb::arg("filter") = pyb::none(), pyb::arg("ef") = pyb::none(),
+           pyb::arg("n_probes") = pyb::none(), pyb::arg("threads") = pyb::none(),
+           pyb::arg("exact") = false,
            R"doc(The k nearest records of each query, nearest first.
 
 A 1-D query returns ``(ids, distances, count)`` with arrays of shape (k,);
@@ -365,39 +392,47 @@ iqdb.Filter, or for a batch a sequence with one of those per query.
 ef: HNSW beam width; n_probes: IVF lists to scan (None: the index's
 default). threads: at most this many threads for a batch (None: all).
 exact: the exact answer whatever the index (to measure recall).)doc")
-      .def("optimize",
-           [](PyDatabase& self) {
-             gil_scoped_release release;
-             check(self.with_db_mut([](Database& db) { return db.optimize(); }));
-           },
-           "Rebuild or retrain the approximate index over the current records.")
-      .def("flush",
-           [](PyDatabase& self) {
-             gil_scoped_release release;
-             check(self.with_db_mut([](Database& db) { return db.flush(); }));
-           },
-           "Fold the write-ahead log into a fresh snapshot (no-op in memory).")
-      .def("close",
-           [](PyDatabase& self) {
-             gil_scoped_release release;
-             self.close();
-           },
-           "Wait for calls in flight, flush and release the database. Safe to call twice.")
-      .def("info", &info, "What the database is and holds, as a dict: shape, index, storage, size, file and log "
-           "bytes, sections, compression, SIMD target, format version, and how far the snapshot's checksums "
+      .def(
+          "optimize",
+          [](PyDatabase& self) {
+            gil_scoped_release release;
+            check(self.with_db_mut([](Database& db) { return db.optimize(); }));
+          },
+          "Rebuild or retrain the approximate index over the current records.")
+      .def(
+          "flush",
+          [](PyDatabase& self) {
+            gil_scoped_release release;
+            check(self.with_db_mut([](Database& db) { return db.flush(); }));
+          },
+          "Fold the write-ahead log into a fresh snapshot (no-op in memory).")
+      .def(
+          "close",
+          [](PyDatabase& self) {
+            gil_scoped_release release;
+            self.close();
+          },
+          "Wait for calls in flight, flush and release the database. Safe to call twice.")
+      .def("info", &info,
+           "What the database is and holds, as a dict: shape, index, storage, size, file and log "
+           "bytes, sections, compression, SIMD target, format version, and how far the snapshot's "
+           "checksums "
            "have been verified since open ('integrity').")
-      .def("verify", &verify, "Checks every checksum, the id map, rows and norms, the index and the log; returns "
+      .def("verify", &verify,
+           "Checks every checksum, the id map, rows and norms, the index and the log; returns "
            "a dict with 'ok', 'problems' and 'findings' (stage, severity, message).")
       .def("compact", &compact, pyb::kw_only(), pyb::arg("compression") = pyb::none(),
            pyb::arg("compression_level") = 0,
-           "Writes a fresh snapshot now (optionally re-encoded: 'none', 'zstd', 'lz4') and folds the log "
+           "Writes a fresh snapshot now (optionally re-encoded: 'none', 'zstd', 'lz4') and folds "
+           "the log "
            "into it; returns what it did as a dict.")
       .def_property_readonly("dim", &PyDatabase::dim)
       .def_property_readonly("metric", &PyDatabase::metric)
       .def_property_readonly("path", &PyDatabase::path, "The file, or None in memory.")
       .def_property_readonly("closed", &PyDatabase::closed)
-      .def("__enter__", [](PyDatabase& self) -> PyDatabase& { return self; },
-           pyb::return_value_policy::reference)
+      .def(
+          "__enter__", [](PyDatabase& self) -> PyDatabase& { return self; },
+          pyb::return_value_policy::reference)
       .def("__exit__",
            [](PyDatabase& self, pyb::handle exc_type, pyb::handle, pyb::handle) {
              try {
@@ -411,21 +446,22 @@ exact: the exact answer whatever the index (to measure recall).)doc")
       .def("__reduce_ex__",
            [](const PyDatabase&, pyb::handle) -> pyb::object {
              throw pyb::type_error(
-                 "an iqdb.Database handle cannot be pickled: it owns an open file (or an in-memory index); "
+                 "an iqdb.Database handle cannot be pickled: it owns an open file (or an in-memory "
+                 "index); "
                  "pass the path and call iqdb.open() in the other process");
            })
       .def("__repr__", [](const PyDatabase& self) {
         std::string where = self.path() ? "'" + *self.path() + "'" : std::string("in memory");
-        return "<iqdb.Database " + where + " dim=" + std::to_string(self.dim()) + " metric=" + self.metric() +
-               (self.closed() ? " closed>" : ">");
+        return "<iqdb.Database " + where + " dim=" + std::to_string(self.dim()) +
+               " metric=" + self.metric() + (self.closed() ? " closed>" : ">");
       });
 
-  m.def("_open_existing", &open_existing, pyb::arg("path"), pyb::arg("read_only"), pyb::arg("fsync"),
-        pyb::arg("fsync_interval_ms"), pyb::arg("cache_capacity"));
-  m.def("_open", &open_database, pyb::arg("path"), pyb::arg("dim"), pyb::arg("metric"), pyb::arg("index"),
-        pyb::arg("index_params"), pyb::arg("storage"), pyb::arg("keep_f32"), pyb::arg("fsync"),
-        pyb::arg("fsync_interval_ms"), pyb::arg("compression"), pyb::arg("compression_level"),
-        pyb::arg("cache_capacity"));
+  m.def("_open_existing", &open_existing, pyb::arg("path"), pyb::arg("read_only"),
+        pyb::arg("fsync"), pyb::arg("fsync_interval_ms"), pyb::arg("cache_capacity"));
+  m.def("_open", &open_database, pyb::arg("path"), pyb::arg("dim"), pyb::arg("metric"),
+        pyb::arg("index"), pyb::arg("index_params"), pyb::arg("storage"), pyb::arg("keep_f32"),
+        pyb::arg("fsync"), pyb::arg("fsync_interval_ms"), pyb::arg("compression"),
+        pyb::arg("compression_level"), pyb::arg("cache_capacity"));
 }
 
 }  // namespace iqdb::py

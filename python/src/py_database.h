@@ -61,6 +61,7 @@ class PyDatabase {
 void bind_database(pyb::module_& m);
 // The search method (search.cpp).
 pyb::object search(PyDatabase& self, pyb::handle queries, size_t k, pyb::handle filter,
-                   std::optional<size_t> ef, std::optional<size_t> n_probes, std::optional<size_t> threads, bool exact);
+                   std::optional<size_t> ef, std::optional<size_t> n_probes,
+                   std::optional<size_t> threads, bool exact);
 
 }  // namespace iqdb::py

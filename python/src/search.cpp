@@ -85,8 +85,9 @@ BatchFilters to_batch_filters(pyb::handle filter, size_t n, bool one_row) {
 
 }  // namespace
 
-pyb::object search(PyDatabase& self, pyb::handle queries, size_t k, pyb::handle filter, std::optional<size_t> ef,
-                   std::optional<size_t> n_probes, std::optional<size_t> threads, bool exact) {
+pyb::object search(PyDatabase& self, pyb::handle queries, size_t k, pyb::handle filter,
+                   std::optional<size_t> ef, std::optional<size_t> n_probes,
+                   std::optional<size_t> threads, bool exact) {
   FloatRows rows = as_float_rows(queries, "queries");
   if (k == 0) invalid("k must be at least 1");
   BatchFilters filters = to_batch_filters(filter, rows.rows, rows.one_row);
@@ -101,8 +102,9 @@ pyb::object search(PyDatabase& self, pyb::handle queries, size_t k, pyb::handle 
   if (threads && *threads == 0) invalid("threads must be at least 1 (None: all)");
 
   const size_t n = rows.rows;
-  pyb::array_t<int64_t> ids(rows.one_row ? std::vector<pyb::ssize_t>{pyb::ssize_t(k)}
-                                         : std::vector<pyb::ssize_t>{pyb::ssize_t(n), pyb::ssize_t(k)});
+  pyb::array_t<int64_t> ids(rows.one_row
+                                ? std::vector<pyb::ssize_t>{pyb::ssize_t(k)}
+                                : std::vector<pyb::ssize_t>{pyb::ssize_t(n), pyb::ssize_t(k)});
   pyb::array_t<float> distances(ids.request().shape);
   pyb::array_t<int64_t> counts(static_cast<pyb::ssize_t>(n));
   int64_t* ids_out = ids.mutable_data();
@@ -115,7 +117,8 @@ pyb::object search(PyDatabase& self, pyb::handle queries, size_t k, pyb::handle 
     pyb::gil_scoped_release release;
     self.with_db([&](const Database& db) {
       if (rows.one_row) {
-        Result<std::vector<Hit>> hits = db.search(std::span<const float>(rows.data, rows.cols), params);
+        Result<std::vector<Hit>> hits =
+            db.search(std::span<const float>(rows.data, rows.cols), params);
         check(hits.status());
         results.push_back(std::move(*hits));
       } else {
@@ -125,9 +128,11 @@ pyb::object search(PyDatabase& self, pyb::handle queries, size_t k, pyb::handle 
         results = std::move(*batch);
       }
     });
-    for (size_t i = 0; i < n; ++i) all_fit &= fill_row(results[i], i, k, ids_out, dist_out, counts_out);
+    for (size_t i = 0; i < n; ++i)
+      all_fit &= fill_row(results[i], i, k, ids_out, dist_out, counts_out);
   }
-  pyb::object ids_obj = all_fit ? pyb::object(ids) : pyb::object(object_ids(results, k, rows.one_row));
+  pyb::object ids_obj =
+      all_fit ? pyb::object(ids) : pyb::object(object_ids(results, k, rows.one_row));
   if (rows.one_row) return pyb::make_tuple(ids_obj, distances, pyb::int_(counts_out[0]));
   return pyb::make_tuple(ids_obj, distances, counts);
 }

@@ -23,7 +23,8 @@ namespace {
 Result<Config> to_config(const iqdb_options* options) {
   iqdb_options o;
   iqdb_options_init(&o);
-  if (!read_sized(options, o)) return Status::InvalidArgument("options are NULL or struct_size is unset");
+  if (!read_sized(options, o))
+    return Status::InvalidArgument("options are NULL or struct_size is unset");
   if (o.metric < IQDB_METRIC_COSINE || o.metric > IQDB_METRIC_HAMMING) {
     return Status::InvalidArgument("unknown metric");
   }
@@ -110,9 +111,13 @@ const char* iqdb_status_name(iqdb_status status) {
   return "Unknown";
 }
 
-iqdb_status iqdb_error_status(const iqdb_error* err) { return err == nullptr ? IQDB_OK : err->status; }
+iqdb_status iqdb_error_status(const iqdb_error* err) {
+  return err == nullptr ? IQDB_OK : err->status;
+}
 
-const char* iqdb_error_message(const iqdb_error* err) { return err == nullptr ? "" : err->message.c_str(); }
+const char* iqdb_error_message(const iqdb_error* err) {
+  return err == nullptr ? "" : err->message.c_str();
+}
 
 void iqdb_error_free(iqdb_error* err) { delete err; }
 
@@ -127,18 +132,19 @@ void iqdb_options_init(iqdb_options* options) {
   options->fsync = IQDB_FSYNC_ALWAYS;
 }
 
-iqdb_status iqdb_open(const char* path, const iqdb_options* options, iqdb_db** db, iqdb_error** err) {
+iqdb_status iqdb_open(const char* path, const iqdb_options* options, iqdb_db** db,
+                      iqdb_error** err) {
   if (path == nullptr || *path == '\0') {
     if (db != nullptr) *db = nullptr;
     return fail(err, IQDB_INVALID_ARGUMENT, "path is NULL or empty");
   }
-  return iqdb::capi::open_with(options, db, err,
-                               [&](const iqdb::Config& c) { return iqdb::Database::open(path, c); });
+  return iqdb::capi::open_with(
+      options, db, err, [&](const iqdb::Config& c) { return iqdb::Database::open(path, c); });
 }
 
 iqdb_status iqdb_open_in_memory(const iqdb_options* options, iqdb_db** db, iqdb_error** err) {
-  return iqdb::capi::open_with(options, db, err,
-                               [](const iqdb::Config& c) { return iqdb::Database::open_in_memory(c); });
+  return iqdb::capi::open_with(
+      options, db, err, [](const iqdb::Config& c) { return iqdb::Database::open_in_memory(c); });
 }
 
 iqdb_status iqdb_close(iqdb_db* db, iqdb_error** err) {
@@ -158,7 +164,8 @@ void iqdb_info_init(iqdb_info* info) {
 
 iqdb_status iqdb_get_info(const iqdb_db* db, iqdb_info* info, iqdb_error** err) {
   return guarded(err, [&]() -> iqdb_status {
-    if (db == nullptr || info == nullptr) return fail(err, IQDB_INVALID_ARGUMENT, "db or info is NULL");
+    if (db == nullptr || info == nullptr)
+      return fail(err, IQDB_INVALID_ARGUMENT, "db or info is NULL");
     iqdb_info out;
     iqdb_info_init(&out);
     out.dim = db->db.dim();
@@ -169,7 +176,8 @@ iqdb_status iqdb_get_info(const iqdb_db* db, iqdb_info* info, iqdb_error** err) 
     out.storage = static_cast<iqdb_storage_type>(storage.type);
     out.keep_f32 = storage.keep_f32 ? 1 : 0;
     out.size = db->db.size();
-    if (info->struct_size < sizeof(size_t)) return fail(err, IQDB_INVALID_ARGUMENT, "info.struct_size is unset");
+    if (info->struct_size < sizeof(size_t))
+      return fail(err, IQDB_INVALID_ARGUMENT, "info.struct_size is unset");
     const size_t caller_size = info->struct_size;
     std::memcpy(info, &out, std::min(caller_size, sizeof(iqdb_info)));
     info->struct_size = caller_size;

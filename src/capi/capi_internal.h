@@ -24,7 +24,9 @@ struct iqdb_error {
 
 namespace iqdb::capi {
 
-inline iqdb_status to_c(StatusCode code) { return static_cast<iqdb_status>(static_cast<int>(code)); }
+inline iqdb_status to_c(StatusCode code) {
+  return static_cast<iqdb_status>(static_cast<int>(code));
+}
 
 // Stores an error object in *err (when err is not NULL) and returns its code.
 // Allocation failure of the error object itself leaves *err NULL.

@@ -28,7 +28,8 @@ Result<Value> to_value(const iqdb_value& v) {
     case IQDB_VALUE_INT: return Value(static_cast<long long>(v.integer));
     case IQDB_VALUE_DOUBLE: return Value(v.real);
     case IQDB_VALUE_STRING:
-      if (v.str == nullptr && v.str_len != 0) return Status::InvalidArgument("string value is NULL");
+      if (v.str == nullptr && v.str_len != 0)
+        return Status::InvalidArgument("string value is NULL");
       return Value(std::string(v.str == nullptr ? "" : v.str, v.str_len));
   }
   return Status::InvalidArgument("unknown metadata value type");
@@ -73,12 +74,13 @@ iqdb_status iqdb_upsert(iqdb_db* db, const iqdb_id* id, const float* vector, siz
   });
 }
 
-iqdb_status iqdb_upsert_batch(iqdb_db* db, const iqdb_id* ids, size_t n, const float* rows, size_t dim,
-                              const iqdb_record_metadata* metadata, iqdb_error** err) {
+iqdb_status iqdb_upsert_batch(iqdb_db* db, const iqdb_id* ids, size_t n, const float* rows,
+                              size_t dim, const iqdb_record_metadata* metadata, iqdb_error** err) {
   return guarded(err, [&]() -> iqdb_status {
     if (db == nullptr) return fail(err, IQDB_INVALID_ARGUMENT, "db is NULL");
     if (n == 0) return report(err, iqdb::Status::OK());
-    if (ids == nullptr || rows == nullptr) return fail(err, IQDB_INVALID_ARGUMENT, "ids or rows is NULL");
+    if (ids == nullptr || rows == nullptr)
+      return fail(err, IQDB_INVALID_ARGUMENT, "ids or rows is NULL");
     if (dim != db->db.dim()) {
       return fail(err, IQDB_INVALID_ARGUMENT,
                   "rows have " + std::to_string(dim) + " dimensions, the database has " +
@@ -109,7 +111,8 @@ iqdb_status iqdb_upsert_batch(iqdb_db* db, const iqdb_id* ids, size_t n, const f
 
 size_t iqdb_metadata_size(const iqdb_metadata* md) { return md == nullptr ? 0 : md->order.size(); }
 
-iqdb_status iqdb_metadata_field(const iqdb_metadata* md, size_t i, const char** name, iqdb_value* value) {
+iqdb_status iqdb_metadata_field(const iqdb_metadata* md, size_t i, const char** name,
+                                iqdb_value* value) {
   if (md == nullptr || i >= md->order.size() || name == nullptr || value == nullptr) {
     return IQDB_INVALID_ARGUMENT;
   }
@@ -146,7 +149,8 @@ iqdb_status iqdb_get(const iqdb_db* db, const iqdb_id* id, float* vector, size_t
   return guarded(err, [&]() -> iqdb_status {
     if (found != nullptr) *found = 0;
     if (metadata != nullptr) *metadata = nullptr;
-    if (db == nullptr || found == nullptr) return fail(err, IQDB_INVALID_ARGUMENT, "db or found is NULL");
+    if (db == nullptr || found == nullptr)
+      return fail(err, IQDB_INVALID_ARGUMENT, "db or found is NULL");
     if (dim != db->db.dim() || vector == nullptr) {
       return fail(err, IQDB_INVALID_ARGUMENT,
                   "the vector buffer must hold " + std::to_string(db->db.dim()) + " floats");

@@ -10,7 +10,8 @@ namespace iqdb::capi {
 namespace {
 
 // Writes one query's hits into its k slots of the output, padding the rest.
-Status write_hits(const std::vector<Hit>& hits, size_t row, size_t k, const iqdb_search_output& out) {
+Status write_hits(const std::vector<Hit>& hits, size_t row, size_t k,
+                  const iqdb_search_output& out) {
   const size_t base = row * k;
   for (size_t j = 0; j < k; ++j) {
     const size_t slot = base + j;
@@ -28,7 +29,8 @@ Status write_hits(const std::vector<Hit>& hits, size_t row, size_t k, const iqdb
     }
     const std::string& key = hit.id.bytes();
     if (out.key_bytes == nullptr || out.key_lens == nullptr) {
-      return Status::InvalidArgument("a hit has a byte-string id; pass key_bytes and key_lens to receive it");
+      return Status::InvalidArgument(
+          "a hit has a byte-string id; pass key_bytes and key_lens to receive it");
     }
     if (key.size() > out.key_capacity) {
       return Status::InvalidArgument("a hit's byte-string id has " + std::to_string(key.size()) +
@@ -77,7 +79,8 @@ iqdb_status iqdb_search(const iqdb_db* db, const float* queries, size_t n, size_
       return fail(err, IQDB_INVALID_ARGUMENT, "search options are NULL or struct_size is unset");
     }
     if (!iqdb::capi::read_sized(output, out) || out.ids == nullptr) {
-      return fail(err, IQDB_INVALID_ARGUMENT, "search output is NULL, has no ids buffer or no struct_size");
+      return fail(err, IQDB_INVALID_ARGUMENT,
+                  "search output is NULL, has no ids buffer or no struct_size");
     }
     if (n == 0) return report(err, iqdb::Status::OK());
     if (queries == nullptr) return fail(err, IQDB_INVALID_ARGUMENT, "queries is NULL");
@@ -105,8 +108,9 @@ iqdb_status iqdb_search(const iqdb_db* db, const float* queries, size_t n, size_
         if (o.filters[i] == nullptr) continue;
         auto f = iqdb::Filter::parse(o.filters[i]);
         if (!f.ok()) {
-          return fail(err, iqdb::capi::to_c(f.status().code()),
-                      "filter of query " + std::to_string(i) + ": " + std::string(f.status().message()));
+          return fail(
+              err, iqdb::capi::to_c(f.status().code()),
+              "filter of query " + std::to_string(i) + ": " + std::string(f.status().message()));
         }
         per_query[i] = std::move(*f);
         per_query_ptrs[i] = &*per_query[i];

@@ -27,12 +27,14 @@ Status Config::validate() const {
     const IvfConfig& v = index_.ivf();
     if (v.n_clusters > (1u << 20)) return Status::InvalidArgument("IVF n_clusters above 2^20");
     if (v.n_probes == 0) return Status::InvalidArgument("IVF n_probes must be at least 1");
-    if (v.refine_factor == 0) return Status::InvalidArgument("IVF refine_factor must be at least 1");
+    if (v.refine_factor == 0)
+      return Status::InvalidArgument("IVF refine_factor must be at least 1");
     if (v.pq != IvfConfig::Pq::kNone && v.pq_subvectors != 0 && dim_ % v.pq_subvectors != 0) {
       return Status::InvalidArgument("IVF pq_subvectors must divide dim");
     }
   }
-  if (static_cast<unsigned>(storage_.type) > 4) return Status::InvalidArgument("unknown storage type");
+  if (static_cast<unsigned>(storage_.type) > 4)
+    return Status::InvalidArgument("unknown storage type");
   if (compression_.kind() == Compression::Kind::kZstd &&
       (compression_.level() < -7 || compression_.level() > 22)) {
     return Status::InvalidArgument("zstd level must be in [-7, 22]");

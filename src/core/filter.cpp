@@ -10,7 +10,8 @@
 namespace iqdb {
 namespace {
 
-std::shared_ptr<const detail::FilterNode> leaf(Filter::Op op, std::string field, std::vector<Value> values) {
+std::shared_ptr<const detail::FilterNode> leaf(Filter::Op op, std::string field,
+                                               std::vector<Value> values) {
   auto node = std::make_shared<detail::FilterNode>();
   node->op = op;
   node->field = std::move(field);
@@ -72,7 +73,8 @@ bool evaluate(const detail::FilterNode& node, const Metadata* metadata) {
     case Op::kEq: return equal(*field, operand);
     case Op::kNe: {
       if (field->type() != operand.type()) return false;
-      if (field->is_double() && (std::isnan(field->as_double()) || std::isnan(operand.as_double()))) {
+      if (field->is_double() &&
+          (std::isnan(field->as_double()) || std::isnan(operand.as_double()))) {
         return false;
       }
       return !(*field == operand);
@@ -105,12 +107,24 @@ bool within_limits(const detail::FilterNode& node, size_t depth, size_t& nodes) 
 
 }  // namespace
 
-Filter Filter::eq(std::string field, Value value) { return Filter(leaf(Op::kEq, std::move(field), {std::move(value)})); }
-Filter Filter::ne(std::string field, Value value) { return Filter(leaf(Op::kNe, std::move(field), {std::move(value)})); }
-Filter Filter::lt(std::string field, Value value) { return Filter(leaf(Op::kLt, std::move(field), {std::move(value)})); }
-Filter Filter::le(std::string field, Value value) { return Filter(leaf(Op::kLe, std::move(field), {std::move(value)})); }
-Filter Filter::gt(std::string field, Value value) { return Filter(leaf(Op::kGt, std::move(field), {std::move(value)})); }
-Filter Filter::ge(std::string field, Value value) { return Filter(leaf(Op::kGe, std::move(field), {std::move(value)})); }
+Filter Filter::eq(std::string field, Value value) {
+  return Filter(leaf(Op::kEq, std::move(field), {std::move(value)}));
+}
+Filter Filter::ne(std::string field, Value value) {
+  return Filter(leaf(Op::kNe, std::move(field), {std::move(value)}));
+}
+Filter Filter::lt(std::string field, Value value) {
+  return Filter(leaf(Op::kLt, std::move(field), {std::move(value)}));
+}
+Filter Filter::le(std::string field, Value value) {
+  return Filter(leaf(Op::kLe, std::move(field), {std::move(value)}));
+}
+Filter Filter::gt(std::string field, Value value) {
+  return Filter(leaf(Op::kGt, std::move(field), {std::move(value)}));
+}
+Filter Filter::ge(std::string field, Value value) {
+  return Filter(leaf(Op::kGe, std::move(field), {std::move(value)}));
+}
 Filter Filter::in(std::string field, std::vector<Value> values) {
   return Filter(leaf(Op::kIn, std::move(field), std::move(values)));
 }

@@ -250,7 +250,7 @@ class Parser {
       if (ec == std::errc() && end == last) return Value(v);
       pos_ = start;
       return error(ec == std::errc::result_out_of_range ? "integer out of range"
-                                                         : "malformed number");
+                                                        : "malformed number");
     }
     char* end = nullptr;
     double d = std::strtod(first, &end);
@@ -270,7 +270,8 @@ bool is_plain_field(const std::string& f) {
   for (char c : f) {
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.')) return false;
   }
-  static constexpr std::string_view kKeywords[] = {"and", "or", "not", "in", "true", "false", "null"};
+  static constexpr std::string_view kKeywords[] = {"and",  "or",    "not", "in",
+                                                   "true", "false", "null"};
   for (std::string_view k : kKeywords) {
     if (f.size() == k.size()) {
       bool same = true;

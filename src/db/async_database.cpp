@@ -60,8 +60,8 @@ Result<AsyncDatabase> AsyncDatabase::open_in_memory(size_t dim, Metric metric, s
   return open_in_memory(Config(dim, metric), threads);
 }
 
-Result<AsyncDatabase> AsyncDatabase::open(const std::filesystem::path& path, size_t dim, Metric metric,
-                                          size_t threads) {
+Result<AsyncDatabase> AsyncDatabase::open(const std::filesystem::path& path, size_t dim,
+                                          Metric metric, size_t threads) {
   return open(path, Config(dim, metric), threads);
 }
 
@@ -91,14 +91,14 @@ Result<AsyncDatabase> AsyncDatabase::open(const std::filesystem::path& path,
 
 std::future<Status> AsyncDatabase::upsert(VectorId id, std::vector<float> vector,
                                           std::optional<Metadata> metadata) const {
-  return run<Status>(state_, [id = std::move(id), vector = std::move(vector),
-                              metadata = std::move(metadata)](Database& db) {
-    return db.upsert(id, vector, metadata ? &*metadata : nullptr);
-  });
+  return run<Status>(
+      state_, [id = std::move(id), vector = std::move(vector), metadata = std::move(metadata)](
+                  Database& db) { return db.upsert(id, vector, metadata ? &*metadata : nullptr); });
 }
 
-std::future<Status> AsyncDatabase::upsert_batch(std::vector<VectorId> ids, std::vector<float> rows,
-                                                std::vector<std::optional<Metadata>> metadata) const {
+std::future<Status> AsyncDatabase::upsert_batch(
+    std::vector<VectorId> ids, std::vector<float> rows,
+    std::vector<std::optional<Metadata>> metadata) const {
   return run<Status>(state_, [ids = std::move(ids), rows = std::move(rows),
                               metadata = std::move(metadata)](Database& db) {
     std::vector<const Metadata*> ptrs;
@@ -108,36 +108,37 @@ std::future<Status> AsyncDatabase::upsert_batch(std::vector<VectorId> ids, std::
 }
 
 std::future<Result<std::optional<Record>>> AsyncDatabase::get(VectorId id) const {
-  return run<Result<std::optional<Record>>>(state_, [id = std::move(id)](Database& db) { return db.get(id); });
+  return run<Result<std::optional<Record>>>(
+      state_, [id = std::move(id)](Database& db) { return db.get(id); });
 }
 
 std::future<Result<bool>> AsyncDatabase::remove(VectorId id) const {
   return run<Result<bool>>(state_, [id = std::move(id)](Database& db) { return db.remove(id); });
 }
 
-std::future<Result<std::vector<Hit>>> AsyncDatabase::search(std::vector<float> query, size_t k) const {
-  return run<Result<std::vector<Hit>>>(state_, [query = std::move(query), k](Database& db) {
-    return db.search(query, k);
-  });
+std::future<Result<std::vector<Hit>>> AsyncDatabase::search(std::vector<float> query,
+                                                            size_t k) const {
+  return run<Result<std::vector<Hit>>>(
+      state_, [query = std::move(query), k](Database& db) { return db.search(query, k); });
 }
 
 std::future<Result<std::vector<Hit>>> AsyncDatabase::search(std::vector<float> query, size_t k,
                                                             Filter filter) const {
-  return run<Result<std::vector<Hit>>>(state_, [query = std::move(query), k,
-                                                filter = std::move(filter)](Database& db) {
-    return db.search(query, k, filter);
-  });
+  return run<Result<std::vector<Hit>>>(
+      state_, [query = std::move(query), k, filter = std::move(filter)](Database& db) {
+        return db.search(query, k, filter);
+      });
 }
 
 std::future<Result<std::vector<Hit>>> AsyncDatabase::search(std::vector<float> query,
                                                             SearchParams params) const {
   std::optional<Filter> filter;
   if (params.filter != nullptr) filter = *params.filter;
-  return run<Result<std::vector<Hit>>>(state_, [query = std::move(query), params,
-                                                filter = std::move(filter)](Database& db) mutable {
-    params.filter = filter ? &*filter : nullptr;
-    return db.search(query, params);
-  });
+  return run<Result<std::vector<Hit>>>(
+      state_, [query = std::move(query), params, filter = std::move(filter)](Database& db) mutable {
+        params.filter = filter ? &*filter : nullptr;
+        return db.search(query, params);
+      });
 }
 
 std::future<Result<std::vector<std::vector<Hit>>>> AsyncDatabase::search_batch(
@@ -155,7 +156,8 @@ std::future<Result<std::vector<std::vector<Hit>>>> AsyncDatabase::search_batch(
   if (params.filter != nullptr) filter = *params.filter;
   std::vector<std::optional<Filter>> filters;
   filters.reserve(params.filters.size());
-  for (const Filter* f : params.filters) filters.push_back(f ? std::optional<Filter>(*f) : std::nullopt);
+  for (const Filter* f : params.filters)
+    filters.push_back(f ? std::optional<Filter>(*f) : std::nullopt);
   return run<Result<std::vector<std::vector<Hit>>>>(
       state_, [queries = std::move(queries), params, filter = std::move(filter),
                filters = std::move(filters)](Database& db) mutable {
@@ -177,7 +179,8 @@ std::future<Result<VerifyReport>> AsyncDatabase::verify() const {
 }
 
 std::future<Result<CompactReport>> AsyncDatabase::compact(CompactOptions options) const {
-  return run<Result<CompactReport>>(state_, [options](Database& db) { return db.compact(options); });
+  return run<Result<CompactReport>>(state_,
+                                    [options](Database& db) { return db.compact(options); });
 }
 
 std::future<Status> AsyncDatabase::optimize() const {
@@ -207,8 +210,12 @@ std::future<Status> AsyncDatabase::close() const {
 size_t AsyncDatabase::size() const { return state_ ? state_->db.size() : 0; }
 size_t AsyncDatabase::dim() const { return state_ ? state_->db.dim() : 0; }
 Metric AsyncDatabase::metric() const { return state_ ? state_->db.metric() : Metric::kL2; }
-IndexKind AsyncDatabase::index_kind() const { return state_ ? state_->db.index_kind() : IndexKind(); }
-VectorStorage AsyncDatabase::storage() const { return state_ ? state_->db.storage() : VectorStorage(); }
+IndexKind AsyncDatabase::index_kind() const {
+  return state_ ? state_->db.index_kind() : IndexKind();
+}
+VectorStorage AsyncDatabase::storage() const {
+  return state_ ? state_->db.storage() : VectorStorage();
+}
 bool AsyncDatabase::read_only() const { return state_ && state_->db.read_only(); }
 std::optional<CacheStats> AsyncDatabase::cache_stats() const {
   return state_ ? state_->db.cache_stats() : std::nullopt;

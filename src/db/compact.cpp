@@ -9,7 +9,8 @@ namespace iqdb {
 Result<CompactReport> DatabaseImpl::compact(const CompactOptions& options) {
   auto pass = gate_.enter();
   if (!pass) return Status::Closed("the database is closed");
-  if (path_.empty()) return Status::Unsupported("compact: an in-memory database has no files to compact");
+  if (path_.empty())
+    return Status::Unsupported("compact: an in-memory database has no files to compact");
   IQDB_RETURN_IF_ERROR(writable());
   const std::filesystem::path wal = util::with_suffix(path_, ".wal");
   // Rows are mapped from the snapshot with only its small sections

@@ -58,7 +58,8 @@ Status Contents::upsert_batch(std::span<const VectorId> ids, std::span<const flo
   if (cache) touched.reserve(ids.size());
   bool any_replaced = false;
   for (size_t i = 0; i < ids.size(); ++i) {
-    auto r = store_.upsert(ids[i], rows.subspan(i * dim, dim), metadata.empty() ? nullptr : metadata[i]);
+    auto r =
+        store_.upsert(ids[i], rows.subspan(i * dim, dim), metadata.empty() ? nullptr : metadata[i]);
     if (!r) return r.status();
     if (i == ids.size() / 2) util::maybe_throw_injected_apply_fault();
     if (cache) touched.push_back(r->slot);

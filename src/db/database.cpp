@@ -61,7 +61,9 @@ Result<Database> Database::open(const std::filesystem::path& path, const Config&
   });
 }
 
-Result<Database> Database::open(const std::filesystem::path& path) { return open(path, OpenOptions()); }
+Result<Database> Database::open(const std::filesystem::path& path) {
+  return open(path, OpenOptions());
+}
 
 Result<Database> Database::open(const std::filesystem::path& path, const OpenOptions& options) {
   return guarded([&]() -> Result<Database> {
@@ -71,7 +73,8 @@ Result<Database> Database::open(const std::filesystem::path& path, const OpenOpt
   });
 }
 
-Status Database::upsert(const VectorId& id, std::span<const float> vector, const Metadata* metadata) {
+Status Database::upsert(const VectorId& id, std::span<const float> vector,
+                        const Metadata* metadata) {
   if (!impl_) return moved_from();
   return guarded([&] { return impl_->upsert(id, vector, metadata); });
 }
@@ -96,7 +99,9 @@ size_t Database::size() const { return impl_ ? impl_->size() : 0; }
 size_t Database::dim() const { return impl_ ? impl_->dim() : 0; }
 Metric Database::metric() const { return impl_ ? impl_->metric() : Metric::kL2; }
 IndexKind Database::index_kind() const { return impl_ ? impl_->index_kind() : IndexKind(); }
-VectorStorage Database::storage() const { return impl_ ? impl_->config().storage() : VectorStorage(); }
+VectorStorage Database::storage() const {
+  return impl_ ? impl_->config().storage() : VectorStorage();
+}
 
 Result<std::vector<Hit>> Database::search(std::span<const float> query, size_t k) const {
   SearchParams params;
@@ -118,8 +123,8 @@ Result<std::vector<Hit>> Database::search(std::span<const float> query,
   return guarded([&] { return impl_->search(query, params); });
 }
 
-Result<std::vector<std::vector<Hit>>> Database::search_batch(std::span<const float> queries, size_t k,
-                                                             const Filter* filter) const {
+Result<std::vector<std::vector<Hit>>> Database::search_batch(std::span<const float> queries,
+                                                             size_t k, const Filter* filter) const {
   SearchParams params;
   params.k = k;
   params.filter = filter;

@@ -49,8 +49,9 @@ Result<std::unique_ptr<DatabaseImpl>> DatabaseImpl::open(const Config& config,
   return impl;
 }
 
-DatabaseImpl::DatabaseImpl(std::unique_ptr<db::Contents> contents, std::unique_ptr<db::Journal> journal,
-                           bool unsaved, std::unique_ptr<db::SnapshotScrub> scrub)
+DatabaseImpl::DatabaseImpl(std::unique_ptr<db::Contents> contents,
+                           std::unique_ptr<db::Journal> journal, bool unsaved,
+                           std::unique_ptr<db::SnapshotScrub> scrub)
     : config_(contents->config()),
       contents_(std::move(contents)),
       journal_(std::move(journal)),
@@ -60,7 +61,8 @@ DatabaseImpl::DatabaseImpl(std::unique_ptr<db::Contents> contents, std::unique_p
   snapshot_compression_ = config_.compression_kind();
   // After open: the stored index kind decides how the cache invalidates.
   if (config_.is_cached()) {
-    cache_ = std::make_unique<db::ResultCache>(config_.cache_config(), config_.index_kind().is_flat());
+    cache_ =
+        std::make_unique<db::ResultCache>(config_.cache_config(), config_.index_kind().is_flat());
   }
 }
 
@@ -98,12 +100,13 @@ std::vector<util::Candidate> DatabaseImpl::search_locked(const float* query,
   std::optional<MetadataPredicate> predicate;
   if (params.filter != nullptr) predicate.emplace(store, *params.filter);
   const index::SlotPredicate* pred = predicate ? &*predicate : nullptr;
-  if (ann && !params.exact) return ann->search(scorer, params.k, index::AnnKnobs{params.ef, params.n_probes}, pred);
+  if (ann && !params.exact)
+    return ann->search(scorer, params.k, index::AnnKnobs{params.ef, params.n_probes}, pred);
   return index::flat_search(scorer, params.k, pred);
 }
 
-std::vector<Hit> DatabaseImpl::to_hits(const std::vector<util::Candidate>& found, const float* query,
-                                       bool with_metadata) const {
+std::vector<Hit> DatabaseImpl::to_hits(const std::vector<util::Candidate>& found,
+                                       const float* query, bool with_metadata) const {
   const index::VectorStore& store = contents_->store();
   index::QueryScorer scorer(store, query);
   std::vector<Hit> hits;
@@ -126,13 +129,15 @@ Result<std::vector<Hit>> DatabaseImpl::search(std::span<const float> query,
   IQDB_RETURN_IF_ERROR(db::check_vector(query, config_.dim(), "query"));
   IQDB_RETURN_IF_ERROR(db::check_search(params));
   if (!params.filters.empty()) {
-    return Status::InvalidArgument("per-query filters are for search_batch; search takes one filter");
+    return Status::InvalidArgument(
+        "per-query filters are for search_batch; search takes one filter");
   }
   std::shared_lock lock(mutex_);
   return search_one(query, params);
 }
 
-std::vector<Hit> DatabaseImpl::search_one(std::span<const float> query, const SearchParams& params) const {
+std::vector<Hit> DatabaseImpl::search_one(std::span<const float> query,
+                                          const SearchParams& params) const {
   std::string key;
   if (cache_) {
     key = db::ResultCache::key(query, params);
@@ -140,7 +145,8 @@ std::vector<Hit> DatabaseImpl::search_one(std::span<const float> query, const Se
   }
   std::vector<util::Candidate> found = search_locked(query.data(), params);
   std::vector<Hit> hits = to_hits(found, query.data(), params.with_metadata);
-  if (cache_) cache_->insert(key, query, params, hits, found.empty() ? 0.0f : found.back().distance);
+  if (cache_)
+    cache_->insert(key, query, params, hits, found.empty() ? 0.0f : found.back().distance);
   return hits;
 }
 

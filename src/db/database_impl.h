@@ -132,15 +132,15 @@ class DatabaseImpl {
   void search_batch_locked(std::span<const float> queries, const SearchParams& params,
                            std::vector<std::vector<Hit>>& results) const;
 
-  const Config config_;  // as reconciled with the file
+  const Config config_;         // as reconciled with the file
   std::filesystem::path path_;  // empty in memory
   bool read_only_ = false;
-  Compression snapshot_compression_;  // of the next snapshot; guarded by checkpoint_mu_
+  Compression snapshot_compression_;        // of the next snapshot; guarded by checkpoint_mu_
   std::unique_ptr<db::Contents> contents_;  // released by close()
   std::unique_ptr<db::Journal> journal_;
-  std::unique_ptr<db::ResultCache> cache_;  // null when not configured
+  std::unique_ptr<db::ResultCache> cache_;    // null when not configured
   std::unique_ptr<db::SnapshotScrub> scrub_;  // null when nothing is left to verify
-  mutable std::shared_mutex mutex_;  // readers shared; applying a write exclusive
+  mutable std::shared_mutex mutex_;           // readers shared; applying a write exclusive
   mutable db::CallGate gate_;
   db::ApplyOrder order_;
 
@@ -150,16 +150,16 @@ class DatabaseImpl {
   // Memory changed in a way the log does not replay (optimize).
   std::atomic<bool> unsaved_{false};
 
-  std::mutex close_mu_;       // one close at a time; later ones wait for it
+  std::mutex close_mu_;               // one close at a time; later ones wait for it
   mutable std::mutex checkpoint_mu_;  // one snapshot at a time
 
   // Background compaction.
   std::mutex compact_mu_;
   std::condition_variable compact_cv_;
-  std::thread compactor_;       // started on first need
-  bool compact_wanted_ = false;  // guarded by compact_mu_
-  bool compact_stop_ = false;    // guarded by compact_mu_
-  Status compact_error_;         // the last background failure; guarded by compact_mu_
+  std::thread compactor_;             // started on first need
+  bool compact_wanted_ = false;       // guarded by compact_mu_
+  bool compact_stop_ = false;         // guarded by compact_mu_
+  Status compact_error_;              // the last background failure; guarded by compact_mu_
   uint64_t compact_retry_bytes_ = 0;  // after a failure, retry above this log size
 };
 

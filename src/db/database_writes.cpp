@@ -38,9 +38,10 @@ void DatabaseImpl::latch(const Status& why) {
   {
     std::lock_guard l(latch_mu_);
     if (latched_.ok()) {
-      latched_ = Status(why.code() == StatusCode::kOk ? StatusCode::kIOError : why.code(),
-                        "the database refuses writes after a failed write (reopen it to recover): " +
-                            std::string(why.message()));
+      latched_ =
+          Status(why.code() == StatusCode::kOk ? StatusCode::kIOError : why.code(),
+                 "the database refuses writes after a failed write (reopen it to recover): " +
+                     std::string(why.message()));
     }
     is_latched_.store(true, std::memory_order_release);
   }
@@ -80,7 +81,8 @@ Status DatabaseImpl::upsert(const VectorId& id, std::span<const float> vector,
   IQDB_RETURN_IF_ERROR(db::check_vector(vector, config_.dim()));
   // Values the storage type cannot hold are refused before the log sees them.
   IQDB_RETURN_IF_ERROR(contents_->store().check_vector(vector));
-  auto record = one_record(db::WalOp::kUpsert, [&] { return db::encode_upsert(id, vector, metadata); });
+  auto record =
+      one_record(db::WalOp::kUpsert, [&] { return db::encode_upsert(id, vector, metadata); });
   return write(record, [&] { return contents_->upsert(id, vector, metadata, cache_.get()); });
 }
 
@@ -147,12 +149,13 @@ Status DatabaseImpl::checkpoint(bool force, std::optional<Compression> compressi
   if (scrub_) IQDB_RETURN_IF_ERROR(scrub_->verify_rest());
   const Compression encoding = compression.value_or(snapshot_compression_);
   Status s = db::guarded([&] {
-    storage::SnapshotWriter writer(db::snapshot_header(*contents_, journal_->identity(), hold.last_seq()));
+    storage::SnapshotWriter writer(
+        db::snapshot_header(*contents_, journal_->identity(), hold.last_seq()));
     IQDB_RETURN_IF_ERROR(db::add_sections(*contents_, writer, encoding));
     return journal_->write_snapshot(hold, writer);
   });
   if (s.ok()) {
-    unsaved_.store(false);  // optimize() cannot run: it needs the exclusive lock
+    unsaved_.store(false);             // optimize() cannot run: it needs the exclusive lock
     snapshot_compression_ = encoding;  // later snapshots keep it
   } else if (Status broken = journal_->status(); !broken.ok()) {
     latch(broken);

@@ -75,8 +75,12 @@ class FileJournal final : public Journal {
   FileJournal(std::filesystem::path path, util::FileLock lock,
               std::unique_ptr<storage::WalWriter> wal, uint64_t identity, uint64_t snapshot_seq,
               FsyncPolicy policy)
-      : path_(std::move(path)), lock_(std::move(lock)), wal_(std::move(wal)),
-        identity_(identity), policy_(policy), snapshot_seq_(snapshot_seq) {
+      : path_(std::move(path)),
+        lock_(std::move(lock)),
+        wal_(std::move(wal)),
+        identity_(identity),
+        policy_(policy),
+        snapshot_seq_(snapshot_seq) {
     if (policy_.kind() == FsyncPolicy::Kind::kPeriodic) start_sync_thread();
   }
   ~FileJournal() override { (void)close(); }
@@ -211,7 +215,9 @@ class FileJournal final : public Journal {
 }  // namespace
 
 uint64_t compact_log_bytes() { return g_compact_log_bytes.load(std::memory_order_relaxed); }
-void set_compact_log_bytes(uint64_t bytes) { g_compact_log_bytes.store(bytes, std::memory_order_relaxed); }
+void set_compact_log_bytes(uint64_t bytes) {
+  g_compact_log_bytes.store(bytes, std::memory_order_relaxed);
+}
 
 std::unique_ptr<Journal> Journal::in_memory(uint64_t next_seq) {
   return std::make_unique<MemoryJournal>(next_seq);

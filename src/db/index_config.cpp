@@ -50,7 +50,8 @@ Result<IndexKind> decode_index_kind(std::string_view bytes, size_t dim) {
     // Files written before the knob existed end here: the default walk.
     if (!in.at_end()) {
       uint8_t quantized = 0;
-      if (!in.read_u8(&quantized) || quantized > 1) return Status::Corruption("HNSW config: bad walk flag");
+      if (!in.read_u8(&quantized) || quantized > 1)
+        return Status::Corruption("HNSW config: bad walk flag");
       h.quantized_walk = quantized == 1;
     }
     out = h;
@@ -75,7 +76,8 @@ Result<IndexKind> decode_index_kind(std::string_view bytes, size_t dim) {
   }
   if (!in.at_end()) return Status::Corruption("trailing bytes in the index config");
   Status valid = Config(dim, Metric::kL2).index(out).validate();
-  if (!valid.ok()) return Status::Corruption("stored index config is invalid: " + std::string(valid.message()));
+  if (!valid.ok())
+    return Status::Corruption("stored index config is invalid: " + std::string(valid.message()));
   return out;
 }
 

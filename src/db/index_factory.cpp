@@ -8,7 +8,8 @@ namespace iqdb::db {
 Result<std::unique_ptr<index::AnnIndex>> make_index(const IndexKind& kind,
                                                     const index::VectorStore& store) {
   if (kind.is_flat()) return std::unique_ptr<index::AnnIndex>();
-  if (kind.is_hnsw()) return std::unique_ptr<index::AnnIndex>(std::make_unique<index::HnswIndex>(store, kind.hnsw()));
+  if (kind.is_hnsw())
+    return std::unique_ptr<index::AnnIndex>(std::make_unique<index::HnswIndex>(store, kind.hnsw()));
   if (kind.is_ivf()) {
     IQDB_RETURN_IF_ERROR(index::IvfIndex::check_config(kind.ivf(), store.dim(), store.metric()));
     return std::unique_ptr<index::AnnIndex>(std::make_unique<index::IvfIndex>(store, kind.ivf()));

@@ -89,9 +89,9 @@ Result<DatabaseInfo> inspect_files(const std::filesystem::path& path) {
   describe_store(*store, info);
   // Count the log's records without applying them; a damaged log leaves
   // the count unknown (verify() says what is wrong with it).
-  auto replay = storage::replay_wal(util::with_suffix(path, ".wal"), reader->header().identity,
-                                    reader->header().wal_sequence,
-                                    [](uint64_t, uint8_t, std::span<const uint8_t>) { return Status::OK(); });
+  auto replay = storage::replay_wal(
+      util::with_suffix(path, ".wal"), reader->header().identity, reader->header().wal_sequence,
+      [](uint64_t, uint8_t, std::span<const uint8_t>) { return Status::OK(); });
   info.log_records = replay ? replay->delivered : 0;
   info.records_exact = replay && replay->delivered == 0;
   return info;

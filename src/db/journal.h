@@ -53,7 +53,8 @@ class RecordSource {
  public:
   template <typename Fn>
   RecordSource(Fn& fn) noexcept  // NOLINT: implicit by design
-      : object_(&fn), call_([](void* f) -> Result<LogRecord> { return (*static_cast<Fn*>(f))(); }) {}
+      : object_(&fn),
+        call_([](void* f) -> Result<LogRecord> { return (*static_cast<Fn*>(f))(); }) {}
   Result<LogRecord> operator()() const { return call_(object_); }
 
  private:
@@ -96,7 +97,8 @@ class Journal {
   // memory (wait for it there before reading memory out).
   class AppendHold {
    public:
-    explicit AppendHold(Journal& journal) : lock_(journal.append_mu_), last_seq_(journal.last_seq_locked()) {}
+    explicit AppendHold(Journal& journal)
+        : lock_(journal.append_mu_), last_seq_(journal.last_seq_locked()) {}
     uint64_t last_seq() const noexcept { return last_seq_; }
 
    private:
@@ -138,6 +140,7 @@ std::unique_ptr<Journal> file_journal(std::filesystem::path path, util::FileLock
 // reports the log records newer than the snapshot (up to `last_seq`), and
 // refuses log() and write_snapshot() with kUnsupported (db/read_only_journal.cpp).
 std::unique_ptr<Journal> read_only_journal(std::filesystem::path path, util::FileLock lock,
-                                           uint64_t identity, uint64_t snapshot_seq, uint64_t last_seq);
+                                           uint64_t identity, uint64_t snapshot_seq,
+                                           uint64_t last_seq);
 
 }  // namespace iqdb::db

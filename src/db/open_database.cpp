@@ -35,7 +35,8 @@ class Replayer {
   Status apply(uint8_t op, std::span<const uint8_t> payload) {
     const size_t dim = contents_.config().dim();
     auto decoded = decode_op(op, payload, dim);
-    if (!decoded) return Status::Corruption("write-ahead log: " + std::string(decoded.status().message()));
+    if (!decoded)
+      return Status::Corruption("write-ahead log: " + std::string(decoded.status().message()));
     if (decoded->op != WalOp::kUpsertBatchPart) {
       drop_open_batch();
       return apply_whole(*decoded);
@@ -132,7 +133,8 @@ Result<OpenedDatabase> open_file(const Config& requested, const std::filesystem:
       if (damaged_before) {
         return Status(reader.status().code(),
                       std::string(reader.status().message()) + " (damage first recorded in " +
-                          marker.string() + "; restore the snapshot from a copy: the log keeps "
+                          marker.string() +
+                          "; restore the snapshot from a copy: the log keeps "
                           "the writes made since)");
       }
       return reader.status();
@@ -184,7 +186,8 @@ Result<OpenedDatabase> open_file(const Config& requested, const std::filesystem:
   if (!replay) return replay.status();
   out.unsaved = replayer.finish();
   if (read_only) {  // a torn tail stays for the next writer to cut
-    out.journal = read_only_journal(path, std::move(*lock), identity, snapshot_seq, replay->next_seq - 1);
+    out.journal =
+        read_only_journal(path, std::move(*lock), identity, snapshot_seq, replay->next_seq - 1);
     return out;
   }
   if (replay->torn_tail()) IQDB_RETURN_IF_ERROR(storage::truncate_torn_tail(wal_path, *replay));

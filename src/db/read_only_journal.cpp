@@ -13,8 +13,11 @@ class ReadOnlyJournal final : public Journal {
  public:
   ReadOnlyJournal(std::filesystem::path path, util::FileLock lock, uint64_t identity,
                   uint64_t snapshot_seq, uint64_t last_seq)
-      : path_(std::move(path)), lock_(std::move(lock)), identity_(identity),
-        snapshot_seq_(snapshot_seq), last_seq_(last_seq) {}
+      : path_(std::move(path)),
+        lock_(std::move(lock)),
+        identity_(identity),
+        snapshot_seq_(snapshot_seq),
+        last_seq_(last_seq) {}
 
   Result<SeqRange> log(const RecordSource&) override { return refused(); }
   bool durable() const override { return true; }
@@ -23,7 +26,9 @@ class ReadOnlyJournal final : public Journal {
   uint64_t compact_threshold_bytes() const override { return UINT64_MAX; }
   uint64_t identity() const override { return identity_; }
   uint64_t snapshot_seq() const override { return snapshot_seq_; }
-  Status write_snapshot(const AppendHold&, const storage::SnapshotWriter&) override { return refused(); }
+  Status write_snapshot(const AppendHold&, const storage::SnapshotWriter&) override {
+    return refused();
+  }
   Status close() override {
     std::lock_guard l(append_mu_);
     lock_.release();
@@ -47,7 +52,8 @@ class ReadOnlyJournal final : public Journal {
 }  // namespace
 
 std::unique_ptr<Journal> read_only_journal(std::filesystem::path path, util::FileLock lock,
-                                           uint64_t identity, uint64_t snapshot_seq, uint64_t last_seq) {
+                                           uint64_t identity, uint64_t snapshot_seq,
+                                           uint64_t last_seq) {
   return std::make_unique<ReadOnlyJournal>(std::move(path), std::move(lock), identity, snapshot_seq,
                                            last_seq);
 }

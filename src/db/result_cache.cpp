@@ -12,7 +12,8 @@ constexpr uint64_t kTickBits = 40;
 constexpr uint64_t kTickMask = (uint64_t{1} << kTickBits) - 1;
 
 // Whether the record in `slot` could appear in a result filtered by `filter`.
-bool record_matches(const index::VectorStore& store, uint32_t slot, const std::optional<Filter>& filter) {
+bool record_matches(const index::VectorStore& store, uint32_t slot,
+                    const std::optional<Filter>& filter) {
   if (!filter) return true;
   const Metadata* m = store.metadata(slot);
   return m ? filter->matches(*m) : filter->matches_empty();
@@ -85,8 +86,9 @@ std::optional<std::vector<Hit>> ResultCache::lookup(const std::string& key) {
   return it->second.hits;
 }
 
-void ResultCache::insert(const std::string& key, std::span<const float> query, const SearchParams& params,
-                         const std::vector<Hit>& hits, float kth_ranking_distance) {
+void ResultCache::insert(const std::string& key, std::span<const float> query,
+                         const SearchParams& params, const std::vector<Hit>& hits,
+                         float kth_ranking_distance) {
   std::lock_guard l(mu_);
   if (config_.capacity == 0 || entries_.count(key) != 0) return;
   evict_if_full();

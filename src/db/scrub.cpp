@@ -141,9 +141,10 @@ bool SnapshotScrub::verify_section(size_t index, bool paced, Status& verdict) {
     paced_bytes_ += n;
     if (bytes_per_second_ != 0 && !hurry_.load()) {
       // Sleep until the bytes done so far are within the rate budget.
-      const auto due = pace_start_ + std::chrono::nanoseconds(static_cast<int64_t>(
-                                         static_cast<double>(paced_bytes_) * 1e9 /
-                                         static_cast<double>(bytes_per_second_)));
+      const auto due =
+          pace_start_ +
+          std::chrono::nanoseconds(static_cast<int64_t>(static_cast<double>(paced_bytes_) * 1e9 /
+                                                        static_cast<double>(bytes_per_second_)));
       cv_.wait_until(l, due, [&] { return stop_ || hurry_.load(); });
     }
     if (stop_) {
@@ -153,9 +154,9 @@ bool SnapshotScrub::verify_section(size_t index, bool paced, Status& verdict) {
   }
   verdict = v.verdict();
   if (!verdict.ok()) {
-    verdict = Status::Corruption("snapshot section '" +
-                                 section_name(reader_->sections()[index].kind) +
-                                 "' is damaged: " + std::string(verdict.message()));
+    verdict =
+        Status::Corruption("snapshot section '" + section_name(reader_->sections()[index].kind) +
+                           "' is damaged: " + std::string(verdict.message()));
   }
   return true;
 }

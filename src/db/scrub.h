@@ -95,9 +95,9 @@ class SnapshotScrub {
   std::vector<SectionState> sections_;  // guarded by mu_
   Status damage_;                       // guarded by mu_
   std::atomic<bool> damaged_{false};
-  bool stop_ = false;                   // guarded by mu_
-  bool running_ = false;                // the thread is working; guarded by mu_
-  std::atomic<bool> hurry_{false};      // a writer waits: drop the pacing
+  bool stop_ = false;               // guarded by mu_
+  bool running_ = false;            // the thread is working; guarded by mu_
+  std::atomic<bool> hurry_{false};  // a writer waits: drop the pacing
   // Pacing of the background thread.
   std::chrono::steady_clock::time_point pace_start_;
   uint64_t paced_bytes_ = 0;

@@ -17,7 +17,8 @@ class SnapshotSink final : public index::SectionSink {
     note(writer_.add_section(kind, bytes, compression_.kind(), compression_.level()));
   }
   void add_owned(uint32_t kind, std::string bytes) override {
-    note(writer_.add_owned_section(kind, std::move(bytes), compression_.kind(), compression_.level()));
+    note(writer_.add_owned_section(kind, std::move(bytes), compression_.kind(),
+                                   compression_.level()));
   }
   const Status& status() const { return status_; }
 

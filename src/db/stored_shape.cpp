@@ -26,9 +26,9 @@ std::string section_name(uint32_t kind) {
     default: break;
   }
   static const char* const kHnsw[] = {"hnsw_header", "hnsw_level0", "hnsw_nodes",
-                                      "hnsw_upper", "hnsw_codes", "hnsw_radii"};
+                                      "hnsw_upper",  "hnsw_codes",  "hnsw_radii"};
   static const char* const kIvf[] = {"ivf_header", "ivf_centroids", "ivf_codebooks",
-                                     "ivf_sizes", "ivf_slots", "ivf_payloads"};
+                                     "ivf_sizes",  "ivf_slots",     "ivf_payloads"};
   if (kind >= s::kHnswFirst && kind < s::kHnswFirst + 6) return kHnsw[kind - s::kHnswFirst];
   if (kind >= s::kIvfFirst && kind < s::kIvfFirst + 6) return kIvf[kind - s::kIvfFirst];
   return "section_" + std::to_string(kind);
@@ -47,8 +47,8 @@ Result<StoredShape> read_stored_shape(const std::filesystem::path& path) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) {
     if (std::filesystem::exists(util::with_suffix(path, ".wal"), ec)) {
-      return Status::Corruption("no snapshot at " + path.string() + " but its log " + path.string() +
-                                ".wal exists");
+      return Status::Corruption("no snapshot at " + path.string() + " but its log " +
+                                path.string() + ".wal exists");
     }
     return Status::NotFound("no database at " + path.string());
   }
@@ -61,9 +61,8 @@ Result<StoredShape> read_stored_shape(const std::filesystem::path& path) {
   if (!map) return map.status();
   auto parsed = storage::parse_snapshot_header(map->bytes());
   if (!parsed) {
-    return Status(parsed.status().code(),
-                  path.string() + " is not a readable iqdb database: " +
-                      std::string(parsed.status().message()));
+    return Status(parsed.status().code(), path.string() + " is not a readable iqdb database: " +
+                                              std::string(parsed.status().message()));
   }
   StoredShape shape;
   shape.header = parsed->header;
@@ -71,7 +70,8 @@ Result<StoredShape> read_stored_shape(const std::filesystem::path& path) {
   shape.file_bytes = map->size();
   shape.dim = shape.header.dim;
   auto metric = decode_metric(shape.header.metric);
-  if (!metric) return Status::Corruption(path.string() + ": " + std::string(metric.status().message()));
+  if (!metric)
+    return Status::Corruption(path.string() + ": " + std::string(metric.status().message()));
   shape.metric = *metric;
   auto kind = decode_index_kind(shape.header.index_config, shape.dim);
   if (!kind) return Status::Corruption(path.string() + ": " + std::string(kind.status().message()));

@@ -22,8 +22,8 @@ inline Status check_vector(std::span<const float> v, size_t dim, const char* wha
   }
   for (size_t i = 0; i < v.size(); ++i) {
     if (!std::isfinite(v[i])) {
-      return Status::InvalidArgument(std::string(what) + " has a non-finite value (NaN or Inf) at index " +
-                                     std::to_string(i));
+      return Status::InvalidArgument(
+          std::string(what) + " has a non-finite value (NaN or Inf) at index " + std::to_string(i));
     }
   }
   return Status::OK();
@@ -34,7 +34,8 @@ inline Status check_search(const SearchParams& p) {
   if (p.k > 1'000'000) return Status::InvalidArgument("k is limited to 1000000");
   if (p.ef > 1'000'000) return Status::InvalidArgument("ef is limited to 1000000");
   if (p.filter != nullptr && !p.filters.empty()) {
-    return Status::InvalidArgument("give either one filter for the batch or one per query, not both");
+    return Status::InvalidArgument(
+        "give either one filter for the batch or one per query, not both");
   }
   if (p.filter != nullptr) return p.filter->validate();
   for (const Filter* f : p.filters) {

@@ -22,8 +22,12 @@ namespace iqdb::db {
 class Findings {
  public:
   explicit Findings(VerifyReport& report) : report_(report) {}
-  void ok(VerifyReport::Stage stage, std::string what) { add(stage, VerifyReport::Severity::kOk, std::move(what)); }
-  void note(VerifyReport::Stage stage, std::string what) { add(stage, VerifyReport::Severity::kNote, std::move(what)); }
+  void ok(VerifyReport::Stage stage, std::string what) {
+    add(stage, VerifyReport::Severity::kOk, std::move(what));
+  }
+  void note(VerifyReport::Stage stage, std::string what) {
+    add(stage, VerifyReport::Severity::kNote, std::move(what));
+  }
   void damaged(VerifyReport::Stage stage, std::string what) {
     add(stage, VerifyReport::Severity::kDamaged, std::move(what));
   }
@@ -45,7 +49,7 @@ std::string byte_text(uint64_t bytes);
 // kSnapshot: opens the snapshot and checks every section's checksum. Null
 // (with findings) when it is damaged or cannot be read by this build.
 std::unique_ptr<storage::SnapshotReader> verify_snapshot(const std::filesystem::path& path,
-                                                          Findings& out);
+                                                         Findings& out);
 
 // kIds and kVectors over a loaded store. `header_records`: the count the
 // snapshot header records, when the store is the snapshot's. True when the
@@ -54,8 +58,8 @@ bool verify_store(const index::VectorStore& store, std::optional<uint64_t> heade
                   Findings& out);
 
 // kIndex over a loaded index (null: flat).
-void verify_index(const IndexKind& kind, const index::AnnIndex* ann, const index::VectorStore& store,
-                  Findings& out);
+void verify_index(const IndexKind& kind, const index::AnnIndex* ann,
+                  const index::VectorStore& store, Findings& out);
 
 // kLog: every record of the log at `wal_path` against the snapshot whose
 // header is `header` (null when the snapshot is unreadable).

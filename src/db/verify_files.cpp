@@ -40,7 +40,7 @@ std::string byte_text(uint64_t bytes) {
 }
 
 std::unique_ptr<storage::SnapshotReader> verify_snapshot(const std::filesystem::path& path,
-                                                          Findings& out) {
+                                                         Findings& out) {
   // Small and compressed sections are verified on open; the rest below, one
   // by one, so every damaged section is named.
   auto reader = storage::SnapshotReader::open(path, storage::VerifyMode::kSmallSections);
@@ -107,9 +107,10 @@ void verify_log(const std::filesystem::path& wal_path, const storage::SnapshotHe
   }
   out.report().log_records = replay->records;
   out.report().log_records_newer = replay->delivered;
-  out.ok(Stage::kLog, std::to_string(replay->records) + " records, " + std::to_string(replay->delivered) +
-                          " newer than the snapshot (" + std::to_string(upserts) + " upserts, " +
-                          std::to_string(removes) + " removes), " + byte_text(replay->file_bytes));
+  out.ok(Stage::kLog, std::to_string(replay->records) + " records, " +
+                          std::to_string(replay->delivered) + " newer than the snapshot (" +
+                          std::to_string(upserts) + " upserts, " + std::to_string(removes) +
+                          " removes), " + byte_text(replay->file_bytes));
   if (replay->torn_tail()) {
     out.report().torn_tail_bytes = replay->file_bytes - replay->valid_bytes;
     out.note(Stage::kLog, "ends in " + std::to_string(replay->file_bytes - replay->valid_bytes) +
@@ -132,7 +133,8 @@ void verify_contents(const storage::SnapshotReader& reader, Findings& out) {
   SnapshotSource source(reader);
   auto store = index::VectorStore::load(h.dim, metric, source);
   if (!store) {
-    out.damaged(Stage::kIds, "the vector store does not load: " + std::string(store.status().message()));
+    out.damaged(Stage::kIds,
+                "the vector store does not load: " + std::string(store.status().message()));
     return;
   }
   if (!verify_store(*store, h.record_count, out)) return;
@@ -142,8 +144,8 @@ void verify_contents(const storage::SnapshotReader& reader, Findings& out) {
       out.unchecked(Stage::kIndex, std::string(kind->name()) + " cannot be loaded by this build: " +
                                        std::string(ann.status().message()));
     } else {
-      out.damaged(Stage::kIndex,
-                  std::string(kind->name()) + " does not load: " + std::string(ann.status().message()));
+      out.damaged(Stage::kIndex, std::string(kind->name()) +
+                                     " does not load: " + std::string(ann.status().message()));
     }
     return;
   }
@@ -171,7 +173,8 @@ Result<VerifyReport> verify_files(const std::filesystem::path& path) {
   const std::filesystem::path wal = util::with_suffix(path, ".wal");
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) {
-    if (!std::filesystem::exists(wal, ec)) return Status::NotFound("no database at " + path.string());
+    if (!std::filesystem::exists(wal, ec))
+      return Status::NotFound("no database at " + path.string());
     out.damaged(VerifyReport::Stage::kSnapshot, "missing, but its log " + wal.string() + " exists");
     return report;
   }

@@ -48,8 +48,10 @@ void verify_hnsw(const index::HnswIndex& h, const index::VectorStore& store, Fin
     if (store.is_live(slot) && !h.contains(slot)) ++missing;
     if (!store.is_live(slot) && h.contains(slot)) ++stale;
   }
-  if (missing) out.damaged(Stage::kIndex, std::to_string(missing) + " live rows are not in the graph");
-  if (stale) out.damaged(Stage::kIndex, std::to_string(stale) + " graph nodes belong to removed rows");
+  if (missing)
+    out.damaged(Stage::kIndex, std::to_string(missing) + " live rows are not in the graph");
+  if (stale)
+    out.damaged(Stage::kIndex, std::to_string(stale) + " graph nodes belong to removed rows");
   if (h.size() != store.size() && missing == 0 && stale == 0) {
     out.damaged(Stage::kIndex, "the graph has " + std::to_string(h.size()) + " nodes for " +
                                    std::to_string(store.size()) + " rows");
@@ -61,9 +63,9 @@ void verify_hnsw(const index::HnswIndex& h, const index::VectorStore& store, Fin
 
   const size_t reached = reachable_nodes(h, store.slot_end());
   out.ok(Stage::kIndex, "hnsw, " + std::to_string(h.size()) + " nodes, entry point slot " +
-                            (ep == index::kNoSlot
-                                 ? std::string("none")
-                                 : std::to_string(ep) + " on level " + std::to_string(h.level(ep))) +
+                            (ep == index::kNoSlot ? std::string("none")
+                                                  : std::to_string(ep) + " on level " +
+                                                        std::to_string(h.level(ep))) +
                             ", links valid" + (h.uses_sq8() ? ", SQ8 codes" : ""));
   if (reached < h.size()) {
     out.report().unreachable_nodes = h.size() - reached;
@@ -91,13 +93,14 @@ void verify_ivf(const index::IvfIndex& v, Findings& out) {
 
 }  // namespace
 
-void verify_index(const IndexKind& kind, const index::AnnIndex* ann, const index::VectorStore& store,
-                  Findings& out) {
+void verify_index(const IndexKind& kind, const index::AnnIndex* ann,
+                  const index::VectorStore& store, Findings& out) {
   if (ann == nullptr) {
     out.ok(Stage::kIndex, "flat (exact search needs no structure)");
     return;
   }
-  if (const auto* h = dynamic_cast<const index::HnswIndex*>(ann)) return verify_hnsw(*h, store, out);
+  if (const auto* h = dynamic_cast<const index::HnswIndex*>(ann))
+    return verify_hnsw(*h, store, out);
   if (const auto* v = dynamic_cast<const index::IvfIndex*>(ann)) return verify_ivf(*v, out);
   out.ok(Stage::kIndex, std::string(kind.name()) + ": every structure validated while loading");
 }

@@ -56,8 +56,8 @@ bool verify_store(const index::VectorStore& store, std::optional<uint64_t> heade
     if (found != slot) {
       ++bad;
       if (listed++ < kMaxListed) {
-        out.damaged(Stage::kIds, "slot " + std::to_string(slot) + " holds id " + store.id(slot).to_string() +
-                                     ", which maps to slot " +
+        out.damaged(Stage::kIds, "slot " + std::to_string(slot) + " holds id " +
+                                     store.id(slot).to_string() + ", which maps to slot " +
                                      (found == index::kNoSlot ? "none" : std::to_string(found)));
       }
     }
@@ -72,27 +72,28 @@ bool verify_store(const index::VectorStore& store, std::optional<uint64_t> heade
       ++non_finite;
       continue;
     }
-    if (tolerance.check &&
-        !norms_agree(std::sqrt(norm2), store.inv_norm(slot), store.sq_norm(slot), tolerance, store.dim())) {
+    if (tolerance.check && !norms_agree(std::sqrt(norm2), store.inv_norm(slot), store.sq_norm(slot),
+                                        tolerance, store.dim())) {
       ++bad_norm;
     }
   }
   out.report().records = live;
   if (bad > kMaxListed) {
-    out.damaged(Stage::kIds, "... and " + std::to_string(bad - kMaxListed) + " more slots like these");
+    out.damaged(Stage::kIds,
+                "... and " + std::to_string(bad - kMaxListed) + " more slots like these");
   }
   if (live != store.size()) {
-    out.damaged(Stage::kIds,
-                std::to_string(live) + " live slots but the store counts " + std::to_string(store.size()));
+    out.damaged(Stage::kIds, std::to_string(live) + " live slots but the store counts " +
+                                 std::to_string(store.size()));
   }
   const bool header_agrees = !header_records || store.size() == *header_records;
   if (!header_agrees) {
-    out.damaged(Stage::kIds, "the header says " + std::to_string(*header_records) + " records, the store has " +
-                                 std::to_string(store.size()));
+    out.damaged(Stage::kIds, "the header says " + std::to_string(*header_records) +
+                                 " records, the store has " + std::to_string(store.size()));
   }
   if (bad == 0 && live == store.size() && header_agrees) {
-    out.ok(Stage::kIds, std::to_string(live) + " live slots of " + std::to_string(store.slot_end()) +
-                            ", each id maps back to its slot");
+    out.ok(Stage::kIds, std::to_string(live) + " live slots of " +
+                            std::to_string(store.slot_end()) + ", each id maps back to its slot");
   }
   if (non_finite) {
     out.damaged(Stage::kVectors, std::to_string(non_finite) + " rows hold NaN or infinite values");
@@ -105,8 +106,9 @@ bool verify_store(const index::VectorStore& store, std::optional<uint64_t> heade
     std::string how = storage_type_name(store.storage().type);
     if (store.has_codes() && store.has_f32_rows()) how += " and f32";
     if (!store.has_codes() && store.storage().type != StorageType::kF32) how = "f32, untrained sq8";
-    out.ok(Stage::kVectors,
-           "all finite" + std::string(tolerance.check ? ", norms consistent" : "") + " (" + how + " rows)");
+    out.ok(Stage::kVectors, "all finite" +
+                                std::string(tolerance.check ? ", norms consistent" : "") + " (" +
+                                how + " rows)");
   }
   if (!tolerance.check && live > 0) {
     out.note(Stage::kVectors,

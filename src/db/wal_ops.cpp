@@ -49,20 +49,22 @@ Status decode_record(util::ByteReader& in, size_t dim, DecodedOp& op) {
 
 }  // namespace
 
-std::string encode_upsert(const VectorId& id, std::span<const float> vector, const Metadata* metadata) {
+std::string encode_upsert(const VectorId& id, std::span<const float> vector,
+                          const Metadata* metadata) {
   std::string out;
   out.reserve(vector.size() * 4 + 32);
   encode_record(out, id, vector, metadata);
   return out;
 }
 
-std::string encode_upsert_batch(std::span<const VectorId> ids, std::span<const float> rows, size_t dim,
-                                std::span<const Metadata* const> metadata) {
+std::string encode_upsert_batch(std::span<const VectorId> ids, std::span<const float> rows,
+                                size_t dim, std::span<const Metadata* const> metadata) {
   std::string out;
   out.reserve(rows.size() * 4 + ids.size() * 16 + 4);
   util::put_u32(out, static_cast<uint32_t>(ids.size()));
   for (size_t i = 0; i < ids.size(); ++i) {
-    encode_record(out, ids[i], rows.subspan(i * dim, dim), metadata.empty() ? nullptr : metadata[i]);
+    encode_record(out, ids[i], rows.subspan(i * dim, dim),
+                  metadata.empty() ? nullptr : metadata[i]);
   }
   return out;
 }
@@ -72,7 +74,9 @@ std::atomic<size_t> g_batch_part_bytes{kBatchPartBytes};
 }
 
 size_t batch_part_bytes() { return g_batch_part_bytes.load(std::memory_order_relaxed); }
-void set_batch_part_bytes(size_t bytes) { g_batch_part_bytes.store(bytes, std::memory_order_relaxed); }
+void set_batch_part_bytes(size_t bytes) {
+  g_batch_part_bytes.store(bytes, std::memory_order_relaxed);
+}
 
 BatchEncoder::BatchEncoder(std::span<const VectorId> ids, std::span<const float> rows, size_t dim,
                            std::span<const Metadata* const> metadata, size_t part_bytes)
@@ -83,7 +87,8 @@ LogRecord BatchEncoder::next() {
   constexpr size_t kPartHeader = 1 + 8 + 4;
   LogRecord record;
   std::string& out = record.payload;
-  out.reserve(std::min(part_bytes_, (ids_.size() - next_row_) * (dim_ * 4 + 32)) + kPartHeader + 64);
+  out.reserve(std::min(part_bytes_, (ids_.size() - next_row_) * (dim_ * 4 + 32)) + kPartHeader +
+              64);
   out.assign(kPartHeader, '\0');  // filled in below
   size_t row = next_row_;
   while (row < ids_.size() && (row == next_row_ || out.size() < part_bytes_)) {

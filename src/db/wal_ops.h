@@ -43,9 +43,10 @@ inline constexpr size_t kBatchPartBytes = size_t{64} << 20;
 size_t batch_part_bytes();
 void set_batch_part_bytes(size_t bytes);
 
-std::string encode_upsert(const VectorId& id, std::span<const float> vector, const Metadata* metadata);
-std::string encode_upsert_batch(std::span<const VectorId> ids, std::span<const float> rows, size_t dim,
-                                std::span<const Metadata* const> metadata);
+std::string encode_upsert(const VectorId& id, std::span<const float> vector,
+                          const Metadata* metadata);
+std::string encode_upsert_batch(std::span<const VectorId> ids, std::span<const float> rows,
+                                size_t dim, std::span<const Metadata* const> metadata);
 std::string encode_remove(const VectorId& id);
 
 // Encodes a batch as log records, lazily: one kUpsertBatch when it fits in
@@ -70,8 +71,8 @@ class BatchEncoder {
 // A decoded log record. Every vector has `dim` floats, all finite.
 struct DecodedOp {
   WalOp op;
-  uint8_t part_flags = 0;    // kUpsertBatchPart only
-  uint64_t batch_rows = 0;   // kUpsertBatchPart only
+  uint8_t part_flags = 0;   // kUpsertBatchPart only
+  uint64_t batch_rows = 0;  // kUpsertBatchPart only
   std::vector<VectorId> ids;
   std::vector<float> rows;
   std::vector<std::optional<Metadata>> metadata;

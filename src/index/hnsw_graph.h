@@ -142,7 +142,9 @@ class HnswGraph {
 // set, so it must be released on every path, exceptions included.
 class NodeLock {
  public:
-  NodeLock(HnswGraph& graph, uint32_t slot) noexcept : graph_(graph), slot_(slot) { graph_.lock(slot_); }
+  NodeLock(HnswGraph& graph, uint32_t slot) noexcept : graph_(graph), slot_(slot) {
+    graph_.lock(slot_);
+  }
   ~NodeLock() { graph_.unlock(slot_); }
   NodeLock(const NodeLock&) = delete;
   NodeLock& operator=(const NodeLock&) = delete;

@@ -24,7 +24,7 @@ struct HnswIndex::Sync {
   std::mutex grow;                     // capacity growth of graph and codes
   std::vector<uint32_t> marks;         // unlink() scratch, all zero between calls
   std::atomic<size_t> inserts_since_repair{0};
-  std::mutex repair;                   // one repair_reachability() at a time
+  std::mutex repair;  // one repair_reachability() at a time
 };
 
 }  // namespace iqdb::index

@@ -252,7 +252,8 @@ Result<HnswIndex> HnswIndex::load(const VectorStore& store, const HnswConfig& co
       bad |= to >= cap || to == slot;
       if (!bad) bad = !graph.info(to).present;
     }
-    if (bad) return Status::Corruption("HNSW node " + std::to_string(slot) + " has a bad link at level 0");
+    if (bad)
+      return Status::Corruption("HNSW node " + std::to_string(slot) + " has a bad link at level 0");
   }
   for (uint32_t slot = 0; slot < cap; ++slot) {
     const NodeInfo& node = graph.info(slot);

@@ -162,7 +162,8 @@ void HnswIndex::relink_unreached(uint32_t slot, std::vector<uint32_t>& indegree)
 }
 
 void HnswIndex::maybe_repair(size_t writes) {
-  const size_t done = sync_->inserts_since_repair.fetch_add(writes, std::memory_order_relaxed) + writes;
+  const size_t done =
+      sync_->inserts_since_repair.fetch_add(writes, std::memory_order_relaxed) + writes;
   // A walk costs O(nodes * M), about 2 ms at 60k nodes: a few microseconds
   // per write at this interval, against ~100 us for an insert itself.
   if (done < std::max<size_t>(256, size() / 64)) return;

@@ -93,8 +93,10 @@ std::vector<util::Candidate> HnswIndex::search(const QueryScorer& query, size_t 
     // on), the walk expands many more nodes: past twice the scan's cost it
     // stops and the scan answers, so a filtered search never costs much
     // more than 3 scans (it had taken 20x on Fashion-MNIST).
-    budget = static_cast<size_t>(2.0 * scan_cost /
-                                 (static_cast<double>(config_.m) * (sq8 ? kWalkSq8Cost : kWalkF32Cost))) + 1;
+    budget = static_cast<size_t>(
+                 2.0 * scan_cost /
+                 (static_cast<double>(config_.m) * (sq8 ? kWalkSq8Cost : kWalkF32Cost))) +
+             1;
   }
   if (entry().slot == kNoSlot) return flat_search(query, k, filter);
   if (sq8) {
@@ -105,8 +107,7 @@ std::vector<util::Candidate> HnswIndex::search(const QueryScorer& query, size_t 
                      filter, Rerank::kSq8Bounded, radius, budget);
   }
   if (!store_->has_codes()) {
-    return search_in(hnsw::ScorerSpace{&query}, query, k, ef, filter, Rerank::kNone, 0.0f,
-                     budget);
+    return search_in(hnsw::ScorerSpace{&query}, query, k, ef, filter, Rerank::kNone, 0.0f, budget);
   }
   // Walk on the store's codes; rescore with the caller's scorer if it reads
   // another representation (f32 rows kept beside lossy codes).

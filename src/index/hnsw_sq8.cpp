@@ -26,13 +26,10 @@ T clamp_round(float v, float lo, float hi) {
 Sq8Codes::Family Sq8Codes::family_for(Metric metric) noexcept {
   switch (metric) {
     case Metric::kL2:
-    case Metric::kL1:
-      return Family::kUnsigned;
+    case Metric::kL1: return Family::kUnsigned;
     case Metric::kDot:
-    case Metric::kCosine:
-      return Family::kSigned;
-    case Metric::kHamming:
-      return Family::kNone;
+    case Metric::kCosine: return Family::kSigned;
+    case Metric::kHamming: return Family::kNone;
   }
   return Family::kNone;
 }
@@ -63,8 +60,7 @@ void Sq8Codes::bind_kernels() noexcept {
     case Metric::kCosine:
       query_fn_ = k.dot_query, codes_fn_ = k.dot_codes, gather_fn_ = k.dot_gather;
       break;
-    case Metric::kHamming:
-      break;
+    case Metric::kHamming: break;
   }
 }
 
@@ -148,8 +144,8 @@ float Sq8Codes::encode_query(const float* query, int16_t* out) const noexcept {
   float err[2];
   float radius = 0.0f;
   if (family_ == Family::kUnsigned) {
-    quantize_fn_(query, min_.data(), inv_scale_, dim_, kernels::kSq8QueryMin,
-                 kernels::kSq8QueryMax, out, err);
+    quantize_fn_(query, min_.data(), inv_scale_, dim_, kernels::kSq8QueryMin, kernels::kSq8QueryMax,
+                 out, err);
     const float r = metric_ == Metric::kL1 ? err[1] : std::sqrt(err[0]);
     // Non-finite query values make the bound useless: rerank everything.
     radius = r == 0.0f          ? 0.0f
@@ -163,8 +159,8 @@ float Sq8Codes::encode_query(const float* query, int16_t* out) const noexcept {
       if (std::isfinite(query[i])) max_abs = std::max(max_abs, std::fabs(query[i]));
     }
     const float mul = max_abs > 0.0f ? kernels::kSq8DotQueryLimit / max_abs : 0.0f;
-    quantize_fn_(query, nullptr, mul, dim_, -kernels::kSq8DotQueryLimit,
-                 kernels::kSq8DotQueryLimit, out, err);
+    quantize_fn_(query, nullptr, mul, dim_, -kernels::kSq8DotQueryLimit, kernels::kSq8DotQueryLimit,
+                 out, err);
   }
   std::fill(out + dim_, out + kernel_dim_, int16_t{0});
   return radius;

@@ -81,11 +81,11 @@ class IvfIndex final : public AnnIndex {
  public:
   // Tuning beyond IvfConfig, for tests and benchmarks; defaults suit users.
   struct Options {
-    size_t min_train_rows = 0;     // train once this many rows exist; 0: automatic
+    size_t min_train_rows = 0;  // train once this many rows exist; 0: automatic
     size_t kmeans_iterations = 10;
     size_t pq_iterations = 10;
-    bool auto_retrain = true;      // retrain as the row count grows (see above)
-    bool plan_filters = true;      // may answer selective filters by exact scan
+    bool auto_retrain = true;  // retrain as the row count grows (see above)
+    bool plan_filters = true;  // may answer selective filters by exact scan
   };
   // Per-query knobs; 0 means the configured value.
   struct SearchOptions {
@@ -190,9 +190,9 @@ class IvfIndex final : public AnnIndex {
   IvfConfig config_;
   Options options_;
   ivf::PartitionDistance partition_;
-  ivf::PqShape pq_shape_;    // num_sub 0 for IVF-Flat
-  size_t centroid_stride_;   // floats per centroid (>= dim and PQ code_dim)
-  std::unique_ptr<Model> model_;  // null until trained
+  ivf::PqShape pq_shape_;          // num_sub 0 for IVF-Flat
+  size_t centroid_stride_;         // floats per centroid (>= dim and PQ code_dim)
+  std::unique_ptr<Model> model_;   // null until trained
   std::vector<uint32_t> pending_;  // slots held while untrained
   uint64_t trained_rows_ = 0;      // live rows at the last training
 };

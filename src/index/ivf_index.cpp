@@ -36,8 +36,10 @@ Status out_of_memory() { return Status::ResourceExhausted("out of memory in the 
 
 Status IvfIndex::check_config(const IvfConfig& config, size_t dim, Metric metric) {
   if (config.n_probes == 0) return Status::InvalidArgument("IVF n_probes must be at least 1");
-  if (config.refine_factor == 0) return Status::InvalidArgument("IVF refine_factor must be at least 1");
-  if (config.n_clusters > (size_t{1} << 20)) return Status::InvalidArgument("IVF n_clusters above 2^20");
+  if (config.refine_factor == 0)
+    return Status::InvalidArgument("IVF refine_factor must be at least 1");
+  if (config.n_clusters > (size_t{1} << 20))
+    return Status::InvalidArgument("IVF n_clusters above 2^20");
   if (config.pq == IvfConfig::Pq::kNone) return Status::OK();
   if (metric == Metric::kL1 || metric == Metric::kHamming) {
     return Status::Unsupported(
@@ -161,7 +163,8 @@ std::vector<uint8_t> IvfIndex::codes(uint32_t slot) const {
   const uint32_t list = list_of(slot);
   if (list == kNoList || pq_shape_.num_sub == 0) return {};
   const uint32_t* slots = model_->lists.slots(list);
-  const size_t pos = static_cast<size_t>(std::find(slots, slots + model_->lists.size(list), slot) - slots);
+  const size_t pos =
+      static_cast<size_t>(std::find(slots, slots + model_->lists.size(list), slot) - slots);
   std::vector<uint8_t> out(pq_shape_.num_sub);
   model_->lists.codes_at(list, pos, out.data());
   return out;
@@ -225,14 +228,16 @@ Status IvfIndex::add_rows(Model& model, std::span<const uint32_t> slots) const {
                            : reinterpret_cast<const uint8_t*>(store_->row(slots[i]));
   };
   if (n < kParallelFillRows) {
-    for (size_t i = 0; i < n; ++i) IQDB_RETURN_IF_ERROR(lists.append(labels[i], slots[i], entry(i)));
+    for (size_t i = 0; i < n; ++i)
+      IQDB_RETURN_IF_ERROR(lists.append(labels[i], slots[i], entry(i)));
     return Status::OK();
   }
   // Large batch: room first, then one task per list (tasks touch disjoint lists).
   std::vector<uint32_t> first(model.n_lists + 1, 0);
   for (uint32_t l : labels) ++first[l + 1];
   for (size_t l = 0; l < model.n_lists; ++l) {
-    IQDB_RETURN_IF_ERROR(lists.reserve(static_cast<uint32_t>(l), lists.size(static_cast<uint32_t>(l)) + first[l + 1]));
+    IQDB_RETURN_IF_ERROR(lists.reserve(static_cast<uint32_t>(l),
+                                       lists.size(static_cast<uint32_t>(l)) + first[l + 1]));
     first[l + 1] += first[l];
   }
   std::vector<uint32_t> order(n);
@@ -354,7 +359,8 @@ void IvfIndex::remove(uint32_t slot) {
 Status IvfIndex::update(uint32_t slot) {
   try {
     if (!trained()) {
-      if (std::find(pending_.begin(), pending_.end(), slot) == pending_.end()) pending_.push_back(slot);
+      if (std::find(pending_.begin(), pending_.end(), slot) == pending_.end())
+        pending_.push_back(slot);
       return Status::OK();
     }
     model_->lists.remove(slot);
@@ -377,10 +383,12 @@ Status IvfIndex::check() const {
   if (!trained()) {
     std::vector<uint8_t> seen(end, 0);
     for (uint32_t s : pending_) {
-      if (!store_->is_live(s)) return Status::Corruption("IVF pending slot " + std::to_string(s) + " is dead");
+      if (!store_->is_live(s))
+        return Status::Corruption("IVF pending slot " + std::to_string(s) + " is dead");
       if (seen[s]++) return Status::Corruption("IVF pending slot " + std::to_string(s) + " twice");
     }
-    if (pending_.size() != store_->size()) return Status::Corruption("IVF pending rows disagree with the store");
+    if (pending_.size() != store_->size())
+      return Status::Corruption("IVF pending rows disagree with the store");
     return Status::OK();
   }
   const ivf::InvertedLists& lists = model_->lists;
@@ -388,8 +396,10 @@ Status IvfIndex::check() const {
   for (uint32_t l = 0; l < model_->n_lists; ++l) {
     for (size_t e = 0; e < lists.size(l); ++e) {
       const uint32_t s = lists.slots(l)[e];
-      if (!store_->is_live(s)) return Status::Corruption("IVF list holds dead slot " + std::to_string(s));
-      if (lists.list_of(s) != l) return Status::Corruption("IVF slot map disagrees for " + std::to_string(s));
+      if (!store_->is_live(s))
+        return Status::Corruption("IVF list holds dead slot " + std::to_string(s));
+      if (lists.list_of(s) != l)
+        return Status::Corruption("IVF slot map disagrees for " + std::to_string(s));
     }
     total += lists.size(l);
   }

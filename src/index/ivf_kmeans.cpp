@@ -47,8 +47,8 @@ void seed_distances(PartitionDistance distance, const float* centroid, const flo
 void seed_plus_plus(const float* rows, size_t row_stride, size_t n, size_t dim, size_t k,
                     PartitionDistance distance, const KMeansOptions& options, std::mt19937_64& rng,
                     float* centroids, size_t centroid_stride) {
-  const size_t limit = options.max_seed_rows != 0 ? options.max_seed_rows
-                                                  : std::max<size_t>(16 * k, 4096);
+  const size_t limit =
+      options.max_seed_rows != 0 ? options.max_seed_rows : std::max<size_t>(16 * k, 4096);
   const size_t m = std::min(n, std::max(limit, k));
   std::vector<uint32_t> idx(n);
   std::iota(idx.begin(), idx.end(), 0u);
@@ -59,7 +59,8 @@ void seed_plus_plus(const float* rows, size_t row_stride, size_t n, size_t dim, 
   idx.resize(m);
 
   auto set_centroid = [&](size_t j, uint32_t row) {
-    std::memcpy(centroids + j * centroid_stride, rows + size_t{row} * row_stride, dim * sizeof(float));
+    std::memcpy(centroids + j * centroid_stride, rows + size_t{row} * row_stride,
+                dim * sizeof(float));
   };
   std::vector<float> best(m, std::numeric_limits<float>::infinity());
   std::vector<float> fresh(m);

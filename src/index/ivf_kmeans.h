@@ -24,10 +24,10 @@ namespace iqdb::index::ivf {
 enum class PartitionDistance : uint8_t { kL2, kL1, kHamming };
 
 struct KMeansOptions {
-  size_t iterations = 10;     // Lloyd iterations at most; stops once at most
-                              // 0.1% of the rows change cluster
-  size_t max_seed_rows = 0;   // k-means++ runs on at most this many rows;
-                              // 0: 16 per cluster, at least 4096
+  size_t iterations = 10;    // Lloyd iterations at most; stops once at most
+                             // 0.1% of the rows change cluster
+  size_t max_seed_rows = 0;  // k-means++ runs on at most this many rows;
+                             // 0: 16 per cluster, at least 4096
   uint64_t seed = 0x5EED;
 };
 

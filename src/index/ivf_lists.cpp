@@ -22,7 +22,7 @@ size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
 InvertedLists::Buffer InvertedLists::Buffer::allocate(size_t size) {
   Buffer b;
   if (size == 0) return b;
-  b.bytes.reset(static_cast<uint8_t*>(::operator new(size, std::align_val_t{kAlign})));
+  b.bytes.reset(static_cast<uint8_t*>(::operator new (size, std::align_val_t{kAlign})));
   b.size = size;
   return b;
 }
@@ -54,7 +54,8 @@ void InvertedLists::write_entry(List& list, size_t pos, const uint8_t* entry) no
     std::memcpy(entry_address(list, pos), entry, layout_.entry_bytes);
     return;
   }
-  uint8_t* block = list.payload + pos / kernels::kFs4BlockVectors * kernels::fs4_block_bytes(layout_.m_pad);
+  uint8_t* block =
+      list.payload + pos / kernels::kFs4BlockVectors * kernels::fs4_block_bytes(layout_.m_pad);
   const size_t v = pos % kernels::kFs4BlockVectors;
   for (size_t m = 0; m < layout_.m_pad; ++m) {
     kernels::fs4_set_code(block, m, v, m < layout_.num_sub ? entry[m] : 0);
@@ -241,8 +242,8 @@ Result<InvertedLists> InvertedLists::adopt(const PayloadLayout& layout,
     lists.total_ += l.size;
   }
   if (lists.total_ != store.size()) {
-    return Status::Corruption("IVF lists hold " + std::to_string(lists.total_) + " rows, the store " +
-                              std::to_string(store.size()));
+    return Status::Corruption("IVF lists hold " + std::to_string(lists.total_) +
+                              " rows, the store " + std::to_string(store.size()));
   }
   lists.adopted_slots_ = std::move(slots);
   lists.adopted_payloads_ = std::move(payloads);

@@ -111,7 +111,7 @@ class InvertedLists {
   // A 64-byte-aligned heap allocation.
   struct Buffer {
     struct Free {
-      void operator()(uint8_t* p) const noexcept { ::operator delete(p, std::align_val_t{64}); }
+      void operator()(uint8_t* p) const noexcept { ::operator delete (p, std::align_val_t{64}); }
     };
     std::unique_ptr<uint8_t, Free> bytes;
     size_t size = 0;

@@ -128,10 +128,12 @@ void IvfIndex::save(SectionSink& sink) const {
   util::put_u64(header, trained() ? model_->lists.total() : 0);
   sink.add_owned(kHeader, std::move(header));
   if (!trained()) return;
-  sink.add(kCentroids, {model_->centroids.data(), model_->n_lists * centroid_stride_ * sizeof(float)});
+  sink.add(kCentroids,
+           {model_->centroids.data(), model_->n_lists * centroid_stride_ * sizeof(float)});
   if (pq_shape_.num_sub != 0) {
     const auto books = model_->pq.codebooks();
-    sink.add(kCodebooks, {reinterpret_cast<const uint8_t*>(books.data()), books.size() * sizeof(float)});
+    sink.add(kCodebooks,
+             {reinterpret_cast<const uint8_t*>(books.data()), books.size() * sizeof(float)});
   }
   std::string sizes, slots, payloads;
   model_->lists.serialize(&sizes, &slots, &payloads);
@@ -206,11 +208,13 @@ Result<IvfIndex> IvfIndex::load(const VectorStore& store, const IvfConfig& confi
   }
   if (entries != h.entries) return corrupt("list sizes disagree with the entry count");
   uint64_t slot_bytes = 0, payload_bytes = 0;
-  IQDB_RETURN_IF_ERROR(ivf::InvertedLists::expected_bytes(layout, sizes, &slot_bytes, &payload_bytes));
+  IQDB_RETURN_IF_ERROR(
+      ivf::InvertedLists::expected_bytes(layout, sizes, &slot_bytes, &payload_bytes));
   util::Arena slots, payloads;
   IQDB_RETURN_IF_ERROR(adopt_exact(source, kSlots, slot_bytes, slots, "slot"));
   IQDB_RETURN_IF_ERROR(adopt_exact(source, kPayloads, payload_bytes, payloads, "payload"));
-  auto lists = ivf::InvertedLists::adopt(layout, sizes, std::move(slots), std::move(payloads), store);
+  auto lists =
+      ivf::InvertedLists::adopt(layout, sizes, std::move(slots), std::move(payloads), store);
   if (!lists.ok()) return lists.status();
   model->lists = std::move(*lists);
   model->norms.resize(h.n_lists);

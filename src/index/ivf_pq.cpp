@@ -53,8 +53,8 @@ void ProductQuantizer::train(const float* x, size_t stride, size_t n, size_t ite
       options.iterations = iterations;
       options.max_seed_rows = kSeedRowsPerCodeword * ks;
       options.seed = seed + m * 0x9E37'79B9'7F4A'7C15ull;
-      train_kmeans(points.data(), ds, n, ds, ks, PartitionDistance::kL2, options,
-                   centroids.data(), ds);
+      train_kmeans(points.data(), ds, n, ds, ks, PartitionDistance::kL2, options, centroids.data(),
+                   ds);
       float* cb = codebooks.data() + m * ds * ks;
       for (size_t j = 0; j < ks; ++j) {
         for (size_t d = 0; d < ds; ++d) cb[d * ks + j] = centroids[j * ds + d];

@@ -219,9 +219,18 @@ std::vector<util::Candidate> IvfIndex::search_flat(const QueryScorer& query, siz
   kernels::GatherFn gather = kern.l2_squared_gather;
   switch (metric) {
     case Metric::kCosine:
-    case Metric::kDot: block = kern.dot_block; gather = kern.dot_gather; break;
-    case Metric::kL1: block = kern.l1_block; gather = kern.l1_gather; break;
-    case Metric::kHamming: block = kern.hamming_block; gather = kern.hamming_gather; break;
+    case Metric::kDot:
+      block = kern.dot_block;
+      gather = kern.dot_gather;
+      break;
+    case Metric::kL1:
+      block = kern.l1_block;
+      gather = kern.l1_gather;
+      break;
+    case Metric::kHamming:
+      block = kern.hamming_block;
+      gather = kern.hamming_gather;
+      break;
     case Metric::kL2: break;
   }
   const ivf::InvertedLists& lists = model_->lists;
@@ -363,10 +372,12 @@ std::vector<util::Candidate> IvfIndex::search_pq(const QueryScorer& query, size_
                    masks);
       for (size_t b = 0; b < n_blocks && limit >= 0; ++b) {
         uint32_t candidates = masks[b];
-        const size_t in_block = std::min(kernels::kFs4BlockVectors, n - b * kernels::kFs4BlockVectors);
+        const size_t in_block =
+            std::min(kernels::kFs4BlockVectors, n - b * kernels::kFs4BlockVectors);
         if (in_block < 32) candidates &= (uint32_t{1} << in_block) - 1;
         while (candidates != 0) {
-          const size_t e = b * kernels::kFs4BlockVectors + static_cast<size_t>(std::countr_zero(candidates));
+          const size_t e =
+              b * kernels::kFs4BlockVectors + static_cast<size_t>(std::countr_zero(candidates));
           candidates &= candidates - 1;
           if (static_cast<int32_t>(sums[e]) > limit) continue;  // the bound tightened
           const uint32_t slot = slots[e];

@@ -104,7 +104,9 @@ void QueryScorer::gather(const uint32_t* slots, size_t n, float* out) const noex
       return;
     case Metric::kL2: kernels_.l2_squared_gather(query_, base, stride, slots, n, dim_, out); return;
     case Metric::kL1: kernels_.l1_gather(query_, base, stride, slots, n, dim_, out); return;
-    case Metric::kHamming: kernels_.hamming_gather(query_, base, stride, slots, n, dim_, out); return;
+    case Metric::kHamming:
+      kernels_.hamming_gather(query_, base, stride, slots, n, dim_, out);
+      return;
   }
 }
 

@@ -7,13 +7,14 @@
 #include <limits>
 #include <new>
 
-
 namespace iqdb::index {
 namespace {
 
 constexpr size_t kRowAlignFloats = 64 / sizeof(float);
 
-size_t padded_stride(size_t dim) { return (dim + kRowAlignFloats - 1) / kRowAlignFloats * kRowAlignFloats; }
+size_t padded_stride(size_t dim) {
+  return (dim + kRowAlignFloats - 1) / kRowAlignFloats * kRowAlignFloats;
+}
 
 double squared_norm(const float* v, size_t dim) {
   double sum = 0;
@@ -56,9 +57,7 @@ VectorStore::VectorStore(size_t dim, Metric metric, VectorStorage storage)
   has_f32_ = !has_codes_ || storage_.keep_f32;
 }
 
-uint32_t VectorStore::find(const VectorId& id) const {
-  return slot_of_.find(id, ids_);
-}
+uint32_t VectorStore::find(const VectorId& id) const { return slot_of_.find(id, ids_); }
 
 Result<uint32_t> VectorStore::allocate_slot() {
   if (!free_slots_.empty()) {
@@ -109,9 +108,9 @@ Result<VectorStore::UpsertResult> VectorStore::upsert(const VectorId& id,
   if (has_codes_) encode_row(slot, vector.data());
   const double sq = squared_norm(vector.data(), dim_);
   reinterpret_cast<float*>(norms_.data())[slot] = inverse_norm(sq);
-  reinterpret_cast<float*>(sq_norms_.data())[slot] =
-      sq <= double(std::numeric_limits<float>::max()) ? static_cast<float>(sq)
-                                                      : std::numeric_limits<float>::infinity();
+  reinterpret_cast<float*>(sq_norms_.data())[slot] = sq <= double(std::numeric_limits<float>::max())
+                                                         ? static_cast<float>(sq)
+                                                         : std::numeric_limits<float>::infinity();
   metadata_[slot] = std::move(meta);
   if (storage_.type == StorageType::kSq8 && !has_codes_ &&
       live_count_ >= VectorStorage::kSq8TrainingRows) {
@@ -140,10 +139,9 @@ size_t VectorStore::vector_bytes_per_slot() const noexcept {
 }
 
 size_t VectorStore::memory_bytes() const noexcept {
-  return size_t{slot_end_} * (vector_bytes_per_slot() + sizeof(VectorId) + sizeof(void*) +
-                              sizeof(uint64_t) + 1) +
-         slot_of_.memory_bytes() +
-         (sq8_offset_.size() + sq8_scale_.size()) * sizeof(float);
+  return size_t{slot_end_} *
+             (vector_bytes_per_slot() + sizeof(VectorId) + sizeof(void*) + sizeof(uint64_t) + 1) +
+         slot_of_.memory_bytes() + (sq8_offset_.size() + sq8_scale_.size()) * sizeof(float);
 }
 
 }  // namespace iqdb::index

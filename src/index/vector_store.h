@@ -68,7 +68,9 @@ class VectorStore {
   // it is trained; row() and rows_base() require has_f32_rows().
   bool has_f32_rows() const noexcept { return has_f32_; }
   // The row of a slot (64-byte aligned, dim floats, padding zeroed).
-  const float* row(uint32_t slot) const noexcept { return rows_base() + size_t{slot} * stride_floats_; }
+  const float* row(uint32_t slot) const noexcept {
+    return rows_base() + size_t{slot} * stride_floats_;
+  }
   const float* rows_base() const noexcept { return reinterpret_cast<const float*>(rows_.data()); }
 
   // ---- code rows. Present for every type but f32 (SQ8 once trained).
@@ -179,15 +181,15 @@ class VectorStore {
   bool has_codes_ = false;
   util::Arena rows_;
   util::Arena codes_;
-  util::Arena norms_;     // inverse norms, one float per slot
-  util::Arena sq_norms_;  // squared norms, one float per slot
+  util::Arena norms_;                          // inverse norms, one float per slot
+  util::Arena sq_norms_;                       // squared norms, one float per slot
   std::vector<float> sq8_offset_, sq8_scale_;  // SQ8 once trained: dim each
   std::vector<VectorId> ids_;
   std::vector<std::unique_ptr<Metadata>> metadata_;
   std::vector<uint64_t> sequence_;
   std::vector<uint8_t> live_;
   std::vector<uint32_t> free_slots_;  // a min-heap: lowest free slot first
-  IdTable slot_of_;  // id -> slot of the live records
+  IdTable slot_of_;                   // id -> slot of the live records
   uint32_t slot_end_ = 0;
   size_t live_count_ = 0;
   uint64_t next_sequence_ = 0;

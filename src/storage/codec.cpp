@@ -35,7 +35,8 @@ bool codec_available(CodecKind kind) noexcept {
 Result<std::string> compress(CodecKind kind, int level, std::span<const uint8_t> src) {
   try {
     switch (kind) {
-      case CodecKind::kNone: return std::string(reinterpret_cast<const char*>(src.data()), src.size());
+      case CodecKind::kNone:
+        return std::string(reinterpret_cast<const char*>(src.data()), src.size());
       case CodecKind::kZstd: return detail::zstd_compress(level, src);
       case CodecKind::kLz4: return detail::lz4_compress(src);
     }

@@ -39,8 +39,8 @@ Status zstd_decompress(std::span<const uint8_t> src, std::span<uint8_t> dst) {
   unsigned long long claimed = ZSTD_getFrameContentSize(src.data(), src.size());
   if (claimed == ZSTD_CONTENTSIZE_ERROR) return Status::Corruption("zstd: not a zstd frame");
   if (claimed != ZSTD_CONTENTSIZE_UNKNOWN && claimed != dst.size()) {
-    return Status::Corruption("zstd: frame holds " + std::to_string(claimed) +
-                              " bytes, expected " + std::to_string(dst.size()));
+    return Status::Corruption("zstd: frame holds " + std::to_string(claimed) + " bytes, expected " +
+                              std::to_string(dst.size()));
   }
   std::unique_ptr<ZSTD_DCtx, DCtxFree> ctx(ZSTD_createDCtx());
   if (!ctx) return Status::ResourceExhausted("zstd: cannot allocate a decompression context");

@@ -27,8 +27,7 @@ constexpr size_t kOffSectionCount = 68;
 // The checksum covers everything in the header region but itself.
 uint32_t header_checksum(std::span<const uint8_t> region) {
   uint32_t crc = util::crc32c(region.data(), kOffHeaderCrc);
-  return util::crc32c_extend(crc, region.data() + kOffHeaderBytes,
-                             region.size() - kOffHeaderBytes);
+  return util::crc32c_extend(crc, region.data() + kOffHeaderBytes, region.size() - kOffHeaderBytes);
 }
 
 // The most a section's stored bytes can expand to under `codec`, bounding the
@@ -41,7 +40,9 @@ uint64_t max_expansion(CodecKind codec, uint64_t stored) {
   return stored * ratio + (codec == CodecKind::kNone ? 0 : uint64_t{1} << 17);
 }
 
-Status corrupt(std::string_view what) { return Status::Corruption("snapshot: " + std::string(what)); }
+Status corrupt(std::string_view what) {
+  return Status::Corruption("snapshot: " + std::string(what));
+}
 
 }  // namespace
 
@@ -162,7 +163,8 @@ Result<ParsedSnapshotHeader> parse_snapshot_header(std::span<const uint8_t> imag
     if (!codec) return corrupt(which + ": unknown codec " + std::to_string(codec_byte));
     s.codec = *codec;
     if (s.offset % kSnapshotAlignment != 0) return corrupt(which + ": offset not page aligned");
-    if (s.offset < prev_end) return corrupt(which + ": overlaps the header or the previous section");
+    if (s.offset < prev_end)
+      return corrupt(which + ": overlaps the header or the previous section");
     if (!util::range_fits(s.offset, s.stored_bytes, out.file_bytes)) {
       return corrupt(which + ": extends past the end of the file");
     }

@@ -36,23 +36,23 @@ inline constexpr size_t kSnapshotSectionEntryBytes = 40;
 
 struct SnapshotHeader {
   uint32_t dim = 0;
-  uint8_t metric = 0;          // the database's Metric value; opaque here
+  uint8_t metric = 0;  // the database's Metric value; opaque here
   uint64_t record_count = 0;
-  uint64_t wal_sequence = 0;   // the last WAL sequence number the snapshot includes
-  uint64_t identity = 0;       // the database's identity nonce (the WAL carries it too)
-  std::string index_config;    // opaque, at most kMaxIndexConfigBytes
+  uint64_t wal_sequence = 0;  // the last WAL sequence number the snapshot includes
+  uint64_t identity = 0;      // the database's identity nonce (the WAL carries it too)
+  std::string index_config;   // opaque, at most kMaxIndexConfigBytes
 
   friend bool operator==(const SnapshotHeader&, const SnapshotHeader&) = default;
 };
 
 // One entry of the section table.
 struct SectionInfo {
-  uint32_t kind = 0;                   // chosen by the database; unique per file
+  uint32_t kind = 0;  // chosen by the database; unique per file
   CodecKind codec = CodecKind::kNone;
-  uint64_t offset = 0;                 // file offset, a multiple of kSnapshotAlignment
-  uint64_t stored_bytes = 0;           // bytes in the file
-  uint64_t uncompressed_bytes = 0;     // == stored_bytes when codec is kNone
-  uint32_t crc32c = 0;                 // of the stored bytes
+  uint64_t offset = 0;              // file offset, a multiple of kSnapshotAlignment
+  uint64_t stored_bytes = 0;        // bytes in the file
+  uint64_t uncompressed_bytes = 0;  // == stored_bytes when codec is kNone
+  uint32_t crc32c = 0;              // of the stored bytes
 };
 
 // What the header region of a file says, after parse_snapshot_header has

@@ -11,7 +11,9 @@ namespace {
 std::atomic<uint64_t> g_open_verify_bytes{kSmallSectionBytes};
 }  // namespace
 
-uint64_t open_verify_bytes() noexcept { return g_open_verify_bytes.load(std::memory_order_relaxed); }
+uint64_t open_verify_bytes() noexcept {
+  return g_open_verify_bytes.load(std::memory_order_relaxed);
+}
 void set_open_verify_bytes(uint64_t bytes) noexcept {
   g_open_verify_bytes.store(bytes, std::memory_order_relaxed);
 }
@@ -27,7 +29,8 @@ Result<SnapshotReader> SnapshotReader::open(const std::filesystem::path& path, V
   const std::span<const uint8_t> image = reader.map_.bytes();
   Result<SnapshotReader> r = build(image, mode, std::move(reader));
   if (!r.ok()) {
-    return Status(r.status().code(), std::string(r.status().message()) + " in '" + path.string() + "'");
+    return Status(r.status().code(),
+                  std::string(r.status().message()) + " in '" + path.string() + "'");
   }
   return r;
 }
@@ -74,8 +77,8 @@ Result<SnapshotReader> SnapshotReader::build(std::span<const uint8_t> image, Ver
     Status d = decompress_into(s.codec, image.subspan(s.offset, s.stored_bytes),
                                std::span<uint8_t>(buf.get(), n));
     if (!d.ok()) {
-      return Status(d.code(), "snapshot section " + std::to_string(s.kind) + ": " +
-                                  std::string(d.message()));
+      return Status(d.code(),
+                    "snapshot section " + std::to_string(s.kind) + ": " + std::string(d.message()));
     }
     reader.decompressed_[i] = std::move(buf);
   }
@@ -101,7 +104,8 @@ Result<std::span<const uint8_t>> SnapshotReader::bytes(uint32_t kind) const {
   }
   const SectionInfo& s = sections_[i];
   if (decompressed_[i]) {
-    return std::span<const uint8_t>(decompressed_[i].get(), static_cast<size_t>(s.uncompressed_bytes));
+    return std::span<const uint8_t>(decompressed_[i].get(),
+                                    static_cast<size_t>(s.uncompressed_bytes));
   }
   return image_.subspan(static_cast<size_t>(s.offset), static_cast<size_t>(s.stored_bytes));
 }
@@ -141,7 +145,8 @@ Status SnapshotReader::verify_all() const {
 
 Result<FileRange> SnapshotReader::file_range(uint32_t kind) const {
   const SectionInfo* s = find(kind);
-  if (s == nullptr) return Status::NotFound("snapshot has no section of kind " + std::to_string(kind));
+  if (s == nullptr)
+    return Status::NotFound("snapshot has no section of kind " + std::to_string(kind));
   if (s->codec != CodecKind::kNone) {
     return Status::Unsupported("snapshot section " + std::to_string(kind) +
                                " is compressed and has no in-place file range");

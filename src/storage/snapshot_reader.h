@@ -110,8 +110,8 @@ class SnapshotReader {
   Status verify_section(size_t index) const;
   size_t index_of(uint32_t kind) const noexcept;  // sections_.size() if absent
 
-  util::File file_;         // open for file_range(); closed for parse()
-  util::MappedFile map_;    // the whole file, read-only
+  util::File file_;       // open for file_range(); closed for parse()
+  util::MappedFile map_;  // the whole file, read-only
   std::span<const uint8_t> image_;
   SnapshotHeader header_;
   std::vector<SectionInfo> sections_;

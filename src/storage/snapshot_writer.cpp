@@ -72,10 +72,9 @@ Status SnapshotWriter::add_owned_section(uint32_t kind, std::string bytes, Codec
 
 Status SnapshotWriter::write_to(Sink& sink) const {
   if (header_.index_config.size() > kMaxIndexConfigBytes) {
-    return Status::InvalidArgument("index config of " +
-                                   std::to_string(header_.index_config.size()) +
-                                   " bytes exceeds the snapshot limit of " +
-                                   std::to_string(kMaxIndexConfigBytes));
+    return Status::InvalidArgument(
+        "index config of " + std::to_string(header_.index_config.size()) +
+        " bytes exceeds the snapshot limit of " + std::to_string(kMaxIndexConfigBytes));
   }
   std::vector<SectionInfo> table;
   table.reserve(pending_.size());

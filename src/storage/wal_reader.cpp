@@ -71,7 +71,8 @@ Result<WalReplayResult> replay_wal_bytes(std::span<const uint8_t> image, uint64_
   result.next_seq = after_seq + 1;
   if (image.size() < kWalHeaderBytes) {
     // A crash while the header was being created: nothing was ever logged.
-    if (!is_magic_prefix(image)) return Status::Corruption("WAL: bad magic: not an iqdb write-ahead log");
+    if (!is_magic_prefix(image))
+      return Status::Corruption("WAL: bad magic: not an iqdb write-ahead log");
     return result;
   }
   Result<WalFileHeader> header = parse_wal_header(image);

@@ -41,12 +41,12 @@ using WalRecordCallback =
     std::function<Status(uint64_t seq, uint8_t op, std::span<const uint8_t> payload)>;
 
 struct WalReplayResult {
-  uint64_t file_bytes = 0;    // the WAL's length as found
-  uint64_t valid_bytes = 0;   // where the last valid record ends (or the header)
-  uint64_t records = 0;       // valid records in the file
-  uint64_t delivered = 0;     // of which passed to the callback (seq > after_seq)
-  uint64_t last_seq = 0;      // sequence of the last valid record; 0 if none
-  uint64_t next_seq = 1;      // the sequence the next append must get
+  uint64_t file_bytes = 0;   // the WAL's length as found
+  uint64_t valid_bytes = 0;  // where the last valid record ends (or the header)
+  uint64_t records = 0;      // valid records in the file
+  uint64_t delivered = 0;    // of which passed to the callback (seq > after_seq)
+  uint64_t last_seq = 0;     // sequence of the last valid record; 0 if none
+  uint64_t next_seq = 1;     // the sequence the next append must get
   bool torn_tail() const noexcept { return valid_bytes < file_bytes; }
 };
 

@@ -115,7 +115,8 @@ Result<uint64_t> WalWriter::append(uint8_t op, std::span<const uint8_t> payload)
     // A partial record followed by later ones would read as mid-log
     // corruption: cut it off, or refuse all further appends.
     Status undo = file_.truncate(end_);
-    if (!undo.ok()) broken_ = Status::IOError("WAL is unusable after a failed write: " + s.to_string());
+    if (!undo.ok())
+      broken_ = Status::IOError("WAL is unusable after a failed write: " + s.to_string());
     return s;
   }
   end_ += kWalRecordHeaderBytes + payload.size();

@@ -97,7 +97,6 @@ class WalWriter {
             uint64_t next_seq, uint64_t end);
 
  private:
-
   const std::filesystem::path path_;
   // Held while fsyncing and by reset(), which swaps file_: a sync must not
   // see the file change under it. Ordered before mu_.
@@ -108,9 +107,9 @@ class WalWriter {
   uint64_t identity_;
   uint64_t next_seq_;
   uint64_t synced_seq_;
-  uint64_t end_;       // where the next record goes
-  Status broken_;      // sticky failure
-  std::string buffer_; // one encoded record, reused
+  uint64_t end_;        // where the next record goes
+  Status broken_;       // sticky failure
+  std::string buffer_;  // one encoded record, reused
 };
 
 }  // namespace iqdb::storage

@@ -33,7 +33,8 @@ constexpr U to_little(U v) noexcept {
     return v;
   } else {
     U out = 0;
-    for (size_t i = 0; i < sizeof(U); ++i) out = static_cast<U>((out << 8) | ((v >> (8 * i)) & 0xFF));
+    for (size_t i = 0; i < sizeof(U); ++i)
+      out = static_cast<U>((out << 8) | ((v >> (8 * i)) & 0xFF));
     return out;
   }
 }
@@ -69,10 +70,18 @@ inline uint64_t decode_u64(const uint8_t* src) noexcept {
   return detail::to_little(v);
 }
 // Floats travel as their IEEE-754 bit patterns (NaN payloads survive).
-inline void encode_f32(uint8_t* dst, float v) noexcept { encode_u32(dst, std::bit_cast<uint32_t>(v)); }
-inline void encode_f64(uint8_t* dst, double v) noexcept { encode_u64(dst, std::bit_cast<uint64_t>(v)); }
-inline float decode_f32(const uint8_t* src) noexcept { return std::bit_cast<float>(decode_u32(src)); }
-inline double decode_f64(const uint8_t* src) noexcept { return std::bit_cast<double>(decode_u64(src)); }
+inline void encode_f32(uint8_t* dst, float v) noexcept {
+  encode_u32(dst, std::bit_cast<uint32_t>(v));
+}
+inline void encode_f64(uint8_t* dst, double v) noexcept {
+  encode_u64(dst, std::bit_cast<uint64_t>(v));
+}
+inline float decode_f32(const uint8_t* src) noexcept {
+  return std::bit_cast<float>(decode_u32(src));
+}
+inline double decode_f64(const uint8_t* src) noexcept {
+  return std::bit_cast<double>(decode_u64(src));
+}
 
 // ---- appending to a std::string ----
 

@@ -19,12 +19,15 @@ bool consume(std::atomic<int64_t>& counter) {
 
 }  // namespace
 
-void inject_sync_failures(int64_t count) { g_sync_failures.store(count, std::memory_order_relaxed); }
+void inject_sync_failures(int64_t count) {
+  g_sync_failures.store(count, std::memory_order_relaxed);
+}
 bool consume_injected_sync_failure() { return consume(g_sync_failures); }
 
 void inject_apply_faults(int64_t count) { g_apply_faults.store(count, std::memory_order_relaxed); }
 void maybe_throw_injected_apply_fault() {
-  if (g_apply_faults.load(std::memory_order_relaxed) > 0 && consume(g_apply_faults)) throw std::bad_alloc();
+  if (g_apply_faults.load(std::memory_order_relaxed) > 0 && consume(g_apply_faults))
+    throw std::bad_alloc();
 }
 
 void install_file_hooks(FileHooks* hooks) { g_file_hooks.store(hooks, std::memory_order_release); }

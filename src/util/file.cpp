@@ -79,8 +79,8 @@ Result<size_t> File::read_at(uint64_t offset, std::span<uint8_t> out) const {
   if (!offset_ok(offset, out.size())) return Status::InvalidArgument("read offset out of range");
   size_t done = 0;
   while (done < out.size()) {
-    ssize_t n = ::pread(fd_, out.data() + done, out.size() - done,
-                        static_cast<off_t>(offset + done));
+    ssize_t n =
+        ::pread(fd_, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
       return os_error("cannot read");
@@ -108,7 +108,8 @@ Status File::write_at(uint64_t offset, std::span<const uint8_t> bytes) const {
     const FileHooks::WriteFault fault = hooks->before_write(path_, offset, bytes.size());
     if (fault.error != 0) {
       if (fault.allowed > 0) {
-        IQDB_RETURN_IF_ERROR(write_at_unhooked(offset, bytes.first(std::min(fault.allowed, bytes.size()))));
+        IQDB_RETURN_IF_ERROR(
+            write_at_unhooked(offset, bytes.first(std::min(fault.allowed, bytes.size()))));
       }
       errno = fault.error;
       return os_error("cannot write");
@@ -120,8 +121,8 @@ Status File::write_at(uint64_t offset, std::span<const uint8_t> bytes) const {
 Status File::write_at_unhooked(uint64_t offset, std::span<const uint8_t> bytes) const {
   size_t done = 0;
   while (done < bytes.size()) {
-    ssize_t n = ::pwrite(fd_, bytes.data() + done, bytes.size() - done,
-                         static_cast<off_t>(offset + done));
+    ssize_t n =
+        ::pwrite(fd_, bytes.data() + done, bytes.size() - done, static_cast<off_t>(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
       return os_error("cannot write");
@@ -147,7 +148,8 @@ Status File::sync_all() const { return sync_with(::fsync, "fsync"); }
 
 Status File::sync_with(int (*fn)(int), std::string_view name) const {
   if (consume_injected_sync_failure()) {
-    return Status::IOError("cannot " + std::string(name) + " " + path_.string() + ": injected failure");
+    return Status::IOError("cannot " + std::string(name) + " " + path_.string() +
+                           ": injected failure");
   }
   FileHooks* hooks = file_hooks();
   if (hooks) {
@@ -181,7 +183,8 @@ std::filesystem::path parent_directory(const std::filesystem::path& path) {
 Status fsync_directory(const std::filesystem::path& dir) {
   FileHooks* hooks = file_hooks();
   if (hooks) {
-    if (int err = hooks->before_sync(-1, dir); err != 0) return errno_status(err, "cannot fsync directory", dir);
+    if (int err = hooks->before_sync(-1, dir); err != 0)
+      return errno_status(err, "cannot fsync directory", dir);
   }
   int fd;
   do {
@@ -335,8 +338,9 @@ Result<FileLock> FileLock::acquire_shared(const std::filesystem::path& path) {
       for (size_t i = 0; i < *n && buf[i] >= '0' && buf[i] <= '9'; ++i) holder += char(buf[i]);
     }
     return busy_status(path, lock_path,
-                       holder.empty() ? std::string("a writer")
-                                      : "a writer, process " + holder + " (or another handle in it)");
+                       holder.empty()
+                           ? std::string("a writer")
+                           : "a writer, process " + holder + " (or another handle in it)");
   }
   return FileLock(std::move(*file));
 }

@@ -112,12 +112,11 @@ class MappedFile {
   size_t size_ = 0;
 };
 
-// An exclusive (or, with acquire_shared, shared), non-blocking lock on `<path>.lock`, held for the life of the
-// object. It uses flock(2), which belongs to the open file description: a
-// second FileLock on the same path fails whether it is in another process or
-// in this one, and closing some other descriptor of the lock file does not
-// drop it (as it would with classic fcntl locks). The lock file records the
-// holder's pid for error messages and is left in place on release (removing
+// An exclusive (or, with acquire_shared, shared), non-blocking lock on `<path>.lock`, held for the
+// life of the object. It uses flock(2), which belongs to the open file description: a second
+// FileLock on the same path fails whether it is in another process or in this one, and closing some
+// other descriptor of the lock file does not drop it (as it would with classic fcntl locks). The
+// lock file records the holder's pid for error messages and is left in place on release (removing
 // it would race with a process that has just opened it). Advisory only: it
 // stops other iqdb handles, not arbitrary programs.
 class FileLock {

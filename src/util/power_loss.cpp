@@ -116,8 +116,8 @@ Status PowerLossFs::image_to(const std::filesystem::path& out) const {
     const std::filesystem::path file = out / name;
     const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return Status::IOError("cannot create the image of " + name);
-    const bool written =
-        bytes.empty() || ::pwrite(fd, bytes.data(), bytes.size(), 0) == static_cast<ssize_t>(bytes.size());
+    const bool written = bytes.empty() || ::pwrite(fd, bytes.data(), bytes.size(), 0) ==
+                                              static_cast<ssize_t>(bytes.size());
     ::close(fd);
     if (!written) return Status::IOError("cannot write the image of " + name);
   }

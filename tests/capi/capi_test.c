@@ -10,24 +10,24 @@
 static int failures = 0;
 static int checks = 0;
 
-#define CHECK(cond)                                                   \
-  do {                                                                \
-    ++checks;                                                         \
-    if (!(cond)) {                                                    \
-      ++failures;                                                     \
+#define CHECK(cond)                                                            \
+  do {                                                                         \
+    ++checks;                                                                  \
+    if (!(cond)) {                                                             \
+      ++failures;                                                              \
       fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-    }                                                                 \
+    }                                                                          \
   } while (0)
 
 /* Succeeds or reports the error's message. */
-#define CHECK_OK(call)                                                              \
-  do {                                                                              \
-    iqdb_status s_ = (call);                                                        \
-    ++checks;                                                                       \
-    if (s_ != IQDB_OK) {                                                            \
-      ++failures;                                                                   \
+#define CHECK_OK(call)                                                                             \
+  do {                                                                                             \
+    iqdb_status s_ = (call);                                                                       \
+    ++checks;                                                                                      \
+    if (s_ != IQDB_OK) {                                                                           \
+      ++failures;                                                                                  \
       fprintf(stderr, "%s:%d: %s returned %s\n", __FILE__, __LINE__, #call, iqdb_status_name(s_)); \
-    }                                                                               \
+    }                                                                                              \
   } while (0)
 
 static iqdb_id int_id(uint64_t v) {
@@ -273,7 +273,8 @@ static void test_byte_ids(void) {
   CHECK_OK(iqdb_search(db, origin, 1, 2, &so, &out, NULL));
   CHECK(counts[0] == 2);
   CHECK(ids[0] == 5 && key_lens[0] == 0);
-  CHECK(ids[1] == IQDB_EMPTY_ID && key_lens[1] == 5 && memcmp(keys + IQDB_MAX_ID_BYTES, "doc-1", 5) == 0);
+  CHECK(ids[1] == IQDB_EMPTY_ID && key_lens[1] == 5 &&
+        memcmp(keys + IQDB_MAX_ID_BYTES, "doc-1", 5) == 0);
   CHECK(ids[2] == IQDB_EMPTY_ID && key_lens[2] == 0 && isinf(distances[2]));
   /* A key buffer too small for the id is refused. */
   out.key_capacity = 3;

@@ -659,14 +659,15 @@ TEST_CASE("create --storage: every row type is accepted, reported by info and ve
     bool exact_get;  // get returns exactly the pixels imported
   };
   // 1,500 rows: past the 1,024 rows SQ8 trains on.
-  for (const Case& c : {Case{"f16", false, true}, Case{"bf16", false, true},
-                        Case{"sq8", false, false}, Case{"sq8", true, true}, Case{"u8", false, true}}) {
+  for (const Case& c :
+       {Case{"f16", false, true}, Case{"bf16", false, true}, Case{"sq8", false, false},
+        Case{"sq8", true, true}, Case{"u8", false, true}}) {
     CAPTURE(c.type);
     CAPTURE(c.keep_f32);
     const std::string db =
         (dir / (std::string(c.type) + (c.keep_f32 ? "-keep" : "") + ".iqdb")).string();
-    std::vector<std::string> create = {"create", db,          "--dim",   "784",
-                                       "--index", "hnsw",     "--storage", c.type};
+    std::vector<std::string> create = {"create",  db,     "--dim",     "784",
+                                       "--index", "hnsw", "--storage", c.type};
     if (c.keep_f32) create.push_back("--keep-f32");
     Run made = RUN_OK(create);
     CHECK(has(made.out, std::string("storage ") + c.type));
@@ -707,9 +708,9 @@ TEST_CASE("create --storage: every row type is accepted, reported by info and ve
     } else {
       CHECK(max_error <= 1.0);  // SQ8: half a step of (max - min) / 255 per pixel
     }
-    JsonValue self = json(RUN_OK({"search", db, "--from", kTrain, "--row", "17", "-k", "1",
-                                  "--ef", "128", "--json"})
-                              .out);
+    JsonValue self = json(
+        RUN_OK({"search", db, "--from", kTrain, "--row", "17", "-k", "1", "--ef", "128", "--json"})
+            .out);
     CHECK(self.find("hits")->items[0].find("id")->u64 == 17);
     // Truth by flat scan ranks the rows as stored; bench says when they are rounded.
     Run bench = RUN_OK({"bench", db, "--queries", kTest, "--limit", "20", "--ef", "64"});
@@ -745,7 +746,8 @@ TEST_CASE("search and bench refuse a knob the index does not have") {
   CHECK_FALSE(has(ok.out, " \n"));  // no trailing blanks without a metadata column
 }
 
-TEST_CASE("compact --compression re-encodes a snapshot with an empty log, and later writes keep it") {
+TEST_CASE(
+    "compact --compression re-encodes a snapshot with an empty log, and later writes keep it") {
   TempDir dir;
   const auto db = copy_db(dir, "z.iqdb");
   const std::string p = db.string();
@@ -777,14 +779,15 @@ TEST_CASE("compact --compression re-encodes a snapshot with an empty log, and la
   CHECK(iqdb_run({"check", bad.string()}).code == 3);
 }
 
-TEST_CASE("a database held by another iqdb process is busy; after that process is killed, its log "
-          "replays") {
+TEST_CASE(
+    "a database held by another iqdb process is busy; after that process is killed, its log "
+    "replays") {
   TempDir dir;
   const std::string db = (dir / "held.iqdb").string();
   RUN_OK({"create", db, "--dim", "784", "--index", "hnsw"});
   // A long import in a second iqdb process, killed part way.
-  std::vector<std::string> words = {IQDB_CLI_PATH, "import", db, kTrain, "--batch", "500",
-                                    "--quiet"};
+  std::vector<std::string> words = {IQDB_CLI_PATH, "import", db,       kTrain,
+                                    "--batch",     "500",    "--quiet"};
   std::vector<char*> argv;
   for (auto& w : words) argv.push_back(w.data());
   argv.push_back(nullptr);

@@ -96,8 +96,8 @@ void crash_trials(int trials, int threads, const char* index) {
     if (trial % 4 == 3) REQUIRE(db->flush().ok());
     REQUIRE(db->close().ok());
   }
-  MESSAGE(trials << " kill -9 trials (" << threads << " writer threads, " << std::string(index) << "): "
-                 << acknowledged << " acknowledged writes, none lost");
+  MESSAGE(trials << " kill -9 trials (" << threads << " writer threads, " << std::string(index)
+                 << "): " << acknowledged << " acknowledged writes, none lost");
 }
 
 }  // namespace

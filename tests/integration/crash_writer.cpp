@@ -25,7 +25,8 @@ int main(int argc, char** argv) {
   const uint64_t seed = std::strtoull(argv[2], nullptr, 10);
   const int threads = std::atoi(argv[3]);
   iqdb::Config config(iqdb::crash::kDim, iqdb::Metric::kL2);
-  if (std::string(argv[4]) == "hnsw") config.index(iqdb::HnswConfig{}.with_m(8).with_ef_construction(32));
+  if (std::string(argv[4]) == "hnsw")
+    config.index(iqdb::HnswConfig{}.with_m(8).with_ef_construction(32));
   auto db = iqdb::Database::open(path, config);
   if (!db) {
     std::fprintf(stderr, "crash_writer: %s\n", db.status().to_string().c_str());
@@ -51,7 +52,8 @@ int main(int argc, char** argv) {
           std::vector<const iqdb::Metadata*> ptrs = {&metas[0], &metas[1], &metas[2], &metas[3]};
           if (!db->upsert_batch(ids, rows, ptrs).ok()) std::abort();
           std::lock_guard l(out_mu);
-          for (const auto& i : ids) std::printf("%llu\n", static_cast<unsigned long long>(i.as_u64()));
+          for (const auto& i : ids)
+            std::printf("%llu\n", static_cast<unsigned long long>(i.as_u64()));
           std::fflush(stdout);
         } else {
           auto m = iqdb::crash::metadata_for(id);

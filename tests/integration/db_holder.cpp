@@ -17,7 +17,8 @@ int main(int argc, char** argv) {
   options.read_only = std::strcmp(argv[1], "ro") == 0;
   auto db = iqdb::Database::open(argv[2], options);
   if (!db.ok()) {
-    std::printf("error %d %s\n", int(db.status().code()), std::string(db.status().message()).c_str());
+    std::printf("error %d %s\n", int(db.status().code()),
+                std::string(db.status().message()).c_str());
     std::fflush(stdout);
     return 1;
   }

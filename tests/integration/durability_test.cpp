@@ -297,8 +297,8 @@ TEST_CASE("a failed fsync is never retried into success: writes are refused unti
   }
   auto db = Database::open(path, 8, Metric::kL2);
   REQUIRE_MESSAGE(db.ok(), db.status().to_string());
-  expect_present(*db, 0, 10);     // everything acknowledged is there
+  expect_present(*db, 0, 10);             // everything acknowledged is there
   CHECK_FALSE(db->get(11)->has_value());  // the refused write is not
-  fill(*db, 20, 5);               // and the database takes writes again
+  fill(*db, 20, 5);                       // and the database takes writes again
   REQUIRE(db->close().ok());
 }

@@ -38,9 +38,9 @@ class ScratchDir {
  public:
   ScratchDir() {
     static int counter = 0;
-    const std::filesystem::path base =
-        std::filesystem::exists("/dev/shm") ? std::filesystem::path("/dev/shm")
-                                            : std::filesystem::temp_directory_path();
+    const std::filesystem::path base = std::filesystem::exists("/dev/shm")
+                                           ? std::filesystem::path("/dev/shm")
+                                           : std::filesystem::temp_directory_path();
     path_ = base / ("iqdb-power-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);
@@ -264,7 +264,9 @@ void run_with_fault(util::PowerLossFs& fs, const std::filesystem::path& path, bo
 
 }  // namespace
 
-TEST_CASE("ENOSPC, EIO and short writes at every write, and EIO at every fsync, lose nothing acknowledged") {
+TEST_CASE(
+    "ENOSPC, EIO and short writes at every write, and EIO at every fsync, lose nothing "
+    "acknowledged") {
   SmallParts small;
   uint64_t writes = 0, syncs = 0;
   {

@@ -80,7 +80,8 @@ bool maps_file(pid_t pid, const std::filesystem::path& path) {
   std::string line;
   const std::string name = std::filesystem::canonical(path).string();
   while (std::getline(maps, line)) {
-    if (line.size() >= name.size() && line.compare(line.size() - name.size(), name.size(), name) == 0) {
+    if (line.size() >= name.size() &&
+        line.compare(line.size() - name.size(), name.size(), name) == 0) {
       return true;
     }
   }
@@ -135,7 +136,8 @@ TEST_CASE("read-only handles in several processes share a database; a writer wai
   REQUIRE(w2.opened());
   Holder late("ro", path);
   CHECK(late.line().rfind(busy_line(), 0) == 0);
-  CHECK(Database::open(path, OpenOptions().with_read_only(true)).status().code() == StatusCode::kBusy);
+  CHECK(Database::open(path, OpenOptions().with_read_only(true)).status().code() ==
+        StatusCode::kBusy);
   CHECK(w2.release() == 0);
   Holder after("ro", path);
   CHECK(after.line() == "open 500");
@@ -156,7 +158,8 @@ TEST_CASE("a read-only process sees what a writer process logged, without changi
   REQUIRE(child >= 0);
   if (child == 0) {
     auto db = Database::open(path);
-    if (!db.ok() || !db->upsert(VectorId(uint64_t{2}), std::vector<float>{5, 6, 7, 8}).ok()) _exit(1);
+    if (!db.ok() || !db->upsert(VectorId(uint64_t{2}), std::vector<float>{5, 6, 7, 8}).ok())
+      _exit(1);
     kill(getpid(), SIGKILL);
   }
   int status = 0;

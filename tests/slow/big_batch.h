@@ -14,7 +14,9 @@ inline constexpr size_t kRows = 1'500'000;  // 1.536 GB of floats
 inline constexpr uint64_t kFirstId = 1'000'000;
 inline constexpr uint64_t kMarkers = 10;  // ids [0, kMarkers) are written first, one by one
 
-inline float value(uint64_t row, size_t d) { return float((row * 2654435761u + d * 40503u) % 65521u) / 64.0f; }
+inline float value(uint64_t row, size_t d) {
+  return float((row * 2654435761u + d * 40503u) % 65521u) / 64.0f;
+}
 
 inline std::vector<float> rows() {
   std::vector<float> out(kRows * kDim);

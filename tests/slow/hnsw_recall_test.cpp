@@ -78,7 +78,8 @@ TEST_CASE("hnsw on Fashion-MNIST: recall@10 >= 0.95 at the default ef") {
   CHECK(r >= 0.95);
 }
 
-TEST_CASE("hnsw on Fashion-MNIST: every one of the 60k training images is reachable and finds itself") {
+TEST_CASE(
+    "hnsw on Fashion-MNIST: every one of the 60k training images is reachable and finds itself") {
   const auto& data = fashion_mnist();
   const size_t dim = data.dim;
   const size_t n = data.train.size() / dim;
@@ -96,9 +97,8 @@ TEST_CASE("hnsw on Fashion-MNIST: every one of the 60k training images is reacha
   auto finds_itself = [&](size_t i, size_t ef) {
     QueryScorer scorer(store, store.row(slots[i]));
     const auto found = index.search(scorer, kK, ef, nullptr);
-    return std::any_of(found.begin(), found.end(), [&](const auto& c) {
-      return c.slot == slots[i] || c.distance == 0.0f;
-    });
+    return std::any_of(found.begin(), found.end(),
+                       [&](const auto& c) { return c.slot == slots[i] || c.distance == 0.0f; });
   };
   std::vector<size_t> lost;
   for (size_t i = 0; i < n; ++i) {

@@ -79,7 +79,8 @@ std::unique_ptr<IvfIndex> build(const IvfConfig& config) {
   return index;
 }
 
-TEST_CASE("ivf on Fashion-MNIST: IVF-Flat recall@10 >= 0.95 at the default probes; all lists is exact") {
+TEST_CASE(
+    "ivf on Fashion-MNIST: IVF-Flat recall@10 >= 0.95 at the default probes; all lists is exact") {
   auto index = build(IvfConfig{});
   CHECK(index->n_lists() == 245);  // round(sqrt(60000))
   const double r = recall_at_10(*index, {});
@@ -99,7 +100,8 @@ TEST_CASE("ivf on Fashion-MNIST: IVF-Flat recall@10 >= 0.95 at the default probe
   }
 }
 
-TEST_CASE("ivf on Fashion-MNIST: IVF-PQ 4-bit fast scan + refine, recall@10 >= 0.95 at the defaults") {
+TEST_CASE(
+    "ivf on Fashion-MNIST: IVF-PQ 4-bit fast scan + refine, recall@10 >= 0.95 at the defaults") {
   auto index = build(IvfConfig{}.with_pq(IvfConfig::Pq::k4BitFastScan));
   const double r = recall_at_10(*index, {});
   MESSAGE("IVF-PQ392x4fs recall@10 at n_probes 8, refine 4: ", r);

@@ -47,8 +47,10 @@ int run_check(std::span<char* const> argv) {
   auto report = verify(path);
   if (!report.ok()) {
     const Status& s = report.status();
-    if (s.code() == StatusCode::kNotFound) throw CliError(Exit::kNotFound, std::string(s.message()));
-    if (s.code() == StatusCode::kInvalidArgument) throw CliError(Exit::kUsage, std::string(s.message()));
+    if (s.code() == StatusCode::kNotFound)
+      throw CliError(Exit::kNotFound, std::string(s.message()));
+    if (s.code() == StatusCode::kInvalidArgument)
+      throw CliError(Exit::kUsage, std::string(s.message()));
     throw CliError(Exit::kError, "cannot check " + path.string() + ": " + std::string(s.message()));
   }
   for (const VerifyReport::Finding& f : report->findings) {

@@ -54,16 +54,16 @@ int run_compact(std::span<char* const> argv) {
   check(db.close(), "close", Exit::kError);
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("%s: %llu records; snapshot %s -> %s, log %s -> %s, %llu log records folded in, "
-              "compression %s -> %s (%.2f s)\n",
-              path.c_str(), static_cast<unsigned long long>(report->records),
-              human_bytes(report->snapshot_bytes_before).c_str(),
-              human_bytes(report->snapshot_bytes_after).c_str(),
-              human_bytes(report->log_bytes_before).c_str(),
-              human_bytes(report->log_bytes_after).c_str(),
-              static_cast<unsigned long long>(report->log_records_folded),
-              compression_text(report->compression_before).c_str(),
-              compression_text(report->compression_after).c_str(), secs);
+  std::printf(
+      "%s: %llu records; snapshot %s -> %s, log %s -> %s, %llu log records folded in, "
+      "compression %s -> %s (%.2f s)\n",
+      path.c_str(), static_cast<unsigned long long>(report->records),
+      human_bytes(report->snapshot_bytes_before).c_str(),
+      human_bytes(report->snapshot_bytes_after).c_str(),
+      human_bytes(report->log_bytes_before).c_str(), human_bytes(report->log_bytes_after).c_str(),
+      static_cast<unsigned long long>(report->log_records_folded),
+      compression_text(report->compression_before).c_str(),
+      compression_text(report->compression_after).c_str(), secs);
   return 0;
 }
 

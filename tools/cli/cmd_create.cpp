@@ -51,14 +51,23 @@ const char* const kCreateHelp =
 namespace {
 
 const OptionSpec kSpecs[] = {
-    {"--dim", nullptr, true},       {"--metric", nullptr, true},
-    {"--index", nullptr, true},     {"--compression", nullptr, true},
-    {"--m", nullptr, true},         {"--ef-construction", nullptr, true},
-    {"--ef-search", nullptr, true}, {"--f32-walk", nullptr, false}, {"--seed", nullptr, true},
-    {"--clusters", nullptr, true},  {"--probes", nullptr, true},
-    {"--pq", nullptr, true},        {"--pq-subvectors", nullptr, true},
-    {"--refine", nullptr, true},    {"--train-size", nullptr, true},
-    {"--storage", nullptr, true},   {"--keep-f32", nullptr, false},
+    {"--dim", nullptr, true},
+    {"--metric", nullptr, true},
+    {"--index", nullptr, true},
+    {"--compression", nullptr, true},
+    {"--m", nullptr, true},
+    {"--ef-construction", nullptr, true},
+    {"--ef-search", nullptr, true},
+    {"--f32-walk", nullptr, false},
+    {"--seed", nullptr, true},
+    {"--clusters", nullptr, true},
+    {"--probes", nullptr, true},
+    {"--pq", nullptr, true},
+    {"--pq-subvectors", nullptr, true},
+    {"--refine", nullptr, true},
+    {"--train-size", nullptr, true},
+    {"--storage", nullptr, true},
+    {"--keep-f32", nullptr, false},
 };
 
 VectorStorage storage_from_args(const Args& args) {
@@ -162,7 +171,8 @@ int run_create(std::span<char* const> argv) {
               describe_storage(stored.storage, stored.sq8_trained).c_str(),
               compression_text(config.compression_kind()).c_str());
   if (!(stored.storage == storage)) {
-    std::fprintf(stderr, "iqdb create: warning: --storage %s%s was asked for, but this build "
+    std::fprintf(stderr,
+                 "iqdb create: warning: --storage %s%s was asked for, but this build "
                  "of the library stores the rows as %s\n",
                  storage_type_name(storage.type), storage.keep_f32 ? " --keep-f32" : "",
                  storage_type_name(stored.storage.type));

@@ -72,7 +72,8 @@ int run_info(std::span<char* const> argv) {
     }
     std::string sections;
     for (const SnapshotSectionInfo& s : info.sections) {
-      sections += std::string(sections.empty() ? "" : ",") + "{\"kind\":" + dataset::json_quote(s.kind) +
+      sections += std::string(sections.empty() ? "" : ",") +
+                  "{\"kind\":" + dataset::json_quote(s.kind) +
                   ",\"bytes\":" + std::to_string(s.bytes) +
                   ",\"stored_bytes\":" + std::to_string(s.stored_bytes) +
                   ",\"compressed\":" + (s.compressed ? "true" : "false") + "}";
@@ -86,9 +87,8 @@ int run_info(std::span<char* const> argv) {
            ",\"snapshot_bytes\":" + std::to_string(info.snapshot_bytes) +
            ",\"wal_bytes\":" + std::to_string(info.log_bytes) +
            ",\"log_records\":" + std::to_string(info.log_records) +
-           ",\"sections\":" + std::to_string(info.sections.size()) +
-           ",\"section_table\":[" + sections + "]" +
-           ",\"compression\":" + dataset::json_quote(compression) +
+           ",\"sections\":" + std::to_string(info.sections.size()) + ",\"section_table\":[" +
+           sections + "]" + ",\"compression\":" + dataset::json_quote(compression) +
            ",\"simd_target\":" + dataset::json_quote(info.simd_target) +
            ",\"format_version\":" + std::to_string(info.format_version) +
            ",\"version\":" + dataset::json_quote(info.library_version) + "}";
@@ -103,9 +103,10 @@ int run_info(std::span<char* const> argv) {
               describe_storage(info.storage, info.sq8_trained).c_str(), info.vector_bytes_per_row);
   std::printf("records      %llu%s\n", static_cast<unsigned long long>(info.records),
               live ? "" : " (in the snapshot; open elsewhere, the log may hold more)");
-  std::printf("snapshot     %s (%zu sections, format %u)\n", human_bytes(info.snapshot_bytes).c_str(),
-              info.sections.size(), info.format_version);
-  std::printf("log          %s (%llu records newer than the snapshot)\n", human_bytes(info.log_bytes).c_str(),
+  std::printf("snapshot     %s (%zu sections, format %u)\n",
+              human_bytes(info.snapshot_bytes).c_str(), info.sections.size(), info.format_version);
+  std::printf("log          %s (%llu records newer than the snapshot)\n",
+              human_bytes(info.log_bytes).c_str(),
               static_cast<unsigned long long>(info.log_records));
   std::printf("compression  %s\n", compression.c_str());
   std::printf("simd         %s (compiled: %s)\n", info.simd_target.c_str(), targets_text().c_str());

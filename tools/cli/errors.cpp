@@ -5,24 +5,16 @@ namespace iqdb::cli {
 
 Exit exit_code_for(const Status& status, Exit invalid) {
   switch (status.code()) {
-    case StatusCode::kOk:
-      return Exit::kOk;
-    case StatusCode::kInvalidArgument:
-      return invalid;
-    case StatusCode::kNotFound:
-      return Exit::kNotFound;
-    case StatusCode::kCorruption:
-      return Exit::kDamaged;
-    case StatusCode::kConfigMismatch:
-      return Exit::kUsage;
-    case StatusCode::kBusy:
-      return Exit::kBusy;
-    case StatusCode::kUnsupported:
-      return Exit::kUnsupported;
+    case StatusCode::kOk: return Exit::kOk;
+    case StatusCode::kInvalidArgument: return invalid;
+    case StatusCode::kNotFound: return Exit::kNotFound;
+    case StatusCode::kCorruption: return Exit::kDamaged;
+    case StatusCode::kConfigMismatch: return Exit::kUsage;
+    case StatusCode::kBusy: return Exit::kBusy;
+    case StatusCode::kUnsupported: return Exit::kUnsupported;
     case StatusCode::kIOError:
     case StatusCode::kResourceExhausted:
-    case StatusCode::kClosed:
-      return Exit::kError;
+    case StatusCode::kClosed: return Exit::kError;
   }
   return Exit::kError;
 }

@@ -29,14 +29,10 @@ DatabaseInfo read_shape(const std::filesystem::path& path) {
     case StatusCode::kNotFound:
       throw CliError(Exit::kNotFound,
                      msg + " (create one with: iqdb create " + path.string() + " --dim N)");
-    case StatusCode::kInvalidArgument:
-      throw CliError(Exit::kUsage, msg);
-    case StatusCode::kUnsupported:
-      throw CliError(Exit::kUnsupported, msg);
-    case StatusCode::kCorruption:
-      throw CliError(Exit::kDamaged, msg);
-    default:
-      throw CliError(Exit::kError, msg);
+    case StatusCode::kInvalidArgument: throw CliError(Exit::kUsage, msg);
+    case StatusCode::kUnsupported: throw CliError(Exit::kUnsupported, msg);
+    case StatusCode::kCorruption: throw CliError(Exit::kDamaged, msg);
+    default: throw CliError(Exit::kError, msg);
   }
 }
 
@@ -52,7 +48,8 @@ Database open_existing(const std::filesystem::path& path, const OpenArgs& args) 
       throw CliError(Exit::kBusy,
                      path.string() + " is open in another process: " + std::string(s.message()));
     }
-    if (s.code() == StatusCode::kNotFound) throw CliError(Exit::kNotFound, std::string(s.message()));
+    if (s.code() == StatusCode::kNotFound)
+      throw CliError(Exit::kNotFound, std::string(s.message()));
     check(s, "cannot open " + path.string(), Exit::kDamaged);
   }
   return std::move(*db);
@@ -70,12 +67,9 @@ Compression parse_compression(std::string_view text) {
 
 std::string compression_text(const Compression& c) {
   switch (c.kind()) {
-    case Compression::Kind::kNone:
-      return "none";
-    case Compression::Kind::kZstd:
-      return "zstd";
-    case Compression::Kind::kLz4:
-      return "lz4";
+    case Compression::Kind::kNone: return "none";
+    case Compression::Kind::kZstd: return "zstd";
+    case Compression::Kind::kLz4: return "lz4";
   }
   return "unknown";
 }
@@ -98,8 +92,8 @@ Metric parse_metric_arg(std::string_view text) {
 }
 
 StorageType parse_storage_arg(std::string_view text) {
-  for (StorageType t : {StorageType::kF32, StorageType::kF16, StorageType::kBF16,
-                        StorageType::kSq8, StorageType::kU8}) {
+  for (StorageType t : {StorageType::kF32, StorageType::kF16, StorageType::kBF16, StorageType::kSq8,
+                        StorageType::kU8}) {
     if (text == storage_type_name(t)) return t;
   }
   usage_error("--storage: '" + std::string(text) + "' is not f32, f16, bf16, sq8 or u8");
@@ -108,14 +102,10 @@ StorageType parse_storage_arg(std::string_view text) {
 std::string describe_storage(const VectorStorage& storage, bool sq8_trained) {
   std::string out = storage_type_name(storage.type);
   switch (storage.type) {
-    case StorageType::kF32:
-      return out + " (exact, 4 bytes a value)";
-    case StorageType::kU8:
-      return out + " (exact for whole numbers 0..255, 1 byte a value)";
+    case StorageType::kF32: return out + " (exact, 4 bytes a value)";
+    case StorageType::kU8: return out + " (exact for whole numbers 0..255, 1 byte a value)";
     case StorageType::kF16:
-    case StorageType::kBF16:
-      out += " (lossy, 2 bytes a value";
-      break;
+    case StorageType::kBF16: out += " (lossy, 2 bytes a value"; break;
     case StorageType::kSq8:
       out += sq8_trained ? " (lossy, 1 byte a value"
                          : " (lossy, 1 byte a value once trained; f32 until " +

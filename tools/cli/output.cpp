@@ -107,16 +107,11 @@ std::string metadata_text(const Metadata& m) {
 
 std::string value_json(const Value& v) {
   switch (v.type()) {
-    case Value::Type::kNull:
-      return "null";
-    case Value::Type::kBool:
-      return v.as_bool() ? "true" : "false";
-    case Value::Type::kInt:
-      return std::to_string(v.as_int());
-    case Value::Type::kDouble:
-      return dataset::json_number(v.as_double());
-    case Value::Type::kString:
-      return dataset::json_quote(v.as_string());
+    case Value::Type::kNull: return "null";
+    case Value::Type::kBool: return v.as_bool() ? "true" : "false";
+    case Value::Type::kInt: return std::to_string(v.as_int());
+    case Value::Type::kDouble: return dataset::json_number(v.as_double());
+    case Value::Type::kString: return dataset::json_quote(v.as_string());
   }
   return "null";
 }

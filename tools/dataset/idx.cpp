@@ -50,8 +50,10 @@ Result<IdxTensor> read_idx(const std::filesystem::path& path) {
   if (!bytes) return bytes.status();
   const auto* p = reinterpret_cast<const unsigned char*>(bytes->data());
   const size_t size = bytes->size();
-  if (size < 4 || p[0] != 0 || p[1] != 0) return Status::Corruption(path.string() + ": not an IDX file");
-  if (p[2] != 0x08) return Status::Unsupported(path.string() + ": only unsigned-byte IDX files are read");
+  if (size < 4 || p[0] != 0 || p[1] != 0)
+    return Status::Corruption(path.string() + ": not an IDX file");
+  if (p[2] != 0x08)
+    return Status::Unsupported(path.string() + ": only unsigned-byte IDX files are read");
   const size_t rank = p[3];
   if (rank == 0 || rank > 8 || size < 4 + 4 * rank) {
     return Status::Corruption(path.string() + ": bad IDX header");
@@ -66,15 +68,16 @@ Result<IdxTensor> read_idx(const std::filesystem::path& path) {
   }
   const size_t header = 4 + 4 * rank;
   if (overflow || count != size - header) {
-    return Status::Corruption(path.string() + ": IDX header promises a different number of bytes than the file has");
+    return Status::Corruption(
+        path.string() + ": IDX header promises a different number of bytes than the file has");
   }
   t.data.assign(p + header, p + size);
   return t;
 }
 
 const std::vector<std::string>& fashion_mnist_classes() {
-  static const std::vector<std::string> kNames = {"T-shirt/top", "Trouser", "Pullover", "Dress",
-                                                  "Coat",        "Sandal",  "Shirt",    "Sneaker",
+  static const std::vector<std::string> kNames = {"T-shirt/top", "Trouser",   "Pullover", "Dress",
+                                                  "Coat",        "Sandal",    "Shirt",    "Sneaker",
                                                   "Bag",         "Ankle boot"};
   return kNames;
 }

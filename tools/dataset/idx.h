@@ -31,10 +31,10 @@ inline const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
 const std::vector<std::string>& fashion_mnist_classes();
 
 struct FashionMnist {
-  size_t dim = 0;                  // 784
-  std::vector<float> train;        // 60000 x dim, pixel values 0..255
+  size_t dim = 0;            // 784
+  std::vector<float> train;  // 60000 x dim, pixel values 0..255
   std::vector<uint8_t> train_labels;
-  std::vector<float> test;         // 10000 x dim
+  std::vector<float> test;  // 10000 x dim
   std::vector<uint8_t> test_labels;
   size_t train_rows() const { return dim ? train.size() / dim : 0; }
   size_t test_rows() const { return dim ? test.size() / dim : 0; }

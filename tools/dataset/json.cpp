@@ -93,13 +93,9 @@ class Parser {
   Status value(JsonValue& out, size_t depth) {
     if (at_end()) return error("expected a value, found the end of the text");
     switch (peek()) {
-      case '{':
-        return object(out, depth + 1);
-      case '[':
-        return array(out, depth + 1);
-      case '"':
-        out.type = JsonValue::Type::kString;
-        return string(out.string);
+      case '{': return object(out, depth + 1);
+      case '[': return array(out, depth + 1);
+      case '"': out.type = JsonValue::Type::kString; return string(out.string);
       case 't':
       case 'f':
       case 'n':
@@ -227,30 +223,14 @@ class Parser {
         if (at_end()) return error("unterminated escape");
         const char e = s_[pos_++];
         switch (e) {
-          case '"':
-            out.push_back('"');
-            break;
-          case '\\':
-            out.push_back('\\');
-            break;
-          case '/':
-            out.push_back('/');
-            break;
-          case 'b':
-            out.push_back('\b');
-            break;
-          case 'f':
-            out.push_back('\f');
-            break;
-          case 'n':
-            out.push_back('\n');
-            break;
-          case 'r':
-            out.push_back('\r');
-            break;
-          case 't':
-            out.push_back('\t');
-            break;
+          case '"': out.push_back('"'); break;
+          case '\\': out.push_back('\\'); break;
+          case '/': out.push_back('/'); break;
+          case 'b': out.push_back('\b'); break;
+          case 'f': out.push_back('\f'); break;
+          case 'n': out.push_back('\n'); break;
+          case 'r': out.push_back('\r'); break;
+          case 't': out.push_back('\t'); break;
           case 'u': {
             const size_t at = pos_ - 2;  // the backslash
             auto hi = hex4();
@@ -276,9 +256,7 @@ class Parser {
             append_utf8(out, cp);
             break;
           }
-          default:
-            --pos_;
-            return error("unknown escape");
+          default: --pos_; return error("unknown escape");
         }
         continue;
       }
@@ -352,12 +330,8 @@ class Parser {
 
 void write(const JsonValue& v, std::string& out) {
   switch (v.type) {
-    case JsonValue::Type::kNull:
-      out += "null";
-      break;
-    case JsonValue::Type::kBool:
-      out += v.boolean ? "true" : "false";
-      break;
+    case JsonValue::Type::kNull: out += "null"; break;
+    case JsonValue::Type::kBool: out += v.boolean ? "true" : "false"; break;
     case JsonValue::Type::kNumber:
       if (v.fits_i64)
         out += std::to_string(v.i64);
@@ -366,9 +340,7 @@ void write(const JsonValue& v, std::string& out) {
       else
         out += json_number(v.number);
       break;
-    case JsonValue::Type::kString:
-      out += json_quote(v.string);
-      break;
+    case JsonValue::Type::kString: out += json_quote(v.string); break;
     case JsonValue::Type::kArray:
       out.push_back('[');
       for (size_t i = 0; i < v.items.size(); ++i) {
@@ -402,37 +374,26 @@ const JsonValue* JsonValue::find(std::string_view key) const {
 bool operator==(const JsonValue& a, const JsonValue& b) {
   if (a.type != b.type) return false;
   switch (a.type) {
-    case JsonValue::Type::kNull:
-      return true;
-    case JsonValue::Type::kBool:
-      return a.boolean == b.boolean;
+    case JsonValue::Type::kNull: return true;
+    case JsonValue::Type::kBool: return a.boolean == b.boolean;
     case JsonValue::Type::kNumber:
       return a.number == b.number && a.fits_i64 == b.fits_i64 && a.fits_u64 == b.fits_u64 &&
              (!a.fits_i64 || a.i64 == b.i64) && (!a.fits_u64 || a.u64 == b.u64);
-    case JsonValue::Type::kString:
-      return a.string == b.string;
-    case JsonValue::Type::kArray:
-      return a.items == b.items;
-    case JsonValue::Type::kObject:
-      return a.members == b.members;
+    case JsonValue::Type::kString: return a.string == b.string;
+    case JsonValue::Type::kArray: return a.items == b.items;
+    case JsonValue::Type::kObject: return a.members == b.members;
   }
   return false;
 }
 
 std::string_view json_type_name(JsonValue::Type type) {
   switch (type) {
-    case JsonValue::Type::kNull:
-      return "null";
-    case JsonValue::Type::kBool:
-      return "bool";
-    case JsonValue::Type::kNumber:
-      return "number";
-    case JsonValue::Type::kString:
-      return "string";
-    case JsonValue::Type::kArray:
-      return "array";
-    case JsonValue::Type::kObject:
-      return "object";
+    case JsonValue::Type::kNull: return "null";
+    case JsonValue::Type::kBool: return "bool";
+    case JsonValue::Type::kNumber: return "number";
+    case JsonValue::Type::kString: return "string";
+    case JsonValue::Type::kArray: return "array";
+    case JsonValue::Type::kObject: return "object";
   }
   return "?";
 }

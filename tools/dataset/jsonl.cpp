@@ -61,15 +61,12 @@ Result<std::optional<VectorId>> id_from_json(const JsonValue& v, std::string_vie
 
 Result<Value> value_from_json(const JsonValue& v) {
   switch (v.type) {
-    case JsonValue::Type::kNull:
-      return Value(nullptr);
-    case JsonValue::Type::kBool:
-      return Value(v.boolean);
+    case JsonValue::Type::kNull: return Value(nullptr);
+    case JsonValue::Type::kBool: return Value(v.boolean);
     case JsonValue::Type::kNumber:
       if (v.fits_i64) return Value(static_cast<long long>(v.i64));
       return Value(v.number);
-    case JsonValue::Type::kString:
-      return Value(v.string);
+    case JsonValue::Type::kString: return Value(v.string);
     case JsonValue::Type::kArray:
     case JsonValue::Type::kObject:
       return Status::InvalidArgument("metadata values must be null, bool, number or string, not " +

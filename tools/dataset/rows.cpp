@@ -75,22 +75,14 @@ Result<std::unique_ptr<RowReader>> open_idx(const std::filesystem::path& path) {
 
 std::string_view format_name(Format format) {
   switch (format) {
-    case Format::kFvecs:
-      return "fvecs";
-    case Format::kBvecs:
-      return "bvecs";
-    case Format::kIvecs:
-      return "ivecs";
-    case Format::kIdx:
-      return "idx";
-    case Format::kNpy:
-      return "npy";
-    case Format::kRaw:
-      return "raw";
-    case Format::kJsonl:
-      return "jsonl";
-    case Format::kCsv:
-      return "csv";
+    case Format::kFvecs: return "fvecs";
+    case Format::kBvecs: return "bvecs";
+    case Format::kIvecs: return "ivecs";
+    case Format::kIdx: return "idx";
+    case Format::kNpy: return "npy";
+    case Format::kRaw: return "raw";
+    case Format::kJsonl: return "jsonl";
+    case Format::kCsv: return "csv";
   }
   return "?";
 }
@@ -149,16 +141,11 @@ Result<std::unique_ptr<RowReader>> open_rows(const std::filesystem::path& path,
   switch (format) {
     case Format::kFvecs:
     case Format::kBvecs:
-    case Format::kIvecs:
-      return open_vecs(path, format);
-    case Format::kIdx:
-      return open_idx(path);
-    case Format::kNpy:
-      return open_npy(path);
-    case Format::kRaw:
-      return open_raw_f32(path, options.dim);
-    case Format::kJsonl:
-      return open_jsonl(path, fields);
+    case Format::kIvecs: return open_vecs(path, format);
+    case Format::kIdx: return open_idx(path);
+    case Format::kNpy: return open_npy(path);
+    case Format::kRaw: return open_raw_f32(path, options.dim);
+    case Format::kJsonl: return open_jsonl(path, fields);
     case Format::kCsv: {
       char delimiter = options.delimiter;
       if (delimiter == 0)

@@ -23,12 +23,8 @@ Elem elem_of(Format kind) {
 bool convert_row(const uint8_t* p, size_t dim, Elem elem, float* out, size_t& bad) {
   for (size_t j = 0; j < dim; ++j) {
     switch (elem) {
-      case Elem::kU8:
-        out[j] = float(p[j]);
-        break;
-      case Elem::kI32:
-        out[j] = float(int32_t(load_le_u32(p + 4 * j)));
-        break;
+      case Elem::kU8: out[j] = float(p[j]); break;
+      case Elem::kI32: out[j] = float(int32_t(load_le_u32(p + 4 * j))); break;
       case Elem::kF32:
         out[j] = load_le_f32(p + 4 * j);
         if (!std::isfinite(out[j])) {

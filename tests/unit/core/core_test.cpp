@@ -101,9 +101,14 @@ TEST_CASE("config validation rejects impossible shapes and knobs") {
   CHECK(Config(Config::kMaxDim + 1, Metric::kL2).validate().code() == StatusCode::kInvalidArgument);
   CHECK(Config(4, Metric::kL2).validate().ok());
   CHECK_FALSE(Config(4, Metric::kL2).index(HnswConfig{}.with_m(1)).validate().ok());
-  CHECK_FALSE(Config(4, Metric::kL2).fsync(FsyncPolicy::periodic(std::chrono::milliseconds(0))).validate().ok());
+  CHECK_FALSE(Config(4, Metric::kL2)
+                  .fsync(FsyncPolicy::periodic(std::chrono::milliseconds(0)))
+                  .validate()
+                  .ok());
   CHECK_FALSE(Config(4, Metric::kL2).index(IvfConfig{}.with_n_probes(0)).validate().ok());
-  auto cfg = Config(128, Metric::kCosine).index(HnswConfig{}.with_ef_search(96)).cache(CacheConfig{}.with_capacity(100));
+  auto cfg = Config(128, Metric::kCosine)
+                 .index(HnswConfig{}.with_ef_search(96))
+                 .cache(CacheConfig{}.with_capacity(100));
   CHECK(cfg.is_cached());
   CHECK(cfg.index_kind().is_hnsw());
   CHECK(cfg.index_kind().hnsw().ef_search == 96);

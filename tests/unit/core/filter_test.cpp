@@ -9,7 +9,8 @@
 using namespace iqdb;
 
 namespace {
-const Metadata kDoc{{"kind", "doc"}, {"year", 2021}, {"score", 0.25}, {"published", true}, {"tag", "b"}};
+const Metadata kDoc{
+    {"kind", "doc"}, {"year", 2021}, {"score", 0.25}, {"published", true}, {"tag", "b"}};
 }
 
 TEST_CASE("comparisons on present fields of the same type") {
@@ -30,8 +31,8 @@ TEST_CASE("comparisons on present fields of the same type") {
 TEST_CASE("closed world: a missing field or a type mismatch is false, even for ne") {
   CHECK_FALSE(Filter::eq("missing", 1).matches(kDoc));
   CHECK_FALSE(Filter::ne("missing", 1).matches(kDoc));
-  CHECK_FALSE(Filter::ne("year", "2021").matches(kDoc));   // string vs int
-  CHECK_FALSE(Filter::eq("year", 2021.0).matches(kDoc));   // double vs int
+  CHECK_FALSE(Filter::ne("year", "2021").matches(kDoc));     // string vs int
+  CHECK_FALSE(Filter::eq("year", 2021.0).matches(kDoc));     // double vs int
   CHECK_FALSE(Filter::lt("published", true).matches(kDoc));  // bools do not order
   CHECK(Filter::not_(Filter::eq("missing", 1)).matches(kDoc));
   CHECK(Filter::not_(Filter::ne("missing", 1)).matches(kDoc));
@@ -50,7 +51,8 @@ TEST_CASE("NaN compares false everywhere") {
 
 TEST_CASE("and, or, not compose; empty and is true, empty or is false") {
   CHECK(Filter::and_({Filter::eq("published", true), Filter::ge("year", 2021)}).matches(kDoc));
-  CHECK_FALSE(Filter::and_({Filter::eq("published", true), Filter::ge("year", 2026)}).matches(kDoc));
+  CHECK_FALSE(
+      Filter::and_({Filter::eq("published", true), Filter::ge("year", 2026)}).matches(kDoc));
   CHECK(Filter::or_({Filter::eq("kind", "x"), Filter::eq("tag", "b")}).matches(kDoc));
   CHECK(Filter::and_({}).matches(kDoc));
   CHECK_FALSE(Filter::or_({}).matches(kDoc));
@@ -90,9 +92,12 @@ TEST_CASE("parse errors name the column of the mistake") {
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.status().code() == StatusCode::kInvalidArgument);
   CHECK(std::string(bad.status().message()).find("column 9") != std::string::npos);
-  CHECK(std::string(Filter::parse("a = 1 )").status().message()).find("column 7") != std::string::npos);
-  CHECK(std::string(Filter::parse("(a = 1").status().message()).find("column 7") != std::string::npos);
-  CHECK(std::string(Filter::parse("a = \"open").status().message()).find("column 5") != std::string::npos);
+  CHECK(std::string(Filter::parse("a = 1 )").status().message()).find("column 7") !=
+        std::string::npos);
+  CHECK(std::string(Filter::parse("(a = 1").status().message()).find("column 7") !=
+        std::string::npos);
+  CHECK(std::string(Filter::parse("a = \"open").status().message()).find("column 5") !=
+        std::string::npos);
   CHECK_FALSE(Filter::parse("a = 99999999999999999999").ok());
   CHECK_FALSE(Filter::parse("").ok());
   CHECK_FALSE(Filter::parse("= 3").ok());

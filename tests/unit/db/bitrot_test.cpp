@@ -63,7 +63,7 @@ std::vector<float> rows_for(size_t n, uint32_t seed) {
 }
 
 struct SectionCase {
-  const char* name;    // as the damage message names it
+  const char* name;  // as the damage message names it
   Config config;
   uint32_t kind;
 };
@@ -76,7 +76,8 @@ std::vector<SectionCase> section_cases() {
       {"norms", Config(kDim, Metric::kCosine), s::kInvNorms},
       {"SQ8 codes", Config(kDim, Metric::kL2).storage(VectorStorage::sq8()), s::kCodes},
       {"HNSW graph", Config(kDim, Metric::kL2).index(HnswConfig{}), s::kHnswFirst + 1},
-      {"IVF lists", Config(kDim, Metric::kL2).index(IvfConfig{}.with_n_clusters(8)), s::kIvfFirst + 5},
+      {"IVF lists", Config(kDim, Metric::kL2).index(IvfConfig{}.with_n_clusters(8)),
+       s::kIvfFirst + 5},
       {"ids", l2, s::kIds},
       {"metadata", l2, s::kMetadata},
   };
@@ -167,8 +168,9 @@ void check_every_call_refused(Database& db, const char* section) {
   CHECK(names(db.search(one, 5, Filter::eq("label", Value("item-3"))).status(), section));
   CHECK(names(db.search_batch(q, 5).status(), section));
   CHECK(names(db.upsert(VectorId(uint64_t{1}), one), section));
-  CHECK(names(db.upsert_batch(std::vector<VectorId>{VectorId(uint64_t{2}), VectorId(uint64_t{3})}, q),
-              section));
+  CHECK(
+      names(db.upsert_batch(std::vector<VectorId>{VectorId(uint64_t{2}), VectorId(uint64_t{3})}, q),
+            section));
   CHECK(names(db.remove(VectorId(uint64_t{1001})).status(), section));
   CHECK(names(db.optimize(), section));
   CHECK(names(db.flush(), section));
@@ -193,7 +195,8 @@ TEST_CASE("a damaged section fails the compaction, latches the handle and loses 
       INFO(db.status().to_string());
       REQUIRE(db.ok());  // open leaves the section's checksum to the scrub
       for (size_t i = 0; i < 3; ++i) {
-        REQUIRE(db->upsert(VectorId(uint64_t{50} + i), std::span<const float>(extra.data() + i * kDim, kDim))
+        REQUIRE(db->upsert(VectorId(uint64_t{50} + i),
+                           std::span<const float>(extra.data() + i * kDim, kDim))
                     .ok());
       }
       REQUIRE(db->remove(VectorId(uint64_t{1000})).ok());

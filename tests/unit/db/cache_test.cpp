@@ -74,7 +74,7 @@ void equivalence(const IndexKind& kind, Metric metric, uint64_t seed) {
   REQUIRE(stats.has_value());
   CHECK(stats->hits > 0);
   MESSAGE(std::string(kind.name()) << " " << metric_name(metric) << ": " << stats->hits << " hits, "
-                      << stats->misses << " misses, hit rate " << stats->hit_rate());
+                                   << stats->misses << " misses, hit rate " << stats->hit_rate());
 }
 
 }  // namespace
@@ -93,7 +93,7 @@ TEST_CASE("on the flat index a write far from a cached query keeps it cached") {
   std::vector<float> q{0, 0};
   REQUIRE(db->search(q, 3).ok());
   REQUIRE(db->upsert(100, std::vector<float>{50, 50}).ok());  // farther than the 3rd hit
-  REQUIRE(db->remove(9).ok());                                 // not in the result
+  REQUIRE(db->remove(9).ok());                                // not in the result
   REQUIRE(db->search(q, 3).ok());
   CHECK(db->cache_stats()->hits == 1);
   REQUIRE(db->upsert(101, std::vector<float>{0.5f, 0}).ok());  // nearer than the 3rd hit
@@ -130,8 +130,9 @@ TEST_CASE("cache policies evict the right entry and count evictions") {
 }
 
 TEST_CASE("cache entries expire after the TTL") {
-  auto db = Database::open_in_memory(Config(1, Metric::kL2).cache(
-      CacheConfig{}.with_capacity(4).with_ttl(std::chrono::milliseconds(30))));
+  auto db = Database::open_in_memory(
+      Config(1, Metric::kL2)
+          .cache(CacheConfig{}.with_capacity(4).with_ttl(std::chrono::milliseconds(30))));
   REQUIRE(db->upsert(1, std::vector<float>{0}).ok());
   std::vector<float> q{1};
   (void)db->search(q, 1);

@@ -93,7 +93,8 @@ void stress(Database& db, int writers, int readers, int ops_per_writer) {
           auto rec = db.get(id);
           // A later remove by its writer may race with this read: only
           // check ids the writer cannot remove (odd positions never are).
-          if (id % 4 != 0 && (!rec.ok() || !rec->has_value())) note_failure("acknowledged id missing");
+          if (id % 4 != 0 && (!rec.ok() || !rec->has_value()))
+            note_failure("acknowledged id missing");
         }
         SearchParams p;
         p.k = 50;
@@ -105,14 +106,16 @@ void stress(Database& db, int writers, int readers, int ops_per_writer) {
         }
         std::map<int64_t, int> batch_counts;
         for (const Hit& h : *hits) {
-          if (h.metadata && h.metadata->get("batch")) batch_counts[h.metadata->get("batch")->as_int()]++;
+          if (h.metadata && h.metadata->get("batch"))
+            batch_counts[h.metadata->get("batch")->as_int()]++;
         }
         p.k = 20;
         p.filter = &mine;
         auto filtered = db.search(vec(rng() % 1000), p);
         if (filtered.ok()) {
           for (const Hit& h : *filtered) {
-            if (!h.metadata || !mine.matches(*h.metadata)) note_failure("filtered hit fails its filter");
+            if (!h.metadata || !mine.matches(*h.metadata))
+              note_failure("filtered hit fails its filter");
           }
         }
         // A batch is atomic: once any member is visible, its members
@@ -150,15 +153,17 @@ TEST_CASE("concurrent writers and readers on an in-memory flat database keep eve
 }
 
 TEST_CASE("concurrent writers and readers on an in-memory HNSW database keep every invariant") {
-  auto db = Database::open_in_memory(Config(kDim, Metric::kL2).index(HnswConfig{}.with_m(8).with_ef_construction(32)));
+  auto db = Database::open_in_memory(
+      Config(kDim, Metric::kL2).index(HnswConfig{}.with_m(8).with_ef_construction(32)));
   REQUIRE(db.ok());
   stress(*db, 4, 8, 100);
 }
 
 TEST_CASE("concurrent writers and readers on a file-backed database keep every invariant") {
   iqdb::testing::TempDir dir;
-  for (FsyncPolicy policy : {FsyncPolicy::always(), FsyncPolicy::periodic(std::chrono::milliseconds(5)),
-                             FsyncPolicy::never()}) {
+  for (FsyncPolicy policy :
+       {FsyncPolicy::always(), FsyncPolicy::periodic(std::chrono::milliseconds(5)),
+        FsyncPolicy::never()}) {
     auto path = dir / ("db" + std::to_string(int(policy.kind())));
     auto db = Database::open(path, Config(kDim, Metric::kL2).fsync(policy));
     REQUIRE(db.ok());

@@ -122,7 +122,8 @@ TEST_CASE("L2 reports the true Euclidean distance; each metric's distance is as 
     REQUIRE(db->upsert(1, v({4, 6, 3})).ok());
     auto hits = db->search(v({1, 2, 3}), 1);
     REQUIRE(hits->size() == 1);
-    CHECK_MESSAGE((*hits)[0].distance == doctest::Approx(c.expected).epsilon(1e-5), metric_name(c.metric));
+    CHECK_MESSAGE((*hits)[0].distance == doctest::Approx(c.expected).epsilon(1e-5),
+                  metric_name(c.metric));
   }
 }
 
@@ -203,7 +204,8 @@ TEST_CASE("search_batch returns one list per query, in order, equal to single se
     REQUIRE((*batch)[q].size() == single->size());
     for (size_t j = 0; j < single->size(); ++j) CHECK((*batch)[q][j].id == (*single)[j].id);
   }
-  CHECK(db->search_batch(std::vector<float>{1, 2, 3}, 1).status().code() == StatusCode::kInvalidArgument);
+  CHECK(db->search_batch(std::vector<float>{1, 2, 3}, 1).status().code() ==
+        StatusCode::kInvalidArgument);
 }
 
 TEST_CASE("a closed or moved-from handle refuses calls with a clear error") {

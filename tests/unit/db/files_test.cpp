@@ -58,7 +58,8 @@ void flip_byte(const std::filesystem::path& p, uint64_t offset) {
   f.write(&c, 1);
 }
 
-bool has_finding(const VerifyReport& r, Stage stage, Severity severity, std::string_view text = {}) {
+bool has_finding(const VerifyReport& r, Stage stage, Severity severity,
+                 std::string_view text = {}) {
   for (const auto& f : r.findings) {
     if (f.stage == stage && f.severity == severity && f.message.find(text) != std::string::npos) {
       return true;
@@ -69,7 +70,8 @@ bool has_finding(const VerifyReport& r, Stage stage, Severity severity, std::str
 
 std::string findings_text(const VerifyReport& r) {
   std::string out;
-  for (const auto& f : r.findings) out += std::string(stage_name(f.stage)) + ": " + f.message + "\n";
+  for (const auto& f : r.findings)
+    out += std::string(stage_name(f.stage)) + ": " + f.message + "\n";
   return out;
 }
 
@@ -81,12 +83,16 @@ std::vector<uint64_t> log_upserts(const std::filesystem::path& path, size_t coun
   REQUIRE(snap.ok());
   std::filesystem::path wal = path;
   wal += ".wal";
-  auto writer = storage::WalWriter::open(wal, snap->header().identity, snap->header().wal_sequence + 1);
+  auto writer =
+      storage::WalWriter::open(wal, snap->header().identity, snap->header().wal_sequence + 1);
   REQUIRE(writer.ok());
   std::vector<uint64_t> ends;
   for (size_t i = 0; i < count; ++i) {
     std::vector<float> v(kDim, float(i) + 0.5f);
-    REQUIRE((*writer)->append(uint8_t(db::WalOp::kUpsert), db::encode_upsert(VectorId(uint64_t{90000 + i}), v, nullptr)).ok());
+    REQUIRE((*writer)
+                ->append(uint8_t(db::WalOp::kUpsert),
+                         db::encode_upsert(VectorId(uint64_t{90000 + i}), v, nullptr))
+                .ok());
     REQUIRE((*writer)->sync().ok());
     ends.push_back(std::filesystem::file_size(wal));
   }
@@ -95,7 +101,8 @@ std::vector<uint64_t> log_upserts(const std::filesystem::path& path, size_t coun
 
 // Rewrites section `kind` with the float at `index` scaled by `factor`,
 // under fresh, valid checksums.
-void scale_float_in_section(const std::filesystem::path& path, uint32_t kind, size_t index, float factor) {
+void scale_float_in_section(const std::filesystem::path& path, uint32_t kind, size_t index,
+                            float factor) {
   auto reader = storage::SnapshotReader::open(path, storage::VerifyMode::kAll);
   REQUIRE(reader.ok());
   storage::SnapshotWriter writer(reader->header());
@@ -147,7 +154,10 @@ TEST_CASE("open(path) takes dim, metric, index and storage from the file; absent
 TEST_CASE("info describes the database and its files; inspect reads them without a lock") {
   testing::TempDir dir;
   const auto path = dir / "info.iqdb";
-  make_db(path, Config(kDim, Metric::kL2).index(IvfConfig().with_n_probes(3)).compression(Compression::lz4()), 300);
+  make_db(
+      path,
+      Config(kDim, Metric::kL2).index(IvfConfig().with_n_probes(3)).compression(Compression::lz4()),
+      300);
   auto db = Database::open(path);
   REQUIRE(db.ok());
   REQUIRE(db->upsert(VectorId(uint64_t{1000}), random_rows(1, 9)).ok());
@@ -358,7 +368,8 @@ TEST_CASE("compact always writes a fresh snapshot, re-encodes on request and rep
   REQUIRE(info.ok());
   CHECK(info->log_records == 0);
   bool compressed = false;
-  for (const auto& s : info->sections) compressed = compressed || s.codec == Compression::Kind::kZstd;
+  for (const auto& s : info->sections)
+    compressed = compressed || s.codec == Compression::Kind::kZstd;
   CHECK(compressed);
   REQUIRE(db->close().ok());
   // The encoding stays with the file, and so do the records.
@@ -415,7 +426,8 @@ TEST_CASE("read-only handles share a database, exclude a writer, and refuse writ
   // And a writer excludes readers.
   auto w = Database::open(path);
   REQUIRE(w.ok());
-  CHECK(Database::open(path, OpenOptions().with_read_only(true)).status().code() == StatusCode::kBusy);
+  CHECK(Database::open(path, OpenOptions().with_read_only(true)).status().code() ==
+        StatusCode::kBusy);
   auto held = verify(path);  // still checks the files, and says who holds them
   REQUIRE(held.ok());
   CHECK(has_finding(*held, Stage::kLock, Severity::kNote));
@@ -459,7 +471,8 @@ TEST_CASE("SearchParams::exact returns the flat index's answer on HNSW and IVF")
     REQUIRE(want_batch.ok());
     for (size_t q = 0; q < 20; ++q) {
       REQUIRE((*batch)[q].size() == (*want_batch)[q].size());
-      for (size_t i = 0; i < (*batch)[q].size(); ++i) CHECK((*batch)[q][i].id == (*want_batch)[q][i].id);
+      for (size_t i = 0; i < (*batch)[q].size(); ++i)
+        CHECK((*batch)[q][i].id == (*want_batch)[q][i].id);
     }
   }
 }

@@ -16,8 +16,13 @@ TEST_CASE("index config: every kind and knob round-trips") {
       FlatConfig{},
       HnswConfig{}.with_m(24).with_ef_construction(150).with_ef_search(40).with_seed(7),
       HnswConfig{}.with_quantized_walk(false),
-      IvfConfig{}.with_n_clusters(64).with_n_probes(5).with_pq(IvfConfig::Pq::k4BitFastScan)
-          .with_pq_subvectors(8).with_refine_factor(3).with_seed(9),
+      IvfConfig{}
+          .with_n_clusters(64)
+          .with_n_probes(5)
+          .with_pq(IvfConfig::Pq::k4BitFastScan)
+          .with_pq_subvectors(8)
+          .with_refine_factor(3)
+          .with_seed(9),
   };
   for (const IndexKind& kind : kinds) {
     auto back = decode_index_kind(encode_index_kind(kind), 16);

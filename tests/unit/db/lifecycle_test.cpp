@@ -98,7 +98,8 @@ int close_round(Database& db, std::mt19937_64& rng) {
 
 }  // namespace
 
-TEST_CASE("concurrent close: in memory, searches and writes get a result or kClosed, never a crash") {
+TEST_CASE(
+    "concurrent close: in memory, searches and writes get a result or kClosed, never a crash") {
   std::mt19937_64 rng(7);
   int bad = 0;
   for (int round = 0; round < 150; ++round) {
@@ -109,7 +110,9 @@ TEST_CASE("concurrent close: in memory, searches and writes get a result or kClo
   CHECK(bad == 0);
 }
 
-TEST_CASE("concurrent close: on a file, close waits for writers and the file holds every acknowledged write") {
+TEST_CASE(
+    "concurrent close: on a file, close waits for writers and the file holds every acknowledged "
+    "write") {
   std::mt19937_64 rng(11);
   TempDir dir;
   int bad = 0;
@@ -136,20 +139,21 @@ TEST_CASE("concurrent use of AsyncDatabase copies destroyed at random moments") 
     std::vector<std::thread> threads;
     std::atomic<int> round_bad{0};
     for (int t = 0; t < 3; ++t) {
-      threads.emplace_back([&, copy = std::optional<AsyncDatabase>(*adb), t, seed = rng()]() mutable {
-        std::mt19937_64 local(seed);
-        std::vector<std::future<Status>> writes;
-        std::vector<std::future<Result<std::vector<Hit>>>> searches;
-        const int calls = int(local() % 40);
-        for (int n = 0; n < calls; ++n) {
-          writes.push_back(copy->upsert(uint64_t(t * 100 + n), row(n)));
-          searches.push_back(copy->search(row(n), 3));
-          if (t == 0 && n == calls / 2) (void)copy->close();  // one copy closes for all
-        }
-        copy.reset();  // this copy goes away while its calls may still run
-        for (auto& f : writes) round_bad += clean(f.get()) ? 0 : 1;
-        for (auto& f : searches) round_bad += clean(f.get().status()) ? 0 : 1;
-      });
+      threads.emplace_back(
+          [&, copy = std::optional<AsyncDatabase>(*adb), t, seed = rng()]() mutable {
+            std::mt19937_64 local(seed);
+            std::vector<std::future<Status>> writes;
+            std::vector<std::future<Result<std::vector<Hit>>>> searches;
+            const int calls = int(local() % 40);
+            for (int n = 0; n < calls; ++n) {
+              writes.push_back(copy->upsert(uint64_t(t * 100 + n), row(n)));
+              searches.push_back(copy->search(row(n), 3));
+              if (t == 0 && n == calls / 2) (void)copy->close();  // one copy closes for all
+            }
+            copy.reset();  // this copy goes away while its calls may still run
+            for (auto& f : writes) round_bad += clean(f.get()) ? 0 : 1;
+            for (auto& f : searches) round_bad += clean(f.get().status()) ? 0 : 1;
+          });
     }
     std::this_thread::sleep_for(std::chrono::microseconds(rng() % 500));
     adb = Status::Closed("dropped");  // the original handle goes away too
@@ -159,7 +163,9 @@ TEST_CASE("concurrent use of AsyncDatabase copies destroyed at random moments") 
   CHECK(bad == 0);
 }
 
-TEST_CASE("concurrent writers: a write that fails after it was logged latches the database; reopen recovers it") {
+TEST_CASE(
+    "concurrent writers: a write that fails after it was logged latches the database; reopen "
+    "recovers it") {
   TempDir dir;
   const auto path = dir / "db";
   for (const bool hnsw : {false, true}) {
@@ -215,7 +221,9 @@ TEST_CASE("concurrent writers: a write that fails after it was logged latches th
   }
 }
 
-TEST_CASE("an injected failure while a batch is applied latches the database; reopen applies the whole batch") {
+TEST_CASE(
+    "an injected failure while a batch is applied latches the database; reopen applies the whole "
+    "batch") {
   TempDir dir;
   const auto path = dir / "db";
   auto db = Database::open(path, Config(kDim, Metric::kL2).index(HnswConfig{}));
@@ -240,7 +248,9 @@ TEST_CASE("an injected failure while a batch is applied latches the database; re
   CHECK(hits->front().distance == 0.0f);
 }
 
-TEST_CASE("concurrent background compaction: a log over its threshold is folded into the snapshot off the writers' path") {
+TEST_CASE(
+    "concurrent background compaction: a log over its threshold is folded into the snapshot off "
+    "the writers' path") {
   TempDir dir;
   const auto path = dir / "db";
   db::set_compact_log_bytes(4096);

@@ -90,8 +90,9 @@ void run_oracle(Metric metric, uint64_t seed) {
         CHECK((*hits)[i].distance == doctest::Approx(want).epsilon(1e-4).scale(1.0));
         // Ids must match except where the model has a distance tie within
         // float rounding that the order may legitimately resolve either way.
-        bool near_tie = (i > 0 && std::abs(std::get<0>(expected[i - 1]) - want) < 1e-5) ||
-                        (i + 1 < expected.size() && std::abs(std::get<0>(expected[i + 1]) - want) < 1e-5);
+        bool near_tie =
+            (i > 0 && std::abs(std::get<0>(expected[i - 1]) - want) < 1e-5) ||
+            (i + 1 < expected.size() && std::abs(std::get<0>(expected[i + 1]) - want) < 1e-5);
         if (metric != Metric::kCosine || !near_tie) {
           CHECK((*hits)[i].id == VectorId(std::get<2>(expected[i])));
         }

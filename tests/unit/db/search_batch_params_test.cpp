@@ -44,7 +44,8 @@ std::vector<VectorId> ids_of(const std::vector<Hit>& hits) {
 }  // namespace
 
 TEST_CASE("search_batch with a thread limit answers exactly as without one") {
-  for (const Config& config : {Config(2, Metric::kL2), Config(2, Metric::kL2).index(HnswConfig{})}) {
+  for (const Config& config :
+       {Config(2, Metric::kL2), Config(2, Metric::kL2).index(HnswConfig{})}) {
     Database db = grid_db(config);
     const std::vector<float> q = queries(50);
     SearchParams params;
@@ -56,7 +57,8 @@ TEST_CASE("search_batch with a thread limit answers exactly as without one") {
       auto limited = db.search_batch(q, params);
       REQUIRE(limited.ok());
       REQUIRE(limited->size() == unlimited->size());
-      for (size_t i = 0; i < limited->size(); ++i) CHECK(ids_of((*limited)[i]) == ids_of((*unlimited)[i]));
+      for (size_t i = 0; i < limited->size(); ++i)
+        CHECK(ids_of((*limited)[i]) == ids_of((*unlimited)[i]));
     }
   }
 }
@@ -74,7 +76,8 @@ TEST_CASE("run_with_threads(1) keeps parallel loops on the calling thread") {
 }
 
 TEST_CASE("per-query filters: each query answers as a single search with its own filter") {
-  for (const Config& config : {Config(2, Metric::kL2), Config(2, Metric::kL2).index(HnswConfig{})}) {
+  for (const Config& config :
+       {Config(2, Metric::kL2), Config(2, Metric::kL2).index(HnswConfig{})}) {
     Database db = grid_db(config);
     const size_t n = 12;
     const std::vector<float> q = queries(n);
@@ -102,7 +105,8 @@ TEST_CASE("per-query filters: each query answers as a single search with its own
   }
 }
 
-TEST_CASE("per-query filters are refused when miscounted, mixed with a shared filter, or on search") {
+TEST_CASE(
+    "per-query filters are refused when miscounted, mixed with a shared filter, or on search") {
   Database db = grid_db(Config(2, Metric::kL2));
   const std::vector<float> q = queries(3);
   const Filter odd = Filter::eq("odd", true);
@@ -117,7 +121,8 @@ TEST_CASE("per-query filters are refused when miscounted, mixed with a shared fi
   CHECK(db.search_batch(q, params).status().code() == StatusCode::kInvalidArgument);
   params.filter = nullptr;
   CHECK(db.search_batch(q, params).ok());
-  CHECK(db.search(std::span<const float>(q).first(2), params).status().code() == StatusCode::kInvalidArgument);
+  CHECK(db.search(std::span<const float>(q).first(2), params).status().code() ==
+        StatusCode::kInvalidArgument);
   // A hostile filter among them is validated like a shared one.
   Filter deep = odd;
   for (size_t i = 0; i < Filter::kMaxDepth + 1; ++i) deep = Filter::not_(deep);

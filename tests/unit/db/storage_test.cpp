@@ -50,8 +50,8 @@ TEST_CASE("u8 storage: exact rows, non-integers refused before they are logged")
     // One bad row refuses the whole batch.
     std::vector<float> batch(2 * dim, 1.0f);
     batch[dim + 3] = 1.25f;
-    CHECK(db->upsert_batch(std::vector<VectorId>{VectorId(uint64_t{7000}), VectorId(uint64_t{7001})},
-                           batch)
+    CHECK(db->upsert_batch(
+                std::vector<VectorId>{VectorId(uint64_t{7000}), VectorId(uint64_t{7001})}, batch)
               .code() == StatusCode::kInvalidArgument);
     CHECK(db->size() == n);
     // Left in the WAL only: no flush before the reopen.
@@ -65,7 +65,8 @@ TEST_CASE("u8 storage: exact rows, non-integers refused before they are logged")
     auto rec = db->get(VectorId(static_cast<uint64_t>(i)));
     REQUIRE(rec.ok());
     REQUIRE(rec->has_value());
-    CHECK((*rec)->vector == std::vector<float>(rows.begin() + i * dim, rows.begin() + (i + 1) * dim));
+    CHECK((*rec)->vector ==
+          std::vector<float>(rows.begin() + i * dim, rows.begin() + (i + 1) * dim));
   }
   auto hits = db->search(std::span<const float>(rows.data() + 42 * dim, dim), 1);
   REQUIRE(hits.ok());
@@ -87,8 +88,8 @@ TEST_CASE("lossy storage: get returns the written floats with keep_f32, the deco
     for (bool keep : {false, true}) {
       CAPTURE(storage_type_name(type));
       CAPTURE(keep);
-      auto db = Database::open_in_memory(
-          Config(dim, Metric::kL2).storage(VectorStorage{type, keep}));
+      auto db =
+          Database::open_in_memory(Config(dim, Metric::kL2).storage(VectorStorage{type, keep}));
       REQUIRE(db.ok());
       REQUIRE(db->upsert(VectorId(uint64_t{1}), row).ok());
       auto rec = db->get(VectorId(uint64_t{1}));
@@ -101,7 +102,8 @@ TEST_CASE("lossy storage: get returns the written floats with keep_f32, the deco
       } else {
         // f16 keeps ~11 significant bits, bf16 ~8.
         const float tol = type == StorageType::kF16 ? 1.0f / 1024 : 1.0f / 128;
-        for (size_t i = 0; i < dim; ++i) CHECK(std::fabs(got[i] - row[i]) <= tol * std::fabs(row[i]) + 1e-6f);
+        for (size_t i = 0; i < dim; ++i)
+          CHECK(std::fabs(got[i] - row[i]) <= tol * std::fabs(row[i]) + 1e-6f);
       }
     }
   }
@@ -124,9 +126,8 @@ TEST_CASE("SQ8 storage through a file: trains, reopens, searches near f32 recall
   std::vector<float> rows(n * dim);
   for (float& x : rows) x = g(rng);
   {
-    auto db = Database::open(path, Config(dim, Metric::kL2)
-                                       .storage(VectorStorage::sq8())
-                                       .index(HnswConfig{}));
+    auto db = Database::open(
+        path, Config(dim, Metric::kL2).storage(VectorStorage::sq8()).index(HnswConfig{}));
     REQUIRE(db.ok());
     REQUIRE(db->upsert_batch(ids_upto(n), rows).ok());
     REQUIRE(db->close().ok());
@@ -158,8 +159,9 @@ TEST_CASE("SQ8 storage through a file: trains, reopens, searches near f32 recall
 }
 
 TEST_CASE("IVF accepts every storage type at configure time") {
-  for (const VectorStorage& storage : {VectorStorage::u8(), VectorStorage::sq8(), VectorStorage::sq8(true),
-                                       VectorStorage::f16(), VectorStorage::bf16(true)}) {
+  for (const VectorStorage& storage :
+       {VectorStorage::u8(), VectorStorage::sq8(), VectorStorage::sq8(true), VectorStorage::f16(),
+        VectorStorage::bf16(true)}) {
     auto db = Database::open_in_memory(Config(4, Metric::kL2).storage(storage).index(IvfConfig{}));
     CHECK(db.ok());
   }

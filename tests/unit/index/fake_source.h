@@ -30,7 +30,8 @@ class FakeSource : public index::SectionSource {
     IQDB_RETURN_IF_ERROR(arena.grow(it->second.size()));
     if (it->second.empty()) return Status::OK();
     std::memcpy(arena.data(), it->second.data(), it->second.size());
-    std::memset(arena.data() + it->second.size(), 0xA5, arena.committed_bytes() - it->second.size());
+    std::memset(arena.data() + it->second.size(), 0xA5,
+                arena.committed_bytes() - it->second.size());
     return Status::OK();
   }
   std::map<uint32_t, std::vector<uint8_t>> sections;

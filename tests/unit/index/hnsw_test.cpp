@@ -206,7 +206,8 @@ TEST_CASE("hnsw: recall@10 >= 0.95 at the default ef for every metric (5k x 32)"
   }
 }
 
-TEST_CASE("hnsw: quantized_walk = false walks the f32 rows: a dim-byte copy less, same recall target") {
+TEST_CASE(
+    "hnsw: quantized_walk = false walks the f32 rows: a dim-byte copy less, same recall target") {
   Fixture f(32, Metric::kL2);
   f.add_rows(clustered(3000, 32, Metric::kL2, 5));
   HnswIndex plain(f.store, HnswConfig{}.with_quantized_walk(false));

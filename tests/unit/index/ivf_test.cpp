@@ -1,9 +1,9 @@
 // Tests for src/index/ivf*: configuration per metric, the training
 // lifecycle (small data, auto-training, inserts after training, retrain,
-// removes, updates), k-means re-seeding of empty clusters, exactness when every list is probed, recall, filtered
-// search at several selectivities, PQ code round trips, persistence (round
-// trip, flipped bytes, truncations, missing sections) and the database path,
-// in memory and through a database file closed and reopened.
+// removes, updates), k-means re-seeding of empty clusters, exactness when every list is probed,
+// recall, filtered search at several selectivities, PQ code round trips, persistence (round trip,
+// flipped bytes, truncations, missing sections) and the database path, in memory and through a
+// database file closed and reopened.
 
 #include "index/ivf.h"
 
@@ -76,7 +76,8 @@ struct Fixture {
   }
   std::vector<uint32_t> add_rows(const std::vector<float>& rows) {
     std::vector<uint32_t> added;
-    for (size_t i = 0; i < rows.size() / store.dim(); ++i) added.push_back(add(rows.data() + i * store.dim()));
+    for (size_t i = 0; i < rows.size() / store.dim(); ++i)
+      added.push_back(add(rows.data() + i * store.dim()));
     slots.insert(slots.end(), added.begin(), added.end());
     return added;
   }
@@ -172,7 +173,8 @@ std::string storage_name(const VectorStorage& s) {
 
 // ---- Configuration.
 
-TEST_CASE("ivf: PQ under L1 or Hamming is unsupported at configure time; IVF-Flat serves every metric") {
+TEST_CASE(
+    "ivf: PQ under L1 or Hamming is unsupported at configure time; IVF-Flat serves every metric") {
   for (Metric m : {Metric::kCosine, Metric::kDot, Metric::kL2, Metric::kL1, Metric::kHamming}) {
     CAPTURE(metric_name(m));
     CHECK(IvfIndex::check_config(IvfConfig{}, 16, m).ok());
@@ -184,9 +186,12 @@ TEST_CASE("ivf: PQ under L1 or Hamming is unsupported at configure time; IVF-Fla
     }
   }
   // Explicit subquantizer counts must divide dim.
-  CHECK(IvfIndex::check_config(IvfConfig{}.with_pq(Pq::k8Bit).with_pq_subvectors(5), 16, Metric::kL2)
-            .code() == StatusCode::kInvalidArgument);
-  CHECK(IvfIndex::check_config(IvfConfig{}.with_pq(Pq::k8Bit).with_pq_subvectors(8), 16, Metric::kL2).ok());
+  CHECK(
+      IvfIndex::check_config(IvfConfig{}.with_pq(Pq::k8Bit).with_pq_subvectors(5), 16, Metric::kL2)
+          .code() == StatusCode::kInvalidArgument);
+  CHECK(
+      IvfIndex::check_config(IvfConfig{}.with_pq(Pq::k8Bit).with_pq_subvectors(8), 16, Metric::kL2)
+          .ok());
   CHECK(IvfIndex::check_config(IvfConfig{}.with_n_probes(0), 16, Metric::kL2).code() ==
         StatusCode::kInvalidArgument);
 }
@@ -261,7 +266,8 @@ TEST_CASE("kmeans: clusters left empty by Lloyd are re-seeded, so every centroid
   }
 }
 
-TEST_CASE("kmeans: a converged centroid is the mean, median or mode of its rows; L2 finds every group") {
+TEST_CASE(
+    "kmeans: a converged centroid is the mean, median or mode of its rows; L2 finds every group") {
   // Six groups of rows with every coordinate 10 * g, a tenth of them off by
   // one. 900 rows: Lloyd stops only when no row changes cluster, so the
   // centroids are exactly the centres of the final clusters.
@@ -274,7 +280,8 @@ TEST_CASE("kmeans: a converged centroid is the mean, median or mode of its rows;
     std::vector<float> rows;
     for (size_t g = 0; g < k; ++g) {
       for (size_t i = 0; i < per_group; ++i) {
-        for (size_t d = 0; d < dim; ++d) rows.push_back(10.0f * float(g) + (noise(rng) == 0 ? 1.0f : 0.0f));
+        for (size_t d = 0; d < dim; ++d)
+          rows.push_back(10.0f * float(g) + (noise(rng) == 0 ? 1.0f : 0.0f));
       }
     }
     const size_t n = rows.size() / dim;
@@ -329,12 +336,16 @@ TEST_CASE("kmeans: a converged centroid is the mean, median or mode of its rows;
 
 // ---- Lifecycle.
 
-TEST_CASE("ivf: fewer rows than clusters never errors: exact scan until trained, optimize shrinks") {
+TEST_CASE(
+    "ivf: fewer rows than clusters never errors: exact scan until trained, optimize shrinks") {
   for (Pq pq : {Pq::kNone, Pq::k8Bit, Pq::k4BitFastScan}) {
     CAPTURE(pq_name(pq));
     Fixture f(8, Metric::kL2);
     IvfIndex index(f.store, IvfConfig{}.with_n_clusters(64).with_pq(pq), quick());
-    CHECK(index.search(QueryScorer(f.store, std::vector<float>(8, 0.0f).data()), 5, AnnKnobs{}, nullptr).empty());
+    CHECK(index
+              .search(QueryScorer(f.store, std::vector<float>(8, 0.0f).data()), 5, AnnKnobs{},
+                      nullptr)
+              .empty());
     const auto rows = clustered(100, 8, Metric::kL2, 1);
     for (uint32_t s : f.add_rows(rows)) REQUIRE(index.insert(s).ok());
     CHECK_FALSE(index.trained());
@@ -401,13 +412,16 @@ float partition_distance(Metric metric, const float* x, std::span<const float> c
   double s = 0;
   for (size_t d = 0; d < c.size(); ++d) {
     const double diff = double(x[d]) - c[d];
-    s += metric == Metric::kL1 ? std::fabs(diff) : metric == Metric::kHamming ? (x[d] != c[d]) : diff * diff;
+    s += metric == Metric::kL1        ? std::fabs(diff)
+         : metric == Metric::kHamming ? (x[d] != c[d])
+                                      : diff * diff;
   }
   return float(s);
 }
 
 TEST_CASE("ivf: rows inserted after training go to their nearest list, for every metric") {
-  for (Metric metric : {Metric::kL2, Metric::kCosine, Metric::kDot, Metric::kL1, Metric::kHamming}) {
+  for (Metric metric :
+       {Metric::kL2, Metric::kCosine, Metric::kDot, Metric::kL1, Metric::kHamming}) {
     CAPTURE(metric_name(metric));
     Fixture f(12, metric);
     IvfIndex index(f.store, IvfConfig{}.with_n_clusters(8), quick());
@@ -422,7 +436,8 @@ TEST_CASE("ivf: rows inserted after training go to their nearest list, for every
       index.index_vector(s, x.data());
       const float mine = partition_distance(metric, x.data(), index.centroid(list));
       for (uint32_t l = 0; l < index.n_lists(); ++l) {
-        CHECK(mine <= partition_distance(metric, x.data(), index.centroid(l)) * (1 + 1e-4f) + 1e-4f);
+        CHECK(mine <=
+              partition_distance(metric, x.data(), index.centroid(l)) * (1 + 1e-4f) + 1e-4f);
       }
     }
     CHECK(index.check().ok());
@@ -430,7 +445,8 @@ TEST_CASE("ivf: rows inserted after training go to their nearest list, for every
 }
 
 TEST_CASE("ivf: probing every list gives the exact result for every metric and code kind") {
-  for (Metric metric : {Metric::kL2, Metric::kCosine, Metric::kDot, Metric::kL1, Metric::kHamming}) {
+  for (Metric metric :
+       {Metric::kL2, Metric::kCosine, Metric::kDot, Metric::kL1, Metric::kHamming}) {
     for (Pq pq : {Pq::kNone, Pq::k8Bit, Pq::k4BitFastScan}) {
       if (!IvfIndex::check_config(IvfConfig{}.with_pq(pq), 24, metric).ok()) continue;
       CAPTURE(metric_name(metric));
@@ -691,7 +707,9 @@ TEST_CASE("ivf: save and load round trip gives the same answers and keeps workin
       Fixture f(16, Metric::kCosine);
       const IvfConfig config = IvfConfig{}.with_n_clusters(12).with_pq(pq);
       IvfIndex index(f.store, config, quick());
-      REQUIRE(index.insert_batch(f.add_rows(clustered(trained ? 1500 : 200, 16, Metric::kCosine, 26))).ok());
+      REQUIRE(
+          index.insert_batch(f.add_rows(clustered(trained ? 1500 : 200, 16, Metric::kCosine, 26)))
+              .ok());
       if (trained && !index.trained()) REQUIRE(index.optimize().ok());
       REQUIRE(index.trained() == trained);
       for (uint32_t s = 0; s < 60; s += 3) f.remove(index, s);
@@ -721,8 +739,10 @@ TEST_CASE("ivf: load rejects another dim, metric or code kind") {
   auto other_codes = IvfIndex::load(f.store, IvfConfig{}.with_pq(Pq::k4BitFastScan), source);
   CHECK(other_codes.status().code() == StatusCode::kConfigMismatch);
   VectorStore other_dim(4, Metric::kL2), other_metric(8, Metric::kDot);
-  CHECK(IvfIndex::load(other_dim, IvfConfig{}, source).status().code() == StatusCode::kConfigMismatch);
-  CHECK(IvfIndex::load(other_metric, IvfConfig{}, source).status().code() == StatusCode::kConfigMismatch);
+  CHECK(IvfIndex::load(other_dim, IvfConfig{}, source).status().code() ==
+        StatusCode::kConfigMismatch);
+  CHECK(IvfIndex::load(other_metric, IvfConfig{}, source).status().code() ==
+        StatusCode::kConfigMismatch);
 }
 
 void load_damaged(const VectorStore& store, const IvfConfig& config,
@@ -830,13 +850,16 @@ TEST_CASE("ivf: the database serves IVF indexes and refuses PQ under L1 at open"
   }
 }
 
-TEST_CASE("ivf: a database file keeps its trained IVF index across close and reopen, without retraining") {
+TEST_CASE(
+    "ivf: a database file keeps its trained IVF index across close and reopen, without "
+    "retraining") {
   for (Pq pq : {Pq::kNone, Pq::k8Bit, Pq::k4BitFastScan}) {
     CAPTURE(pq_name(pq));
     testing::TempDir dir;
     const auto path = dir / "ivf.iqdb";
     const size_t dim = 16;
-    const Config config = Config(dim, Metric::kL2).index(IvfConfig{}.with_n_clusters(16).with_pq(pq));
+    const Config config =
+        Config(dim, Metric::kL2).index(IvfConfig{}.with_n_clusters(16).with_pq(pq));
     // The first batch trains the index (8-bit PQ waits for 4096 rows); the
     // second comes from other centres and is filed into the trained lists,
     // too few rows to retrain. A retrain on all rows would move the
@@ -913,12 +936,14 @@ namespace {
 
 // ---- Storage types: the lists hold the store's own representation.
 
-TEST_CASE("ivf: every storage type; IVF-Flat lists hold code rows, exact on what the store scores") {
-  const VectorStorage storages[] = {VectorStorage::u8(),         VectorStorage::f16(),
-                                    VectorStorage::bf16(),       VectorStorage::sq8(),
-                                    VectorStorage::f16(true),    VectorStorage::sq8(true)};
+TEST_CASE(
+    "ivf: every storage type; IVF-Flat lists hold code rows, exact on what the store scores") {
+  const VectorStorage storages[] = {VectorStorage::u8(),      VectorStorage::f16(),
+                                    VectorStorage::bf16(),    VectorStorage::sq8(),
+                                    VectorStorage::f16(true), VectorStorage::sq8(true)};
   for (const VectorStorage& storage : storages) {
-    for (Metric metric : {Metric::kL2, Metric::kCosine, Metric::kDot, Metric::kL1, Metric::kHamming}) {
+    for (Metric metric :
+         {Metric::kL2, Metric::kCosine, Metric::kDot, Metric::kL1, Metric::kHamming}) {
       for (Pq pq : {Pq::kNone, Pq::k4BitFastScan}) {
         if (!IvfIndex::check_config(IvfConfig{}.with_pq(pq), 24, metric).ok()) continue;
         CAPTURE(storage_name(storage));
@@ -1012,10 +1037,12 @@ TEST_CASE("ivf: code-row lists survive save and load; a store without those rows
 
 TEST_CASE("ivf: the database serves IVF over compact storage types, in memory and from a file") {
   testing::TempDir dir;
-  for (const VectorStorage& storage : {VectorStorage::u8(), VectorStorage::sq8(), VectorStorage::f16(true)}) {
+  for (const VectorStorage& storage :
+       {VectorStorage::u8(), VectorStorage::sq8(), VectorStorage::f16(true)}) {
     CAPTURE(storage_name(storage));
     const std::string path = (dir / ("ivf-" + storage_name(storage) + ".iqdb")).string();
-    const Config config = Config(16, Metric::kL2).storage(storage).index(IvfConfig{}.with_n_clusters(16));
+    const Config config =
+        Config(16, Metric::kL2).storage(storage).index(IvfConfig{}.with_n_clusters(16));
     const auto rows = as_bytes(clustered(3000, 16, Metric::kL2, 67));
     std::vector<VectorId> ids;
     for (size_t i = 0; i < 3000; ++i) ids.emplace_back(i);

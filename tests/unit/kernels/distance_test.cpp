@@ -38,7 +38,8 @@ class Guarded {
     const size_t data_bytes = count * sizeof(T);
     const size_t data_pages = (data_bytes + page - 1) / page;
     map_bytes_ = (data_pages + 2) * page;
-    void* map = mmap(nullptr, map_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void* map =
+        mmap(nullptr, map_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     REQUIRE(map != MAP_FAILED);
     map_ = static_cast<char*>(map);
     REQUIRE(mprotect(map_, page, PROT_NONE) == 0);
@@ -65,7 +66,8 @@ class Guarded {
 using GuardedFloats = Guarded<float>;
 
 enum class Kernel { kL2Squared, kDot, kL1, kHamming, kSquaredNorm };
-constexpr Kernel kTwoRowKernels[] = {Kernel::kL2Squared, Kernel::kDot, Kernel::kL1, Kernel::kHamming};
+constexpr Kernel kTwoRowKernels[] = {Kernel::kL2Squared, Kernel::kDot, Kernel::kL1,
+                                     Kernel::kHamming};
 
 const char* kernel_name(Kernel k) {
   switch (k) {
@@ -165,8 +167,8 @@ std::vector<size_t> test_dims() {
 
 // Runs every kernel of `k` over one layout: a query and kRows rows `stride`
 // floats apart, all inside guarded mappings flush against `flush`'s side.
-void check_layout(const DistanceKernels& k, size_t dim, size_t offset, Flush flush,
-                  Data data, std::mt19937& rng) {
+void check_layout(const DistanceKernels& k, size_t dim, size_t offset, Flush flush, Data data,
+                  std::mt19937& rng) {
   constexpr size_t kRows = 7;  // one group of four plus three single rows
   const size_t stride = dim + offset;
   const bool exact = data == Data::kSmallIntegers;
@@ -185,9 +187,8 @@ void check_layout(const DistanceKernels& k, size_t dim, size_t offset, Flush flu
     const float* row = rows + r * stride;
     for (Kernel which : kTwoRowKernels) {
       const float got = pair_fn(k, which)(q, row, dim);
-      CHECK_MESSAGE(close_enough(got, reference(which, q, row, dim), exact),
-                    kernel_name(which), " pair, row ", r, ": got ", got, " want ",
-                    reference(which, q, row, dim).value);
+      CHECK_MESSAGE(close_enough(got, reference(which, q, row, dim), exact), kernel_name(which),
+                    " pair, row ", r, ": got ", got, " want ", reference(which, q, row, dim).value);
     }
     const float norm = k.squared_norm(row, row, dim);
     CHECK_MESSAGE(close_enough(norm, reference(Kernel::kSquaredNorm, row, row, dim), exact),
@@ -286,8 +287,9 @@ TEST_CASE("every table has every kernel filled in") {
   }
 }
 
-TEST_CASE("all kernels match a double reference on every target, any dim, unaligned rows that "
-          "touch guard pages") {
+TEST_CASE(
+    "all kernels match a double reference on every target, any dim, unaligned rows that "
+    "touch guard pages") {
   std::mt19937 rng(20240521);
   for (const DistanceKernels* k : runnable_kernels()) {
     for (size_t dim : test_dims()) {
@@ -423,7 +425,8 @@ TEST_CASE("block and gather give a row the same bits wherever it falls in the ca
           std::vector<uint32_t> slots(n);
           for (size_t i = 0; i < n; ++i) slots[i] = static_cast<uint32_t>(n - 1 - i);
           std::vector<float> gathered(n);
-          gather_fn(*k, which)(q.data(), rows.data(), stride, slots.data(), n, dim, gathered.data());
+          gather_fn(*k, which)(q.data(), rows.data(), stride, slots.data(), n, dim,
+                               gathered.data());
           CHECK(std::memcmp(&gathered[n - 1 - r], &whole[r], sizeof(float)) == 0);
         }
       }

@@ -31,7 +31,8 @@ class GuardedTail {
     const size_t bytes = count * sizeof(T);
     const size_t pages = (bytes + page - 1) / page + 1;
     map_bytes_ = pages * page;
-    void* map = mmap(nullptr, map_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void* map =
+        mmap(nullptr, map_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     REQUIRE(map != MAP_FAILED);
     map_ = static_cast<char*>(map);
     REQUIRE(mprotect(map_ + map_bytes_ - page, page, PROT_NONE) == 0);
@@ -81,8 +82,9 @@ TEST_CASE("pq kernels: one table per runnable target, each named for it, every k
   CHECK(&active_pq_kernels() == tables.front());
 }
 
-TEST_CASE("nearest_l2 finds the nearest centroid on every target, any dim, odd row and centroid "
-          "counts") {
+TEST_CASE(
+    "nearest_l2 finds the nearest centroid on every target, any dim, odd row and centroid "
+    "counts") {
   std::mt19937 rng(11);
   for (const PqKernels* k : runnable_pq_kernels()) {
     for (size_t dim : {1, 2, 3, 5, 8, 15, 16, 17, 33, 100, 784}) {
@@ -164,7 +166,8 @@ TEST_CASE("l2_table and neg_dot_table match a double reference on every target")
           CAPTURE(dsub);
           const size_t cd = num_sub * dsub;
           GuardedTail<float> x(cd), center(cd), books(cd * ksub);
-          auto xv = random_floats(cd, rng), cv = random_floats(cd, rng), bv = random_floats(cd * ksub, rng);
+          auto xv = random_floats(cd, rng), cv = random_floats(cd, rng),
+               bv = random_floats(cd * ksub, rng);
           std::copy(xv.begin(), xv.end(), x.data());
           std::copy(cv.begin(), cv.end(), center.data());
           std::copy(bv.begin(), bv.end(), books.data());
@@ -180,7 +183,8 @@ TEST_CASE("l2_table and neg_dot_table match a double reference on every target")
             for (size_t m = 0; m < num_sub; ++m) {
               for (size_t j = 0; j < ksub; ++j) {
                 double mag = 0;
-                const double want = table_ref(l2, x.data(), c, m, dsub, books.data(), ksub, j, &mag);
+                const double want =
+                    table_ref(l2, x.data(), c, m, dsub, books.data(), ksub, j, &mag);
                 CHECK(close(out[m * ksub + j], want, mag));
               }
             }
@@ -210,7 +214,8 @@ TEST_CASE("assign encodes one vector and assigns many points on every target") {
         for (size_t m = 0; m < num_sub; ++m) {
           double best = std::numeric_limits<double>::infinity(), got = 0, mag = 0;
           for (size_t j = 0; j < ksub; ++j) {
-            const double d = table_ref(true, x.data(), nullptr, m, dsub, books.data(), ksub, j, &mag);
+            const double d =
+                table_ref(true, x.data(), nullptr, m, dsub, books.data(), ksub, j, &mag);
             best = std::min(best, d);
             if (j == labels[m]) got = d;
           }
@@ -226,8 +231,8 @@ TEST_CASE("assign encodes one vector and assigns many points on every target") {
         for (size_t i = 0; i < n; ++i) {
           double best = std::numeric_limits<double>::infinity(), got = 0, mag = 0;
           for (size_t j = 0; j < ksub; ++j) {
-            const double d = table_ref(true, points.data() + i * dsub, nullptr, 0, dsub, books.data(),
-                                       ksub, j, &mag);
+            const double d = table_ref(true, points.data() + i * dsub, nullptr, 0, dsub,
+                                       books.data(), ksub, j, &mag);
             best = std::min(best, d);
             if (j == labels[i]) got = d;
           }
@@ -269,7 +274,8 @@ TEST_CASE("pq8_scan sums table lookups on every target") {
         k->pq8_scan(codes.data(), n, num_sub, table.data(), out.data());
         for (size_t i = 0; i < n; ++i) {
           double want = 0;
-          for (size_t m = 0; m < num_sub; ++m) want += table[m * 256 + codes.data()[i * num_sub + m]];
+          for (size_t m = 0; m < num_sub; ++m)
+            want += table[m * 256 + codes.data()[i * num_sub + m]];
           CHECK(close(out[i], want, want));
         }
         CHECK(out[n] == -1.0f);  // nothing written past n
@@ -312,7 +318,7 @@ TEST_CASE("fs4_quantize_lut keeps every entry in uint8 and every sum in uint16 o
         const size_t m_pad = fs4_padded_subquantizers(num_sub);
         auto table = random_floats(num_sub * 16, rng, 0.0f, spread + 1e-3f);
         for (size_t m = 0; m < num_sub; m += 2) table[m * 16 + 3] += 5.0f;  // uneven rows
-        if (spread == 0.0f) std::fill(table.begin(), table.end(), 2.5f);   // all spans zero
+        if (spread == 0.0f) std::fill(table.begin(), table.end(), 2.5f);    // all spans zero
         std::vector<uint8_t> lut(m_pad * 16, 0xEE);
         float bias = 0, scale = 0;
         k->fs4_quantize_lut(table.data(), num_sub, m_pad, lut.data(), &bias, &scale);
@@ -385,7 +391,8 @@ TEST_CASE("fs4_scan equals the scalar sum of LUT entries on every target, at any
           CAPTURE(threshold);
           std::vector<uint16_t> out(n_blocks * 32 + 1, 0xBEEF);
           std::vector<uint32_t> masks(n_blocks + 1, 0xDEADBEEF);
-          k->fs4_scan(blocks.data(), n_blocks, m_pad, lut.data(), threshold, out.data(), masks.data());
+          k->fs4_scan(blocks.data(), n_blocks, m_pad, lut.data(), threshold, out.data(),
+                      masks.data());
           for (size_t i = 0; i < n_blocks * 32; ++i) {
             uint32_t want = 0;
             for (size_t m = 0; m < m_pad; ++m) want += lut.data()[m * 16 + codes[i * m_pad + m]];
@@ -404,7 +411,8 @@ TEST_CASE("fs4_scan equals the scalar sum of LUT entries on every target, at any
 TEST_CASE("fs4 code helpers round-trip every nibble position") {
   std::vector<uint8_t> block(fs4_block_bytes(8), 0);
   for (size_t m = 0; m < 8; ++m) {
-    for (size_t v = 0; v < 32; ++v) fs4_set_code(block.data(), m, v, static_cast<uint8_t>((m * 7 + v) & 15));
+    for (size_t v = 0; v < 32; ++v)
+      fs4_set_code(block.data(), m, v, static_cast<uint8_t>((m * 7 + v) & 15));
   }
   for (size_t m = 0; m < 8; ++m) {
     for (size_t v = 0; v < 32; ++v) CHECK(fs4_get_code(block.data(), m, v) == ((m * 7 + v) & 15));

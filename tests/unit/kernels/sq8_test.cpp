@@ -125,7 +125,8 @@ TEST_CASE("bounded sq8 gathers give the full sum or a value past the bound") {
   std::uniform_int_distribution<int> qd(kSq8QueryMin, kSq8QueryMax), cd(0, 255);
   for (const Sq8Kernels* k : runnable_sq8_kernels()) {
     CAPTURE(k->target);
-    for (size_t dim : {size_t{3}, size_t{64}, size_t{255}, size_t{256}, size_t{784}, size_t{2000}}) {
+    for (size_t dim :
+         {size_t{3}, size_t{64}, size_t{255}, size_t{256}, size_t{784}, size_t{2000}}) {
       CAPTURE(dim);
       std::vector<int16_t> q(dim);
       for (auto& v : q) v = static_cast<int16_t>(qd(rng));

@@ -41,7 +41,10 @@ TEST_CASE("codec numbers match Compression::Kind and unknown bytes are rejected"
 
 TEST_CASE("every codec round-trips empty, tiny, random, repetitive and multi-block inputs") {
   const std::vector<std::string> inputs = {
-      "", "x", random_string(1000, 1), compressible_string(100'000),
+      "",
+      "x",
+      random_string(1000, 1),
+      compressible_string(100'000),
       compressible_string((size_t{9} << 20) + 123),  // > two lz4 blocks
       std::string(5'000'000, '\0')};
   for (CodecKind kind : kAllCodecs) {

@@ -56,7 +56,8 @@ std::string section_string(const SnapshotReader& r, uint32_t kind) {
 
 // Recomputes the header checksum after a test edits header fields.
 void reseal_header(std::string& image) {
-  const uint32_t header_bytes = util::decode_u32(reinterpret_cast<const uint8_t*>(image.data()) + 16);
+  const uint32_t header_bytes =
+      util::decode_u32(reinterpret_cast<const uint8_t*>(image.data()) + 16);
   uint32_t crc = util::crc32c(image.data(), 12);
   crc = util::crc32c_extend(crc, image.data() + 16, header_bytes - 16);
   util::encode_u32(reinterpret_cast<uint8_t*>(image.data()) + 12, crc);
@@ -74,7 +75,8 @@ TEST_CASE("snapshot round-trips header and sections with none, zstd and lz4") {
   if (zstd) REQUIRE(w.add_section(3, util::as_bytes(text), CodecKind::kZstd, 5).ok());
   if (lz4) REQUIRE(w.add_owned_section(4, text2, CodecKind::kLz4).ok());
   REQUIRE(w.add_section(5, {}).ok());  // empty
-  if (zstd) REQUIRE(w.add_section(6, util::as_bytes(raw), CodecKind::kZstd).ok());  // will not shrink
+  if (zstd)
+    REQUIRE(w.add_section(6, util::as_bytes(raw), CodecKind::kZstd).ok());  // will not shrink
   REQUIRE(w.write_atomically(dir / "db").ok());
   CHECK_FALSE(std::filesystem::exists(dir / "db.tmp"));
   CHECK(std::filesystem::file_size(dir / "db") % kSnapshotAlignment == 0);
@@ -246,8 +248,8 @@ TEST_CASE("every single-byte flip of a snapshot is Corruption or leaves the data
 TEST_CASE("every truncation and extension of a snapshot is Corruption") {
   const std::string good = small_image();
   for (size_t n = 0; n < good.size(); ++n) {
-    Result<SnapshotReader> r =
-        SnapshotReader::parse(util::as_bytes(std::string_view(good).substr(0, n)), VerifyMode::kAll);
+    Result<SnapshotReader> r = SnapshotReader::parse(
+        util::as_bytes(std::string_view(good).substr(0, n)), VerifyMode::kAll);
     CAPTURE(n);
     REQUIRE_FALSE(r.ok());
     REQUIRE(r.status().code() == StatusCode::kCorruption);
@@ -293,10 +295,12 @@ TEST_CASE("a checksummed but hostile section table is Corruption with a specific
         std::string::npos);
   CHECK(reason(build([](SectionInfo& s, uint64_t&) { s.offset = 0; })).find("overlaps") !=
         std::string::npos);
-  CHECK(reason(build([](SectionInfo& s, uint64_t&) { s.stored_bytes = UINT64_MAX - 100; }))
-            .find("past the end") != std::string::npos);
-  CHECK(reason(build([](SectionInfo& s, uint64_t&) { s.uncompressed_bytes = 1; }))
-            .find("two different lengths") != std::string::npos);
+  CHECK(reason(build([](SectionInfo& s, uint64_t&) {
+          s.stored_bytes = UINT64_MAX - 100;
+        })).find("past the end") != std::string::npos);
+  CHECK(reason(build([](SectionInfo& s, uint64_t&) {
+          s.uncompressed_bytes = 1;
+        })).find("two different lengths") != std::string::npos);
   CHECK(reason(build([](SectionInfo& s, uint64_t&) {
           s.codec = CodecKind::kZstd;
           s.uncompressed_bytes = UINT64_MAX;
@@ -341,7 +345,8 @@ TEST_CASE("large in-place sections are verified on open only with VerifyMode::kA
 
   std::string bad_big = image;
   bad_big[big_at + 12345] ^= 0x10;
-  Result<SnapshotReader> lazy = SnapshotReader::parse(util::as_bytes(bad_big), VerifyMode::kSmallSections);
+  Result<SnapshotReader> lazy =
+      SnapshotReader::parse(util::as_bytes(bad_big), VerifyMode::kSmallSections);
   REQUIRE(lazy.ok());
   CHECK(lazy->verify(2).ok());
   CHECK(lazy->verify(1).code() == StatusCode::kCorruption);

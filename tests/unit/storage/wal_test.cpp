@@ -44,7 +44,8 @@ Result<WalReplayResult> replay_into(const std::filesystem::path& p, uint64_t aft
   });
 }
 
-Result<WalReplayResult> replay_image(std::string_view image, uint64_t after, std::vector<Rec>* out) {
+Result<WalReplayResult> replay_image(std::string_view image, uint64_t after,
+                                     std::vector<Rec>* out) {
   out->clear();
   return replay_wal_bytes(util::as_bytes(image), kId, after,
                           [&](uint64_t seq, uint8_t op, std::span<const uint8_t> pl) {

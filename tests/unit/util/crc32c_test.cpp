@@ -68,7 +68,8 @@ TEST_CASE("crc32c_extend continues a checksum across any split") {
   const uint32_t whole = crc32c(buf);
   for (size_t split : {0u, 1u, 7u, 8u, 100u, 767u, 2500u, 4999u, 5000u}) {
     CAPTURE(split);
-    CHECK(crc32c_extend(crc32c(buf.data(), split), buf.data() + split, buf.size() - split) == whole);
+    CHECK(crc32c_extend(crc32c(buf.data(), split), buf.data() + split, buf.size() - split) ==
+          whole);
   }
 }
 

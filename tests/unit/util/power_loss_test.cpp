@@ -21,15 +21,15 @@ std::string slurp(const std::filesystem::path& p) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-void put(util::File& f, uint64_t at, const std::string& s) { REQUIRE(f.write_at(at, util::as_bytes(s)).ok()); }
+void put(util::File& f, uint64_t at, const std::string& s) {
+  REQUIRE(f.write_at(at, util::as_bytes(s)).ok());
+}
 
 }  // namespace
 
 TEST_CASE("power loss: unsynced bytes, and names without a directory fsync, are lost") {
   TempDir dir, image;
-  {
-    std::ofstream(dir / "old") << "old contents";
-  }
+  { std::ofstream(dir / "old") << "old contents"; }
   util::PowerLossFs fs(dir.path());
   fs.install();
   {

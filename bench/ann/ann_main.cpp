@@ -115,6 +115,8 @@ std::string with_suffix(const std::string& path, const std::string& suffix) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Line by line even into a file: a long run shows how far it got.
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   Options opt = parse(argc, argv);
   const bool plain_wanted = listed(opt.datasets, "plain");
   const bool rotated_wanted = listed(opt.datasets, "rotated");

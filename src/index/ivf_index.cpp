@@ -276,11 +276,18 @@ void IvfIndex::install(Training& t) {
     if (!trained()) pending_ = std::move(t.live);
     return;
   }
-  model_ = std::move(t.model);
+  // The old model leaves with `t`: freed by the caller, outside any
+  // exclusive step.
+  std::swap(model_, t.model);
   pending_.clear();
   pending_.shrink_to_fit();
   trained_rows_ = model_ ? t.live.size() : 0;
 }
+
+// Rows filed per exclusive step: each is assigned to its list (and
+// encoded) with searches held off, so a large batch holds them for a
+// slice at a time.
+constexpr size_t kFileRowsPerStep = 256;
 
 Status IvfIndex::prepare_training(Training& t) const {
   std::vector<uint32_t>& live = t.live;
@@ -368,13 +375,16 @@ Status IvfIndex::insert_batch(std::span<const uint32_t> slots, Publisher& publis
         !trained() && pending_.size() + slots.size() >= train_threshold() && store_ready();
     if (!trains) {
       Status s;
-      publisher.exclusive([&] {
-        if (trained()) {
-          s = add_rows(*model_, slots);
-        } else {
-          pending_.insert(pending_.end(), slots.begin(), slots.end());
-        }
-      });
+      for (size_t begin = 0; begin < slots.size() && s.ok(); begin += kFileRowsPerStep) {
+        const auto slice = slots.subspan(begin, std::min(kFileRowsPerStep, slots.size() - begin));
+        publisher.exclusive([&] {
+          if (trained()) {
+            s = add_rows(*model_, slice);
+          } else {
+            pending_.insert(pending_.end(), slice.begin(), slice.end());
+          }
+        });
+      }
       if (!s.ok() || !trained() || !wants_retrain()) return s;
     }
     // (Re)training: k-means and filing every row run alongside searches

@@ -145,7 +145,10 @@ HWY_INLINE void quantize_rows(const Src& src, size_t m_pad, uint8_t* lut, float*
     group_extrema<kGroupLevels>(d, src, m, lo, hi);
     const size_t count = num_sub - m < kGroupRows ? num_sub - m : kGroupRows;
     CodeVec span = hn::Sub(hi, lo);
-    if (count < kGroupRows) {  // a short group repeats its last row: count it once
+    // Lanes past `count` repeat rows already counted: a short group repeats
+    // its last row, and one-row groups (scalable targets) hold their row's
+    // extremum in every lane. Count each row once.
+    if (count < hn::Lanes(d)) {
       const auto valid = hn::FirstN(d, count);
       lo = hn::IfThenElseZero(valid, lo);
       span = hn::IfThenElseZero(valid, span);
@@ -244,6 +247,21 @@ using WordTag = hn::Repartition<uint16_t, ByteTag>;
 using Word128 = hn::Full128<uint16_t>;
 
 // Adds the 128-bit blocks of v together.
+#if HWY_HAVE_SCALABLE
+// The block count is known only at run time (MaxLanes is an upper bound):
+// fold through memory, once per block of 32 vectors.
+template <class D>
+HWY_INLINE hn::Vec<Word128> fold_blocks(D d, hn::Vec<D> v) {
+  HWY_ALIGN uint16_t lanes[hn::MaxLanes(d)];
+  hn::Store(v, d, lanes);
+  const Word128 d128;
+  hn::Vec<Word128> sum = hn::Load(d128, lanes);
+  for (size_t i = hn::Lanes(d128); i < hn::Lanes(d); i += hn::Lanes(d128)) {
+    sum = hn::Add(sum, hn::Load(d128, lanes + i));
+  }
+  return sum;
+}
+#else
 template <class D>
 HWY_INLINE hn::Vec<Word128> fold_blocks(D d, hn::Vec<D> v) {
   if constexpr (hn::MaxLanes(d) > 8) {
@@ -253,6 +271,7 @@ HWY_INLINE hn::Vec<Word128> fold_blocks(D d, hn::Vec<D> v) {
     return v;
   }
 }
+#endif
 
 // Writes the 16 sums of one nibble half (vectors first..first+15) from the
 // folded accumulators A (pairs packed) and B (odd bytes); returns the bits

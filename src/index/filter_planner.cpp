@@ -8,6 +8,11 @@ namespace iqdb::index {
 FilterCount count_matches(const VectorStore& store, const SlotPredicate& filter) {
   FilterCount count;
   count.live = static_cast<double>(store.size());
+  if (const util::Bitmap* set = filter.matching_slots()) {
+    count.matches = static_cast<double>(set->count());
+    count.exact = true;
+    return count;
+  }
   const uint32_t end = store.slot_end();
   size_t sampled = 0, matched = 0;
   const size_t step = std::max<size_t>(1, end / FilterCosts::kSampleRows);
@@ -23,9 +28,16 @@ FilterCount count_matches(const VectorStore& store, const SlotPredicate& filter)
   return count;
 }
 
+double scan_cost_units(const FilterCount& count) {
+  // With the exact set, the scan reads a bitmap word per 64 rows instead of
+  // testing every row.
+  const double tested = count.exact ? count.live / 64.0 : count.live;
+  return tested * FilterCosts::kPredicateCost + count.matches;
+}
+
 WalkPlan plan_graph_walk(const FilterCount& count, size_t ef, size_t m, bool sq8) {
   const double selectivity = count.selectivity();
-  const double scan_cost = count.live * FilterCosts::kPredicateCost + count.matches;
+  const double scan_cost = scan_cost_units(count);
   const double visits =
       selectivity > 0 ? std::min(count.live, static_cast<double>(ef) / selectivity) : count.live;
   const double expansion_cost =

@@ -2,15 +2,18 @@
 // answers a filtered search by walking or probing its structure or by an
 // exact scan of the matching rows. HNSW and IVF both plan through here.
 //
-// Counting. A predicate that knows its exact count (SlotPredicate::count,
-// e.g. one evaluated on a payload index) is taken at its word. Otherwise
+// Counting. A predicate that knows its exact set of matching slots
+// (SlotPredicate::matching_slots, e.g. a filter evaluated on the payload
+// index) is counted exactly. Otherwise
 // the predicate is tested on up to kSampleRows live slots spread evenly over
 // the slot range, and the matching fraction is scaled to the live rows.
 //
 // Cost model, in units of one exact distance computed by a scan:
 //
 //   exact scan of the matches   live * kPredicateCost + matches
-//     (every live row is tested; only matching rows are scored)
+//     (every live row is tested; only matching rows are scored). With the
+//     exact set (SlotPredicate::matching_slots) only its members are
+//     visited: live / 64 * kPredicateCost + matches
 //   filtered graph walk         visits * m * walk_cost
 //     visits = min(live, ef / selectivity): to hold ef matches the walk
 //     expands about ef / selectivity nodes when matches are spread evenly
@@ -58,6 +61,9 @@ struct FilterCosts {
 };
 
 FilterCount count_matches(const VectorStore& store, const SlotPredicate& filter);
+
+// The exact scan's cost, in the units above.
+double scan_cost_units(const FilterCount& count);
 
 // How HNSW answers a filtered search.
 struct WalkPlan {

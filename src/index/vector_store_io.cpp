@@ -249,6 +249,7 @@ Result<VectorStore> VectorStore::load(size_t dim, Metric metric, const SectionSo
       if (!m) return corrupt(std::string(m.status().message()));
       store.metadata_[s] = std::make_unique<Metadata>(std::move(*m));
     }
+    store.payload_.add(s, store.metadata_[s].get());
   }
   if (!id_reader.at_end() || !meta_reader.at_end())
     return corrupt("trailing bytes after the records");

@@ -26,11 +26,13 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "iqdb/filter.h"
+#include "iqdb/status.h"
 #include "iqdb/types.h"
 #include "util/bitmap.h"
 
@@ -64,6 +66,15 @@ class PayloadIndex {
   // The live slots matching `filter`, or nullopt when some leaf's field is
   // not covered. `filter` must have passed Filter::validate().
   std::optional<util::Bitmap> evaluate(const Filter& filter) const;
+
+  // The snapshot section (format in payload_codec.cpp) for a store of
+  // `slot_end` slots. Requires usable().
+  std::string encode(uint32_t slot_end) const;
+  // Reads a section written by encode() for a store whose slot i is live
+  // when live[i] != 0. kCorruption on anything malformed or inconsistent
+  // with `live` (the caller then rebuilds from the records).
+  static Result<PayloadIndex> decode(std::span<const uint8_t> bytes, std::span<const uint8_t> live);
+  size_t max_values_per_field() const noexcept { return max_values_; }
 
   // Distinct values of a covered field (0 when absent or not covered).
   size_t distinct_values(std::string_view field) const noexcept;

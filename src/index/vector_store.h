@@ -172,6 +172,9 @@ class VectorStore {
     return codes_.data() + size_t{slot} * code_stride_bytes_;
   }
   Result<uint32_t> allocate_slot();
+  // The payload index from its section, or rebuilt from the metadata when
+  // the section is absent or rejected. Requires live_ and metadata_ loaded.
+  void load_payload(const SectionSource& source);
   // Writes the code row of `slot` from f32 values (requires has_codes_).
   void encode_row(uint32_t slot, const float* values) noexcept;
 

@@ -171,6 +171,7 @@ TEST_CASE("payload index answers random filters exactly as row tests do, under e
   SUBCASE("a saved store loads with an index that answers the same") {
     Sink sink;
     store.save(sink);
+    REQUIRE(sink.sections.count(section::kPayloadIndex) == 1);
     testing::FakeSource source(sink.sections);
     auto loaded = VectorStore::load(4, Metric::kL2, source);
     REQUIRE(loaded.ok());
@@ -183,6 +184,56 @@ TEST_CASE("payload index answers random filters exactly as row tests do, under e
       if (a) CHECK(a->words() == b->words());
     }
     CHECK(check_filters(*loaded, rng, 100) > 60);
+  }
+
+  SUBCASE("without its section the index is rebuilt from the records") {
+    Sink sink;
+    store.save(sink);
+    sink.sections.erase(section::kPayloadIndex);
+    testing::FakeSource source(sink.sections);
+    auto loaded = VectorStore::load(4, Metric::kL2, source);
+    REQUIRE(loaded.ok());
+    CHECK(check_filters(*loaded, rng, 100) > 60);
+  }
+
+  SUBCASE("a cut or malformed section is rejected and the index rebuilt") {
+    Sink sink;
+    store.save(sink);
+    const std::vector<uint8_t> whole = sink.sections[section::kPayloadIndex];
+    std::vector<uint8_t> live(store.slot_end());
+    for (uint32_t s = 0; s < store.slot_end(); ++s) live[s] = store.is_live(s) ? 1 : 0;
+    REQUIRE(PayloadIndex::decode(whole, live).ok());
+    const Filter probe =
+        Filter::or_({Filter::eq("cls", Value(int64_t{3})), Filter::lt("price", Value(2.0))});
+    const auto expected = store.payload().evaluate(probe);
+    REQUIRE(expected.has_value());
+    std::vector<std::vector<uint8_t>> damaged;
+    for (size_t cut = 0; cut < whole.size(); cut += 1 + cut / 16) {
+      damaged.emplace_back(whole.begin(), whole.begin() + static_cast<std::ptrdiff_t>(cut));
+    }
+    std::vector<uint8_t> bad_version = whole;
+    bad_version[0] ^= 0x40;
+    damaged.push_back(bad_version);
+    std::vector<uint8_t> trailing = whole;
+    trailing.push_back(0);
+    damaged.push_back(trailing);
+    for (const auto& bytes : damaged) {
+      CAPTURE(bytes.size());
+      auto decoded = PayloadIndex::decode(bytes, live);
+      REQUIRE_FALSE(decoded.ok());
+      CHECK(decoded.status().code() == StatusCode::kCorruption);
+      sink.sections[section::kPayloadIndex] = bytes;
+      testing::FakeSource source(sink.sections);
+      auto loaded = VectorStore::load(4, Metric::kL2, source);
+      REQUIRE(loaded.ok());
+      const auto got = loaded->payload().evaluate(probe);
+      REQUIRE(got.has_value());
+      CHECK(got->words() == expected->words());
+    }
+    // Slots that are not live in the store are refused too.
+    std::vector<uint8_t> fewer = live;
+    for (auto& l : fewer) l = 0;
+    CHECK_FALSE(PayloadIndex::decode(whole, fewer).ok());
   }
 }
 

@@ -1,6 +1,8 @@
 // The inner loops of HNSW: per-thread scratch (epoch-tagged visited set,
 // sorted candidate pool), the two distance "spaces" a walk can run in (SQ8
-// codes or exact f32 rows), greedy descent and the beam search of one layer.
+// codes or exact f32 rows), greedy descent, and the one search of a layer
+// with its two beams (every slot a result, or only those a predicate
+// accepts).
 // Private to src/index/hnsw*.cpp.
 //
 // Thread-safety: the functions only read the graph (through its seqlocked
@@ -259,7 +261,7 @@ Cand greedy_descend(const HnswGraph& graph, const Space& space, Cand cur, uint32
 
 // Every slot may be a result: the ef nearest slots seen, expanded nearest
 // first until none is left unexpanded (HNSW's search-layer, Algorithm 2).
-// The results are left in the pool.
+// The results are left in s.pool.
 class AcceptAll {
  public:
   AcceptAll(Scratch& s, size_t ef) { s.pool.reset(ef); }

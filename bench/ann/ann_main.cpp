@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "ann/ann.h"
+#include "ann/peers.h"
 #include "ann/plot.h"
 #include "ann/rotation.h"
 #include "iqdb/iqdb.hpp"
@@ -183,7 +184,9 @@ int main(int argc, char** argv) {
   for (const auto& [data, suffix] : written) {
     const std::vector<Point> points = report.points_of(data->name);
     if (points.empty()) continue;
-    const RunDescription run = describe_run(*data);
+    const RunDescription run = describe_run(
+        *data, std::string(hnswlib_available() ? kHnswlibLabel : "hnswlib not compiled in") + "; " +
+                   (faiss_available() ? kFaissLabel : "FAISS not compiled in"));
     const std::string plot = with_suffix(opt.plot, suffix);
     const std::string markdown = with_suffix(opt.markdown, suffix);
     s = write_recall_qps_plot(points, run, plot);

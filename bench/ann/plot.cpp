@@ -7,8 +7,8 @@
 #include <fstream>
 #include <map>
 #include <thread>
+#include <utility>
 
-#include "ann/peers.h"
 #include "ann/raster.h"
 #include "iqdb/iqdb.hpp"
 
@@ -161,7 +161,7 @@ void draw_legend(Canvas& c, const std::vector<Series>& series) {
 
 }  // namespace
 
-RunDescription describe_run(const Dataset& ds) {
+RunDescription describe_run(const Dataset& ds, std::string peers) {
   RunDescription r;
   r.dataset = ds.name + ", " + std::to_string(ds.base_rows) + " x " + std::to_string(ds.dim) +
               " base, " + std::to_string(ds.query_rows) + " queries, L2, recall@" +
@@ -169,8 +169,7 @@ RunDescription describe_run(const Dataset& ds) {
   r.machine = cpu_model() + ", " + std::to_string(std::thread::hardware_concurrency()) +
               " hardware threads, iqdb " + version() + ", SIMD target " + simd_target() +
               ", search on one thread";
-  r.peers = std::string(hnswlib_available() ? kHnswlibLabel : "hnswlib not compiled in") + "; " +
-            (faiss_available() ? kFaissLabel : "FAISS not compiled in");
+  r.peers = std::move(peers);
   return r;
 }
 

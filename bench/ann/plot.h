@@ -22,8 +22,8 @@ struct RunDescription {
   std::string peers;    // how each peer was built
 };
 
-// The description of this run on this machine.
-RunDescription describe_run(const Dataset& ds);
+// The description of this run on this machine; `peers` says how each peer was built.
+RunDescription describe_run(const Dataset& ds, std::string peers);
 
 // Draws the plot and writes it as PNG (parent directories created).
 // kInvalidArgument when no point has a positive QPS.

@@ -44,6 +44,8 @@
 // shortlist of refine_factor * k, which is reranked with exact distances.
 // Results carry exact ranking distances (see QueryScorer).
 //
+// Only live slots are answers: a row a write has retired but not yet filed
+// out of its list is skipped (checked for entries that would be kept).
 // Filters are tested while scanning lists (for PQ only on entries that
 // would enter the shortlist). When the probed lists hold fewer than k
 // matches, further lists are probed in centroid order until k are found or

@@ -265,7 +265,9 @@ std::vector<util::Candidate> IvfIndex::search_flat(const QueryScorer& query, siz
       } else if (metric == Metric::kDot) {
         d = -d;
       }
-      if (d <= threshold) {
+      // A removed row stays in its list until the write that retired it
+      // files it out: only live slots are answers.
+      if (d <= threshold && store.is_live(slot)) {
         top.push({d, rerank ? slot : store.sequence(slot), slot});
         threshold = top.threshold();
       }
@@ -364,7 +366,7 @@ std::vector<util::Candidate> IvfIndex::search_pq(const QueryScorer& query, size_
           candidates &= candidates - 1;
           if (static_cast<int32_t>(sums[e]) > limit) continue;  // the bound tightened
           const uint32_t slot = slots[e];
-          if (filter != nullptr && !filter->matches(slot)) continue;
+          if (!store.is_live(slot) || (filter != nullptr && !filter->matches(slot))) continue;
           shortlist.push({bias + static_cast<float>(sums[e]) * inv_scale, slot, slot});
           if (shortlist.full()) {
             limit = limit_for(shortlist.threshold());
@@ -382,7 +384,7 @@ std::vector<util::Candidate> IvfIndex::search_pq(const QueryScorer& query, size_
         const float d = bias + dist[e];
         if (!(d <= threshold)) continue;
         const uint32_t slot = slots[e];
-        if (filter != nullptr && !filter->matches(slot)) continue;
+        if (!store.is_live(slot) || (filter != nullptr && !filter->matches(slot))) continue;
         shortlist.push({d, slot, slot});
         threshold = shortlist.threshold();
       }

@@ -54,7 +54,7 @@ void run_mixed(Database& db, int writers, int readers, int ops) {
   std::atomic<bool> stop{false};
   std::atomic<int> failures{0};
   auto fail = [&](const char* what) {
-    if (failures.fetch_add(1) < 5) MESSAGE(what);
+    if (failures.fetch_add(1) < 5) MESSAGE(std::string(what));
   };
   std::atomic<uint64_t> next_id{0};
   std::vector<std::thread> threads;

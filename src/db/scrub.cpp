@@ -1,8 +1,5 @@
 #include "db/scrub.h"
 
-#include <sys/resource.h>
-#include <unistd.h>
-
 #include <string>
 #include <system_error>
 

@@ -23,6 +23,7 @@
 #include "db/journal.h"
 #include "db/wal_ops.h"
 #include "iqdb/iqdb.hpp"
+#include "util/file.h"
 #include "util/power_loss.h"
 
 using namespace iqdb;
@@ -41,7 +42,8 @@ class ScratchDir {
     const std::filesystem::path base = std::filesystem::exists("/dev/shm")
                                            ? std::filesystem::path("/dev/shm")
                                            : std::filesystem::temp_directory_path();
-    path_ = base / ("iqdb-power-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    path_ = base /
+            ("iqdb-power-" + std::to_string(util::process_id()) + "-" + std::to_string(counter++));
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);
   }

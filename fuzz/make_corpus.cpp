@@ -180,6 +180,6 @@ int main(int argc, char** argv) {
     put(root / "codec", name + "-bomb", codec_input(kind, bomb, 100));
   }
   put(root / "codec", "none-valid", codec_input(CodecKind::kNone, "plain bytes", 11));
-  std::printf("wrote seed corpora under %s\n", root.c_str());
+  std::printf("wrote seed corpora under %s\n", root.string().c_str());
   return 0;
 }

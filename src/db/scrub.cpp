@@ -6,6 +6,7 @@
 #include "index/sections.h"
 #include "util/coding.h"
 #include "util/file.h"
+#include "util/thread_priority.h"
 
 namespace iqdb::db {
 namespace {
@@ -31,12 +32,6 @@ std::string section_name(uint32_t kind) {
   if (kind >= s::kHnswFirst && kind < s::kIvfFirst) return "HNSW graph";
   if (kind >= s::kIvfFirst && kind < s::kIvfFirst + 16) return "IVF lists";
   return "kind " + std::to_string(kind);
-}
-
-// The scrub yields the CPU to queries and writers: it runs at the lowest
-// priority the OS gives a thread (Linux applies nice per thread).
-void lower_this_thread_priority() {
-  (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 19);
 }
 
 }  // namespace
@@ -100,7 +95,7 @@ void SnapshotScrub::stop() {
 }
 
 void SnapshotScrub::run() {
-  lower_this_thread_priority();
+  util::lower_this_thread_priority();  // yield the CPU to queries and writers
   for (;;) {
     size_t index;
     {

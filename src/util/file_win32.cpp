@@ -117,13 +117,26 @@ Result<File> File::open_unhooked(const std::filesystem::path& path, Mode mode) {
   return File(reinterpret_cast<intptr_t>(h), path);
 }
 
+namespace {
+
+// Windows drops a closed handle's locks only "when resources allow": unlock
+// first (a no-op when this handle holds none) so the next try_lock sees the
+// lock gone.
+BOOL unlock_and_close(HANDLE h) {
+  OVERLAPPED o = at_offset(kLockByte);
+  UnlockFileEx(h, 0, 1, 0, &o);
+  return CloseHandle(h);
+}
+
+}  // namespace
+
 void File::close_quietly() noexcept {
-  if (handle_ != kClosed) CloseHandle(handle_of(std::exchange(handle_, kClosed)));
+  if (handle_ != kClosed) unlock_and_close(handle_of(std::exchange(handle_, kClosed)));
 }
 
 Status File::close() {
   if (handle_ == kClosed) return Status::OK();
-  if (!CloseHandle(handle_of(std::exchange(handle_, kClosed)))) {
+  if (!unlock_and_close(handle_of(std::exchange(handle_, kClosed)))) {
     return last_error("cannot close", path_);
   }
   return Status::OK();
@@ -276,9 +289,11 @@ Status recover_replaced_file(const std::filesystem::path& to) {
 }
 
 Status rename_durably(const std::filesystem::path& from, const std::filesystem::path& to) {
+  std::error_code ec;
+  // Asides left by earlier replaces that something still mapped then.
+  if (std::filesystem::exists(to, ec)) (void)recover_replaced_file(to);
   if (!move_file(from, to, MOVEFILE_REPLACE_EXISTING)) {
     const DWORD err = GetLastError();
-    std::error_code ec;
     if (err != ERROR_ACCESS_DENIED && err != ERROR_SHARING_VIOLATION &&
         err != ERROR_USER_MAPPED_FILE) {
       return win32_status(err, "cannot rename '" + from.string() + "' over", to);

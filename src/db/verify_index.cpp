@@ -86,9 +86,25 @@ void verify_ivf(const index::IvfIndex& v, Findings& out) {
                               " rows held for training, each live row once");
     return;
   }
+  const index::IvfIndex::Audit audit = v.audit();
+  const auto count = [](size_t n, const char* what) { return std::to_string(n) + " " + what; };
+  if (audit.misfiled || audit.wrong_codes || audit.wrong_rows) {
+    std::string what;
+    if (audit.misfiled)
+      what += count(audit.misfiled, "rows filed in a list that is not their nearest; ");
+    if (audit.wrong_codes)
+      what += count(audit.wrong_codes, "rows whose PQ codes differ from their re-encoding; ");
+    if (audit.wrong_rows)
+      what += count(audit.wrong_rows, "list rows that differ from the stored rows; ");
+    out.damaged(Stage::kIndex,
+                "ivf: " + what + "first at slot " + std::to_string(audit.first_bad_slot));
+    return;
+  }
   out.ok(Stage::kIndex, "ivf, " + std::to_string(v.n_lists()) +
-                            " lists, every live row in exactly one list, no removed rows" +
-                            (v.quantizer() ? ", PQ codes validated while loading" : ""));
+                            " lists, every live row in exactly one list (its nearest), no removed "
+                            "rows, " +
+                            std::to_string(audit.entries) + " entries re-encoded and matching" +
+                            (v.quantizer() ? " (PQ codes)" : " (rows)"));
 }
 
 }  // namespace

@@ -162,6 +162,22 @@ class IvfIndex final : public AnnIndex {
   // two, a list holding a dead slot, a bad slot map).
   Status check() const;
 
+  // What re-deriving every entry from its row finds (see audit()).
+  struct Audit {
+    size_t entries = 0;      // list entries examined
+    size_t misfiled = 0;     // rows in a list whose centroid is not their nearest
+    size_t wrong_codes = 0;  // PQ entries with a code that is not its sub-vector's nearest
+    size_t wrong_rows = 0;   // IVF-Flat entries whose payload differs from the row
+    uint32_t first_bad_slot = kNoSlot;
+  };
+  // Re-encodes every entry from the store's row: assigns it to its nearest
+  // centroid and, for PQ, encodes its residual, then compares with what the
+  // lists hold. A differing choice counts only when it is worse by more
+  // than float rounding (kernels on different CPUs may break near-ties
+  // differently). IVF-Flat payloads must equal the rows byte for byte.
+  // Cost: one assignment and one encoding per row. Requires check().ok().
+  Audit audit() const;
+
  private:
   enum class Codes : uint8_t { kFlat = 0, kPq8 = 1, kFs4 = 2 };
   struct Model;

@@ -18,7 +18,8 @@ const char* const kCheckHelp =
     "stored norms), the index (HNSW graph invariants: no links to absent nodes, no\n"
     "self links, no over-full lists, a valid entry point, every live row in the\n"
     "graph; nodes no search can reach are reported as a note; IVF: every live row\n"
-    "in exactly one list) and every write-ahead log record.\n"
+    "in exactly one list, its nearest, with codes that re-encode the same) and every\n"
+    "write-ahead log record.\n"
     "Prints one line per stage and `ok`, or the problems found. Exit codes: 0 ok,\n"
     "3 damaged, 4 no database at PATH, 7 an index this build cannot check.\n\n"
     "  --quiet   print only the verdict\n";

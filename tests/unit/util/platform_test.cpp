@@ -145,9 +145,8 @@ TEST_CASE("adopt_file maps aligned offsets and copies ones the granularity does 
   REQUIRE(f.ok());
   const size_t length = 4096 + 100;
   auto same = [&](const Arena& arena, uint64_t offset) {
-    return std::memcmp(arena.data(), bytes.data() + offset, length) == 0 &&
-           arena.committed_bytes() >= length &&
-           arena.data()[length - 1] == bytes[offset + length - 1];
+    return arena.committed_bytes() >= length &&
+           std::memcmp(arena.data(), bytes.data() + offset, length) == 0;
   };
   for (size_t granularity : {size_t{0}, size_t{16} << 10, size_t{64} << 10}) {
     CAPTURE(granularity);

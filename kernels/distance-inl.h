@@ -7,12 +7,17 @@
 // Reading: a row is never read outside [row, row + dim), so a row may end at
 // the last byte of a mapping. The last dim % N floats are covered by one
 // "tail" vector:
-//   - x86 AVX2 and AVX-512 have fault-suppressing masked loads, so the tail is
-//     a masked load of the remaining lanes (any dim >= 1 stays vectorised);
+//   - x86 AVX2 and AVX-512 masked loads and SVE predicated loads never touch
+//     the memory of masked-off lanes, so the tail is a masked load of the
+//     remaining lanes (any dim >= 1 stays vectorised);
 //   - on other targets Highway's MaskedLoad reads the whole vector, so the
 //     tail is instead the full vector that ends at row + dim, with the lanes
 //     the main loop already counted zeroed. That needs dim >= N; shorter rows
 //     take a scalar loop.
+// SVE vectors and masks are sizeless: they may be locals and parameters but
+// not struct members or array elements. So the tail is described by counts
+// (Tail) and its mask is built from them where a kernel starts (tail_mask)
+// and passed down as a parameter.
 // Zeroed lanes contribute nothing to any metric here (0 - 0, 0 * 0, and
 // 0 == 0 for Hamming), so the tail needs no per-metric masking.
 //
@@ -45,7 +50,9 @@ using FloatVec = hn::Vec<FloatTag>;
 using FloatMask = hn::Mask<FloatTag>;
 
 // True where hn::MaskedLoad never touches the masked-off lanes' memory.
-inline constexpr bool kFaultFreeMaskedLoad = HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2;
+inline constexpr bool kFaultFreeMaskedLoad =
+    (HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2) || HWY_TARGET == HWY_SVE || HWY_TARGET == HWY_SVE2 ||
+    HWY_TARGET == HWY_SVE_256 || HWY_TARGET == HWY_SVE2_128;
 
 // Bytes of each upcoming row to prefetch. The hardware streamer follows a row
 // once it is being read sequentially; the first lines are the ones that stall.
@@ -105,9 +112,10 @@ struct SquaredNormOp {
 
 // ---- Loading the last partial vector (see the file comment).
 
+// Where the tail vector starts and how many of its lanes are new.
 struct Tail {
-  size_t offset;   // index of the first float the tail vector loads
-  FloatMask keep;  // lanes that hold floats of [dim - dim % N, dim)
+  size_t offset;     // index of the first float the tail vector loads
+  size_t remaining;  // dim % N: floats of [dim - remaining, dim) still to count
 };
 
 // Requires !needs_scalar(d, dim). When dim % N == 0 the tail is empty and
@@ -115,18 +123,24 @@ struct Tail {
 HWY_INLINE Tail make_tail(FloatTag d, size_t dim) {
   const size_t lanes = hn::Lanes(d);
   const size_t remaining = dim % lanes;
+  return Tail{kFaultFreeMaskedLoad ? dim - remaining : dim - lanes, remaining};
+}
+
+// The lanes of the tail vector that hold floats of [dim - remaining, dim).
+HWY_INLINE FloatMask tail_mask(FloatTag d, const Tail& tail) {
   if constexpr (kFaultFreeMaskedLoad) {
-    return Tail{dim - remaining, hn::FirstN(d, remaining)};
+    return hn::FirstN(d, tail.remaining);
   } else {
-    return Tail{dim - lanes, hn::Not(hn::FirstN(d, lanes - remaining))};
+    return hn::Not(hn::FirstN(d, hn::Lanes(d) - tail.remaining));
   }
 }
 
-HWY_INLINE FloatVec load_tail(FloatTag d, const Tail& tail, const float* row) {
+// `keep` is tail_mask(d, tail).
+HWY_INLINE FloatVec load_tail(FloatTag d, const Tail& tail, FloatMask keep, const float* row) {
   if constexpr (kFaultFreeMaskedLoad) {
-    return hn::MaskedLoad(tail.keep, d, row + tail.offset);
+    return hn::MaskedLoad(keep, d, row + tail.offset);
   } else {
-    return hn::IfThenElseZero(tail.keep, hn::LoadU(d, row + tail.offset));
+    return hn::IfThenElseZero(keep, hn::LoadU(d, row + tail.offset));
   }
 }
 
@@ -152,11 +166,11 @@ HWY_INLINE void prefetch_row(const float* row, size_t dim) {
 
 // ---- One query against one row: four accumulators hide the FMA latency.
 
-// `q_tail` is load_tail(q) when dim % N != 0 (else unused). Requires
-// !needs_scalar(d, dim).
+// `keep` is tail_mask(d, tail); `q_tail` is load_tail(q) when dim % N != 0
+// (else unused). Requires !needs_scalar(d, dim).
 template <class Op>
 HWY_INLINE float one_row(FloatTag d, const float* q, const float* r, size_t dim, const Tail& tail,
-                         FloatVec q_tail) {
+                         FloatMask keep, FloatVec q_tail) {
   const size_t lanes = hn::Lanes(d);
   FloatVec acc0 = hn::Zero(d), acc1 = hn::Zero(d), acc2 = hn::Zero(d), acc3 = hn::Zero(d);
   size_t i = 0;
@@ -182,7 +196,7 @@ HWY_INLINE float one_row(FloatTag d, const float* q, const float* r, size_t dim,
     acc1 = Op::accumulate(d, q0, Op::kUnary ? q0 : hn::LoadU(d, r + i), acc1);
   }
   if (i != dim) {
-    acc2 = Op::accumulate(d, q_tail, Op::kUnary ? q_tail : load_tail(d, tail, r), acc2);
+    acc2 = Op::accumulate(d, q_tail, Op::kUnary ? q_tail : load_tail(d, tail, keep, r), acc2);
   }
   return reduce(d, hn::Add(hn::Add(acc0, acc1), hn::Add(acc2, acc3)));
 }
@@ -192,8 +206,9 @@ HWY_INLINE float pair_impl(const float* a, const float* b, size_t dim) {
   const FloatTag d;
   if (needs_scalar(d, dim)) return scalar_row<Op>(a, b, dim);
   const Tail tail = make_tail(d, dim);
-  const FloatVec a_tail = dim % hn::Lanes(d) != 0 ? load_tail(d, tail, a) : hn::Zero(d);
-  return one_row<Op>(d, a, b, dim, tail, a_tail);
+  const FloatMask keep = tail_mask(d, tail);
+  const FloatVec a_tail = tail.remaining != 0 ? load_tail(d, tail, keep, a) : hn::Zero(d);
+  return one_row<Op>(d, a, b, dim, tail, keep, a_tail);
 }
 
 // ---- One query against four rows: the query loads are shared, and two
@@ -202,7 +217,7 @@ HWY_INLINE float pair_impl(const float* a, const float* b, size_t dim) {
 template <class Op>
 HWY_INLINE void four_rows(FloatTag d, const float* q, const float* r0, const float* r1,
                           const float* r2, const float* r3, size_t dim, const Tail& tail,
-                          FloatVec q_tail, float* out) {
+                          FloatMask keep, FloatVec q_tail, float* out) {
   const size_t lanes = hn::Lanes(d);
   FloatVec a0 = hn::Zero(d), a1 = hn::Zero(d), a2 = hn::Zero(d), a3 = hn::Zero(d);
   FloatVec b0 = hn::Zero(d), b1 = hn::Zero(d), b2 = hn::Zero(d), b3 = hn::Zero(d);
@@ -228,10 +243,10 @@ HWY_INLINE void four_rows(FloatTag d, const float* q, const float* r0, const flo
     i += lanes;
   }
   if (i != dim) {
-    b0 = Op::accumulate(d, q_tail, load_tail(d, tail, r0), b0);
-    b1 = Op::accumulate(d, q_tail, load_tail(d, tail, r1), b1);
-    b2 = Op::accumulate(d, q_tail, load_tail(d, tail, r2), b2);
-    b3 = Op::accumulate(d, q_tail, load_tail(d, tail, r3), b3);
+    b0 = Op::accumulate(d, q_tail, load_tail(d, tail, keep, r0), b0);
+    b1 = Op::accumulate(d, q_tail, load_tail(d, tail, keep, r1), b1);
+    b2 = Op::accumulate(d, q_tail, load_tail(d, tail, keep, r2), b2);
+    b3 = Op::accumulate(d, q_tail, load_tail(d, tail, keep, r3), b3);
   }
   out[0] = reduce(d, hn::Add(a0, b0));
   out[1] = reduce(d, hn::Add(a1, b1));
@@ -244,7 +259,7 @@ HWY_INLINE void four_rows(FloatTag d, const float* q, const float* r0, const flo
 // not depend on whether it was scored alone or in a group of four.
 template <class Op>
 HWY_INLINE float paired_row(FloatTag d, const float* q, const float* r, size_t dim,
-                            const Tail& tail, FloatVec q_tail) {
+                            const Tail& tail, FloatMask keep, FloatVec q_tail) {
   const size_t lanes = hn::Lanes(d);
   FloatVec a = hn::Zero(d), b = hn::Zero(d);
   size_t i = 0;
@@ -256,7 +271,7 @@ HWY_INLINE float paired_row(FloatTag d, const float* q, const float* r, size_t d
     a = Op::accumulate(d, hn::LoadU(d, q + i), hn::LoadU(d, r + i), a);
     i += lanes;
   }
-  if (i != dim) b = Op::accumulate(d, q_tail, load_tail(d, tail, r), b);
+  if (i != dim) b = Op::accumulate(d, q_tail, load_tail(d, tail, keep, r), b);
   return reduce(d, hn::Add(a, b));
 }
 
@@ -289,18 +304,20 @@ HWY_INLINE void many_impl(const float* q, const Rows& row, size_t n, size_t dim,
     return;
   }
   const Tail tail = make_tail(d, dim);
-  const FloatVec q_tail = dim % hn::Lanes(d) != 0 ? load_tail(d, tail, q) : hn::Zero(d);
+  const FloatMask keep = tail_mask(d, tail);
+  const FloatVec q_tail = tail.remaining != 0 ? load_tail(d, tail, keep, q) : hn::Zero(d);
   size_t i = 0;
   if constexpr (Rows::kContiguous) {
-    for (; i < n; ++i) out[i] = paired_row<Op>(d, q, row(i), dim, tail, q_tail);
+    for (; i < n; ++i) out[i] = paired_row<Op>(d, q, row(i), dim, tail, keep, q_tail);
     return;
   }
   for (; i + 4 <= n; i += 4) {
     const size_t prefetch_end = i + 8 < n ? i + 8 : n;
     for (size_t j = i + 4; j < prefetch_end; ++j) prefetch_row(row(j), dim);
-    four_rows<Op>(d, q, row(i), row(i + 1), row(i + 2), row(i + 3), dim, tail, q_tail, out + i);
+    four_rows<Op>(d, q, row(i), row(i + 1), row(i + 2), row(i + 3), dim, tail, keep, q_tail,
+                  out + i);
   }
-  for (; i < n; ++i) out[i] = paired_row<Op>(d, q, row(i), dim, tail, q_tail);
+  for (; i < n; ++i) out[i] = paired_row<Op>(d, q, row(i), dim, tail, keep, q_tail);
 }
 
 // ---- The functions stored in the DistanceKernels table.

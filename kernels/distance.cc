@@ -46,20 +46,9 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 #include "kernels/target_tables.h"
 
+IQDB_KERNELS_EXPORT_TABLES(DistanceKernels, target_kernels, active_kernels, runnable_kernels)
+
 namespace iqdb::kernels {
-
-HWY_EXPORT(target_kernels);
-
-// Cached for the life of the process, so a later hwy::DisableTargets does not
-// change the kernels an index already uses.
-const DistanceKernels& active_kernels() {
-  static const DistanceKernels* const kActive = best_table(HWY_DISPATCH_TABLE(target_kernels));
-  return *kActive;
-}
-
-std::vector<const DistanceKernels*> runnable_kernels() {
-  return runnable_tables(HWY_DISPATCH_TABLE(target_kernels));
-}
 
 std::vector<const char*> compiled_target_names() {
   std::vector<const char*> names;

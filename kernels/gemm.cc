@@ -216,24 +216,39 @@ void dot_panel(const float* panel, size_t panel_vectors, const float* rows, size
 }
 #endif  // HWY_HAVE_SCALABLE
 
-// Independent multiply-add chains, as many as the micro-kernel keeps.
-inline constexpr size_t kProbeChains = kAccumulators;
+// Independent multiply-add chains, as many as the micro-kernel keeps. They
+// are named locals rather than an array: SVE vectors are sizeless and may
+// not be array elements. IQDB_GEMM_PROBE_CHAINS(X) expands X(c) for each.
+#define IQDB_GEMM_PROBE_12(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+#define IQDB_GEMM_PROBE_CHAINS(X) \
+  IQDB_GEMM_PROBE_12(X) X(12) X(13) X(14) X(15) X(16) X(17) X(18) X(19) X(20) X(21) X(22) X(23)
+#else
+#define IQDB_GEMM_PROBE_CHAINS(X) IQDB_GEMM_PROBE_12(X)
+#endif
+#define IQDB_GEMM_PROBE_COUNT(c) +1
+inline constexpr size_t kProbeChains = 0 IQDB_GEMM_PROBE_CHAINS(IQDB_GEMM_PROBE_COUNT);
+static_assert(kProbeChains == kAccumulators, "one probe chain per accumulator");
 
 float fma_probe(size_t iterations) {
   const DF d;
-  VF acc[kProbeChains];
-  for (size_t c = 0; c < kProbeChains; ++c) acc[c] = hn::Set(d, 1.0f + 0.001f * float(c));
+#define IQDB_GEMM_PROBE_INIT(c) VF acc##c = hn::Set(d, 1.0f + 0.001f * float(c));
+#define IQDB_GEMM_PROBE_STEP(c) acc##c = hn::MulAdd(acc##c, m, a);
+#define IQDB_GEMM_PROBE_SUM(c) sum = hn::Add(sum, acc##c);
+  IQDB_GEMM_PROBE_CHAINS(IQDB_GEMM_PROBE_INIT)
   // A fixed point near 1: x * m + a stays finite and normal forever.
   const VF m = hn::Set(d, 0.9999f);
   const VF a = hn::Set(d, 0.0001f);
   for (size_t i = 0; i < iterations; ++i) {
-    HWY_UNROLL(24)
-    for (size_t c = 0; c < kProbeChains; ++c) acc[c] = hn::MulAdd(acc[c], m, a);
+    IQDB_GEMM_PROBE_CHAINS(IQDB_GEMM_PROBE_STEP)
   }
-  VF sum = acc[0];
-  for (size_t c = 1; c < kProbeChains; ++c) sum = hn::Add(sum, acc[c]);
+  VF sum = hn::Zero(d);
+  IQDB_GEMM_PROBE_CHAINS(IQDB_GEMM_PROBE_SUM)
   return hn::GetLane(hn::SumOfLanes(d, sum));
 }
+#undef IQDB_GEMM_PROBE_SUM
+#undef IQDB_GEMM_PROBE_STEP
+#undef IQDB_GEMM_PROBE_INIT
 
 // This target's table; built on first use, immutable afterwards.
 const GemmKernels* target_gemm_kernels() {
@@ -253,6 +268,10 @@ const GemmKernels* target_gemm_kernels() {
   return &kTable;
 }
 
+#undef IQDB_GEMM_PROBE_COUNT
+#undef IQDB_GEMM_PROBE_CHAINS
+#undef IQDB_GEMM_PROBE_12
+
 // NOLINTNEXTLINE(google-readability-namespace-comments)
 }  // namespace HWY_NAMESPACE
 }  // namespace iqdb::kernels
@@ -261,18 +280,6 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 #include "kernels/target_tables.h"
 
-namespace iqdb::kernels {
-
-HWY_EXPORT(target_gemm_kernels);
-
-const GemmKernels& active_gemm_kernels() {
-  static const GemmKernels* const kActive = best_table(HWY_DISPATCH_TABLE(target_gemm_kernels));
-  return *kActive;
-}
-
-std::vector<const GemmKernels*> runnable_gemm_kernels() {
-  return runnable_tables(HWY_DISPATCH_TABLE(target_gemm_kernels));
-}
-
-}  // namespace iqdb::kernels
+IQDB_KERNELS_EXPORT_TABLES(GemmKernels, target_gemm_kernels, active_gemm_kernels,
+                           runnable_gemm_kernels)
 #endif  // HWY_ONCE

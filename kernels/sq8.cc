@@ -261,18 +261,5 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 #include "kernels/target_tables.h"
 
-namespace iqdb::kernels {
-
-HWY_EXPORT(target_sq8_kernels);
-
-const Sq8Kernels& active_sq8_kernels() {
-  static const Sq8Kernels* const kActive = best_table(HWY_DISPATCH_TABLE(target_sq8_kernels));
-  return *kActive;
-}
-
-std::vector<const Sq8Kernels*> runnable_sq8_kernels() {
-  return runnable_tables(HWY_DISPATCH_TABLE(target_sq8_kernels));
-}
-
-}  // namespace iqdb::kernels
+IQDB_KERNELS_EXPORT_TABLES(Sq8Kernels, target_sq8_kernels, active_sq8_kernels, runnable_sq8_kernels)
 #endif  // HWY_ONCE

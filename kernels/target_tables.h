@@ -47,12 +47,39 @@ auto runnable_tables(Getter const (&dispatch)[N]) {
 
 // The table of the best target this CPU runs, from the same
 // SupportedTargets() set as runnable_tables. Used instead of
-// HWY_DYNAMIC_DISPATCH: Highway 1.0's dispatch choice is fixed by whichever
-// call first detects the CPU and ignores a later hwy::DisableTargets, while
-// SupportedTargets() always honours it.
+// HWY_DYNAMIC_DISPATCH, whose choice (hwy::GetChosenTarget()) depends on
+// what ran first in the process:
+//   - it is fixed by whichever call first detects the CPU and ignores a
+//     later hwy::DisableTargets, while SupportedTargets() always honours it;
+//   - on Arm, Highway 1.0.3's SupportedTargets() initialises the chosen
+//     target before adding the vector-length-specific targets (SVE_256 at
+//     256 bits, SVE2_128 at 128 bits), so if anything calls it before the
+//     first HWY_DYNAMIC_DISPATCH, dispatch keeps plain SVE/SVE2.
+// SupportedTargets() itself always includes the length-specific targets, so
+// best_table picks the same target whatever ran before it, and the kernels
+// never read or change hwy::GetChosenTarget().
 template <class Getter, size_t N>
 auto best_table(Getter const (&dispatch)[N]) {
   return table_for_target(dispatch, hwy::SupportedAndGeneratedTargets().front());
 }
 
 }  // namespace iqdb::kernels
+
+// Defines, in namespace iqdb::kernels, the two entry points of a kernel
+// family from its per-target getter `getter` (a function returning
+// `const Table*`, defined in every HWY_NAMESPACE pass):
+//   - `const Table& active()`: the best_table, chosen on first call and then
+//     fixed for the life of the process, so a later hwy::DisableTargets does
+//     not change the kernels an index already uses;
+//   - `std::vector<const Table*> runnable()`: the runnable_tables.
+// Expand once per kernels .cc, at file scope in its `#if HWY_ONCE` part
+// (after HWY_AFTER_NAMESPACE()).
+#define IQDB_KERNELS_EXPORT_TABLES(Table, getter, active, runnable)                            \
+  namespace iqdb::kernels {                                                                    \
+  HWY_EXPORT(getter);                                                                          \
+  const Table& active() {                                                                      \
+    static const Table* const kActive = best_table(HWY_DISPATCH_TABLE(getter));                \
+    return *kActive;                                                                           \
+  }                                                                                            \
+  std::vector<const Table*> runnable() { return runnable_tables(HWY_DISPATCH_TABLE(getter)); } \
+  }  // namespace iqdb::kernels

@@ -220,18 +220,6 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 #include "kernels/target_tables.h"
 
-namespace iqdb::kernels {
-
-HWY_EXPORT(target_typed_kernels);
-
-const TypedKernels& active_typed_kernels() {
-  static const TypedKernels* const kActive = best_table(HWY_DISPATCH_TABLE(target_typed_kernels));
-  return *kActive;
-}
-
-std::vector<const TypedKernels*> runnable_typed_kernels() {
-  return runnable_tables(HWY_DISPATCH_TABLE(target_typed_kernels));
-}
-
-}  // namespace iqdb::kernels
+IQDB_KERNELS_EXPORT_TABLES(TypedKernels, target_typed_kernels, active_typed_kernels,
+                           runnable_typed_kernels)
 #endif  // HWY_ONCE

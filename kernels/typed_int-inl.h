@@ -98,24 +98,29 @@ HWY_INLINE float int_row(const TypedQuery& q, const uint8_t* row, size_t dim) {
 }
 #else
 // Whole vectors of bytes (see the file comment).
+//
+// Each metric is a set of static functions over four accumulator vectors of
+// DAcc that the caller holds as locals: SVE vectors are sizeless and may not
+// be struct members. A metric that needs fewer leaves the rest at zero, and
+// the compiler drops them.
 
 template <class D8>
 struct ByteL2 {
   using D16 = hn::RepartitionToWide<D8>;
   using DI16 = hn::RebindToSigned<D16>;
-  using D32 = hn::Repartition<int32_t, D8>;
-  // Explicit (not defaulted) so it is compiled for this target.
-  HWY_INLINE ByteL2() : lo0(hn::Zero(D32())), lo1(lo0), hi0(lo0), hi1(lo0) {}
-  hn::Vec<D32> lo0, lo1, hi0, hi1;
-  HWY_INLINE void add(D8 d8, hn::Vec<D8> a, hn::Vec<D8> b) {
+  using DAcc = hn::Repartition<int32_t, D8>;
+  using VAcc = hn::Vec<DAcc>;
+  // s0, s1: low halves of the bytes; s2, s3: high halves.
+  static HWY_INLINE void add(D8 d8, hn::Vec<D8> a, hn::Vec<D8> b, VAcc& s0, VAcc& s1, VAcc& s2,
+                             VAcc& s3) {
     const auto diff = hn::Or(hn::SaturatedSub(a, b), hn::SaturatedSub(b, a));
     const auto lo = hn::BitCast(DI16(), hn::ZipLower(D16(), diff, hn::Zero(d8)));
     const auto hi = hn::BitCast(DI16(), hn::ZipUpper(D16(), diff, hn::Zero(d8)));
-    lo0 = hn::ReorderWidenMulAccumulate(D32(), lo, lo, lo0, lo1);
-    hi0 = hn::ReorderWidenMulAccumulate(D32(), hi, hi, hi0, hi1);
+    s0 = hn::ReorderWidenMulAccumulate(DAcc(), lo, lo, s0, s1);
+    s2 = hn::ReorderWidenMulAccumulate(DAcc(), hi, hi, s2, s3);
   }
-  HWY_INLINE int64_t sum() const {
-    return hn::GetLane(hn::SumOfLanes(D32(), hn::Add(hn::Add(lo0, lo1), hn::Add(hi0, hi1))));
+  static HWY_INLINE int64_t sum(VAcc s0, VAcc s1, VAcc s2, VAcc s3) {
+    return hn::GetLane(hn::SumOfLanes(DAcc(), hn::Add(hn::Add(s0, s1), hn::Add(s2, s3))));
   }
 };
 
@@ -123,88 +128,98 @@ template <class D8>
 struct ByteDot {
   using D16 = hn::RepartitionToWide<D8>;
   using DI16 = hn::RebindToSigned<D16>;
-  using D32 = hn::Repartition<int32_t, D8>;
-  HWY_INLINE ByteDot() : lo0(hn::Zero(D32())), lo1(lo0), hi0(lo0), hi1(lo0) {}
-  hn::Vec<D32> lo0, lo1, hi0, hi1;
-  HWY_INLINE void add(D8 d8, hn::Vec<D8> a, hn::Vec<D8> b) {
+  using DAcc = hn::Repartition<int32_t, D8>;
+  using VAcc = hn::Vec<DAcc>;
+  // s0, s1: low halves of the bytes; s2, s3: high halves.
+  static HWY_INLINE void add(D8 d8, hn::Vec<D8> a, hn::Vec<D8> b, VAcc& s0, VAcc& s1, VAcc& s2,
+                             VAcc& s3) {
     const auto zero = hn::Zero(d8);
     const auto a_lo = hn::BitCast(DI16(), hn::ZipLower(D16(), a, zero));
     const auto b_lo = hn::BitCast(DI16(), hn::ZipLower(D16(), b, zero));
     const auto a_hi = hn::BitCast(DI16(), hn::ZipUpper(D16(), a, zero));
     const auto b_hi = hn::BitCast(DI16(), hn::ZipUpper(D16(), b, zero));
-    lo0 = hn::ReorderWidenMulAccumulate(D32(), a_lo, b_lo, lo0, lo1);
-    hi0 = hn::ReorderWidenMulAccumulate(D32(), a_hi, b_hi, hi0, hi1);
+    s0 = hn::ReorderWidenMulAccumulate(DAcc(), a_lo, b_lo, s0, s1);
+    s2 = hn::ReorderWidenMulAccumulate(DAcc(), a_hi, b_hi, s2, s3);
   }
-  HWY_INLINE int64_t sum() const {
-    return hn::GetLane(hn::SumOfLanes(D32(), hn::Add(hn::Add(lo0, lo1), hn::Add(hi0, hi1))));
+  static HWY_INLINE int64_t sum(VAcc s0, VAcc s1, VAcc s2, VAcc s3) {
+    return hn::GetLane(hn::SumOfLanes(DAcc(), hn::Add(hn::Add(s0, s1), hn::Add(s2, s3))));
   }
 };
 
 template <class D8>
 struct ByteL1 {
-  using D64 = hn::Repartition<uint64_t, D8>;
-  HWY_INLINE ByteL1() : acc(hn::Zero(D64())) {}
-  hn::Vec<D64> acc;
-  HWY_INLINE void add(D8, hn::Vec<D8> a, hn::Vec<D8> b) {
-    acc = hn::Add(acc, hn::SumsOf8(hn::Or(hn::SaturatedSub(a, b), hn::SaturatedSub(b, a))));
+  using DAcc = hn::Repartition<uint64_t, D8>;
+  using VAcc = hn::Vec<DAcc>;
+  // Only s0 is used.
+  static HWY_INLINE void add(D8, hn::Vec<D8> a, hn::Vec<D8> b, VAcc& s0, VAcc&, VAcc&, VAcc&) {
+    s0 = hn::Add(s0, hn::SumsOf8(hn::Or(hn::SaturatedSub(a, b), hn::SaturatedSub(b, a))));
   }
-  HWY_INLINE int64_t sum() const {
-    return static_cast<int64_t>(hn::GetLane(hn::SumOfLanes(D64(), acc)));
+  static HWY_INLINE int64_t sum(VAcc s0, VAcc, VAcc, VAcc) {
+    return static_cast<int64_t>(hn::GetLane(hn::SumOfLanes(DAcc(), s0)));
   }
 };
 
 template <class D8>
 struct ByteHamming {
-  using D64 = hn::Repartition<uint64_t, D8>;
-  HWY_INLINE ByteHamming() : acc(hn::Zero(D64())) {}
-  hn::Vec<D64> acc;
-  HWY_INLINE void add(D8 d8, hn::Vec<D8> a, hn::Vec<D8> b) {
-    acc = hn::Add(acc, hn::SumsOf8(hn::IfThenZeroElse(hn::Eq(a, b), hn::Set(d8, uint8_t{1}))));
+  using DAcc = hn::Repartition<uint64_t, D8>;
+  using VAcc = hn::Vec<DAcc>;
+  // Only s0 is used.
+  static HWY_INLINE void add(D8 d8, hn::Vec<D8> a, hn::Vec<D8> b, VAcc& s0, VAcc&, VAcc&, VAcc&) {
+    s0 = hn::Add(s0, hn::SumsOf8(hn::IfThenZeroElse(hn::Eq(a, b), hn::Set(d8, uint8_t{1}))));
   }
-  HWY_INLINE int64_t sum() const {
-    return static_cast<int64_t>(hn::GetLane(hn::SumOfLanes(D64(), acc)));
+  static HWY_INLINE int64_t sum(VAcc s0, VAcc, VAcc, VAcc) {
+    return static_cast<int64_t>(hn::GetLane(hn::SumOfLanes(DAcc(), s0)));
   }
 };
 
-// x86 AVX-512 masked byte loads suppress faults on the masked-off bytes, so
-// the last partial vector is one masked load (zeros add nothing to any of
-// these sums: |0 - 0| = 0 * 0 = 0, and equal bytes count nothing).
-inline constexpr bool kFaultFreeByteMaskedLoad = HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3;
+// x86 AVX-512 masked byte loads and SVE predicated loads suppress faults on
+// the masked-off bytes, so the last partial vector is one masked load (zeros
+// add nothing to any of these sums: |0 - 0| = 0 * 0 = 0, and equal bytes
+// count nothing).
+inline constexpr bool kFaultFreeByteMaskedLoad =
+    (HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3) || HWY_TARGET == HWY_SVE || HWY_TARGET == HWY_SVE2 ||
+    HWY_TARGET == HWY_SVE_256 || HWY_TARGET == HWY_SVE2_128;
 
 // The elements [i, dim) that fill whole vectors of D8 (and, where masked
-// loads are fault-free, the partial one), two accumulators alternating;
+// loads are fault-free, the partial one), two accumulator sets alternating;
 // int32 sums are flushed into the total every kFlushDims.
 template <template <class> class Acc, class D8>
 HWY_INLINE int64_t byte_segment(D8 d8, const uint8_t* a, const uint8_t* b, size_t& i, size_t dim) {
+  using A = Acc<D8>;
+  using VAcc = typename A::VAcc;
+  const typename A::DAcc dacc;
   const size_t lanes = hn::Lanes(d8);
   int64_t total = 0;
   while (i + lanes <= dim) {
     const size_t end = dim - i < kFlushDims ? dim : i + kFlushDims;
-    Acc<D8> acc0, acc1;
+    // Two accumulator sets (x, y) for alternate vectors.
+    VAcc x0 = hn::Zero(dacc), x1 = x0, x2 = x0, x3 = x0;
+    VAcc y0 = x0, y1 = x0, y2 = x0, y3 = x0;
     for (; i + 2 * lanes <= end; i += 2 * lanes) {
-      acc0.add(d8, hn::LoadU(d8, a + i), hn::LoadU(d8, b + i));
-      acc1.add(d8, hn::LoadU(d8, a + i + lanes), hn::LoadU(d8, b + i + lanes));
+      A::add(d8, hn::LoadU(d8, a + i), hn::LoadU(d8, b + i), x0, x1, x2, x3);
+      A::add(d8, hn::LoadU(d8, a + i + lanes), hn::LoadU(d8, b + i + lanes), y0, y1, y2, y3);
     }
     if (i + lanes <= end) {
-      acc0.add(d8, hn::LoadU(d8, a + i), hn::LoadU(d8, b + i));
+      A::add(d8, hn::LoadU(d8, a + i), hn::LoadU(d8, b + i), x0, x1, x2, x3);
       i += lanes;
     }
     if constexpr (kFaultFreeByteMaskedLoad) {
       if (i == dim - dim % lanes && i < dim && end == dim) {
         const auto keep = hn::FirstN(d8, dim - i);
-        acc1.add(d8, hn::MaskedLoad(keep, d8, a + i), hn::MaskedLoad(keep, d8, b + i));
+        A::add(d8, hn::MaskedLoad(keep, d8, a + i), hn::MaskedLoad(keep, d8, b + i), y0, y1, y2,
+               y3);
         i = dim;
       }
     }
-    total += acc0.sum() + acc1.sum();
+    total += A::sum(x0, x1, x2, x3) + A::sum(y0, y1, y2, y3);
   }
   if constexpr (kFaultFreeByteMaskedLoad) {
     if (i < dim) {  // dim < lanes: the whole row is one partial vector
-      Acc<D8> acc;
+      VAcc x0 = hn::Zero(dacc), x1 = x0, x2 = x0, x3 = x0;
       const auto keep = hn::FirstN(d8, dim - i);
-      acc.add(d8, hn::MaskedLoad(keep, d8, a + i), hn::MaskedLoad(keep, d8, b + i));
+      A::add(d8, hn::MaskedLoad(keep, d8, a + i), hn::MaskedLoad(keep, d8, b + i), x0, x1, x2, x3);
       i = dim;
-      total += acc.sum();
+      total += A::sum(x0, x1, x2, x3);
     }
   }
   return total;

@@ -6,8 +6,20 @@
 // (under the default FsyncPolicy::always()).
 //
 // Thread-safety: every method may be called from many threads at once.
-// Searches run concurrently with each other; a write excludes readers only
-// while it changes the in-memory structures.
+// Searches run concurrently with each other and with the application of
+// writes: the index work of a write (an HNSW insert's beam search and
+// relinking, repairing a removed node's neighbours, the periodic
+// reachability repair, IVF training, optimize()) runs beside searches, and
+// a search waits only while a write publishes a row, a removal, a freed
+// node or slot, a replaced row's codes, an IVF list append or a new model,
+// or a slice of 256 rows of a batch: steps bounded by a row, a node or a
+// slice, never by the size of the database (one exception: SQ8 row storage
+// learns its codes once, inside the write that reaches
+// VectorStorage::kSq8TrainingRows rows). A search sees each record
+// wholly or not at all, and every hit is a record get() would return at
+// that moment. Writes apply one at a time in log order; a snapshot (flush,
+// close, background compaction) holds writers only while memory is copied
+// out and is written while they go on.
 //
 // Lifecycle: close() may be called while other threads are inside the
 // handle: it waits for the calls in flight, writes what memory holds beyond
@@ -123,7 +135,8 @@ class IQDB_EXPORT Database {
   // The result reaches the file at the next flush() or close().
   Status optimize();
   // Writes a fresh snapshot whenever memory differs from the file (logged
-  // writes, optimize(), index training or repair) and starts an empty log.
+  // writes, optimize(), index training or repair) and cuts the log to the
+  // records logged after the snapshot was copied out.
   // Also reports, and retries, a failed background compaction. No-op in
   // memory.
   Status flush();

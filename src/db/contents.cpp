@@ -1,5 +1,6 @@
 #include "db/contents.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "db/index_factory.h"
@@ -36,20 +37,25 @@ Result<std::unique_ptr<Contents>> Contents::load(Config config, const index::Sec
 }
 
 Status Contents::upsert(const VectorId& id, std::span<const float> vector, const Metadata* metadata,
-                        ResultCache* cache) {
-  auto r = store_.upsert(id, vector, metadata);
+                        ResultCache* cache, index::Publisher& publisher) {
+  Result<index::VectorStore::UpsertResult> r = Status::OK();
+  publisher.exclusive([&] { r = store_.upsert(id, vector, metadata); });
   if (!r) return r.status();
   util::maybe_throw_injected_apply_fault();
   Status s;
-  if (ann_) s = r->replaced ? ann_->update(r->slot) : ann_->insert(r->slot);
-  if (cache) cache->on_upsert(store_, r->slot, r->replaced);
+  if (ann_) {
+    s = r->replaced ? ann_->update(r->slot, publisher)
+                    : ann_->insert_batch(std::span<const uint32_t>(&r->slot, 1), publisher);
+  }
+  if (cache) publisher.exclusive([&] { cache->on_upsert(store_, r->slot, r->replaced); });
   return s;
 }
 
 Status Contents::upsert_batch(std::span<const VectorId> ids, std::span<const float> rows,
-                              std::span<const Metadata* const> metadata, ResultCache* cache) {
+                              std::span<const Metadata* const> metadata, ResultCache* cache,
+                              index::Publisher& publisher) {
   const size_t dim = config_.dim();
-  std::vector<uint32_t> inserted, touched;
+  std::vector<uint32_t> inserted, touched, replaced;
   // fresh[slot] != 0: the slot was inserted by this batch and waits for
   // insert_batch below, which reads its final vector (a later row of the
   // batch may have replaced it again).
@@ -57,39 +63,60 @@ Status Contents::upsert_batch(std::span<const VectorId> ids, std::span<const flo
   inserted.reserve(ids.size());
   if (cache) touched.reserve(ids.size());
   bool any_replaced = false;
-  for (size_t i = 0; i < ids.size(); ++i) {
-    auto r =
-        store_.upsert(ids[i], rows.subspan(i * dim, dim), metadata.empty() ? nullptr : metadata[i]);
-    if (!r) return r.status();
-    if (i == ids.size() / 2) util::maybe_throw_injected_apply_fault();
-    if (cache) touched.push_back(r->slot);
-    any_replaced = any_replaced || r->replaced;
-    if (!ann_) continue;
-    const bool waiting = r->slot < fresh.size() && fresh[r->slot] != 0;
-    if (r->replaced) {
-      if (!waiting) IQDB_RETURN_IF_ERROR(ann_->update(r->slot));
-    } else {
-      if (r->slot >= fresh.size()) fresh.resize(std::max<size_t>(r->slot + 1, fresh.size() * 2));
-      fresh[r->slot] = 1;
-      inserted.push_back(r->slot);
+  Status failed;
+  for (size_t begin = 0; begin < ids.size() && failed.ok(); begin += kPublishRows) {
+    const size_t end = std::min(ids.size(), begin + kPublishRows);
+    replaced.clear();
+    publisher.exclusive([&] {
+      for (size_t i = begin; i < end; ++i) {
+        auto r = store_.upsert(ids[i], rows.subspan(i * dim, dim),
+                               metadata.empty() ? nullptr : metadata[i]);
+        if (!r) {
+          failed = r.status();
+          return;
+        }
+        if (cache) touched.push_back(r->slot);
+        any_replaced = any_replaced || r->replaced;
+        if (!ann_) continue;
+        const bool waiting = r->slot < fresh.size() && fresh[r->slot] != 0;
+        if (r->replaced) {
+          if (!waiting) replaced.push_back(r->slot);
+        } else {
+          if (r->slot >= fresh.size())
+            fresh.resize(std::max<size_t>(r->slot + 1, fresh.size() * 2));
+          fresh[r->slot] = 1;
+          inserted.push_back(r->slot);
+        }
+      }
+    });
+    if (begin <= ids.size() / 2 && ids.size() / 2 < end) util::maybe_throw_injected_apply_fault();
+    for (uint32_t slot : replaced) {
+      if (!failed.ok()) break;
+      failed = ann_->update(slot, publisher);
     }
   }
+  IQDB_RETURN_IF_ERROR(failed);
   Status s;
-  if (ann_ && !inserted.empty()) s = ann_->insert_batch(inserted);
-  if (cache) cache->on_upsert_many(store_, touched, any_replaced);
+  if (ann_ && !inserted.empty()) s = ann_->insert_batch(inserted, publisher);
+  if (cache) publisher.exclusive([&] { cache->on_upsert_many(store_, touched, any_replaced); });
   return s;
 }
 
-bool Contents::remove(const VectorId& id, ResultCache* cache) {
-  uint32_t slot = store_.find(id);
+bool Contents::remove(const VectorId& id, ResultCache* cache, index::Publisher& publisher) {
+  uint32_t slot = index::kNoSlot;
+  publisher.exclusive([&] { slot = store_.retire(id); });
   if (slot == index::kNoSlot) return false;
-  if (ann_) ann_->remove(slot);
-  store_.remove(id);
-  if (cache) cache->on_remove(id);
+  if (ann_) ann_->remove(slot, publisher);
+  publisher.exclusive([&] {
+    store_.reclaim(slot);
+    if (cache) cache->on_remove(id);
+  });
   return true;
 }
 
-Status Contents::optimize() { return ann_ ? ann_->optimize() : Status::OK(); }
+Status Contents::optimize(index::Publisher& publisher) {
+  return ann_ ? ann_->optimize(publisher) : Status::OK();
+}
 
 void Contents::save(index::SectionSink& sink) const {
   store_.save(sink);

@@ -7,8 +7,26 @@
 // The index keeps a reference to the store, so Contents never moves (it is
 // handed around by unique_ptr).
 //
-// Thread-safety: none of its own. The database applies writes under its
-// exclusive lock and reads under the shared one.
+// Thread-safety: none of its own. Reads run under the database's shared
+// lock. A write runs alone among writes (the database serialises them) and
+// alongside reads: every change to what a read could be looking at goes
+// through the Publisher's exclusive steps (index/ann_index.h), each bounded
+// by one row (a batch: one slice of rows, one list append per row). So a
+// read sees each record wholly or not at all, and a record it returns is
+// one get() would return:
+//   upsert of a new id   exclusive: row, id and metadata into a slot (the
+//                        record is now live and get() returns it); then
+//                        the index links it alongside reads.
+//   upsert of an id      exclusive: the row overwritten in place (and the
+//                        index's codes of it); the relink runs alongside.
+//   remove               exclusive: the record retired (no longer live, so
+//                        no read returns it; the slot is not reused); the
+//                        index unlinks it alongside reads; exclusive: the
+//                        index frees the node, the store the slot. A read
+//                        in flight holds the shared lock, so no read can
+//                        still hold the slot when it is reused.
+// The result cache is told in a last exclusive step, after the index holds
+// the write, so no result computed before it can outlive it.
 #pragma once
 
 #include <memory>
@@ -42,14 +60,19 @@ class Contents {
 
   // Writes. `cache` (may be null) is told which rows changed. A failure
   // may leave the write partly applied: the caller stops taking writes.
+  // `publisher` runs the steps reads must not overlap (see above).
   Status upsert(const VectorId& id, std::span<const float> vector, const Metadata* metadata,
-                ResultCache* cache);
-  // Linear in the batch size; rows is row-major, metadata empty or one per id.
+                ResultCache* cache, index::Publisher& publisher);
+  // Linear in the batch size; rows is row-major, metadata empty or one per
+  // id. Rows are published in slices of kPublishRows.
   Status upsert_batch(std::span<const VectorId> ids, std::span<const float> rows,
-                      std::span<const Metadata* const> metadata, ResultCache* cache);
-  bool remove(const VectorId& id, ResultCache* cache);
-  // Rebuilds or retrains the index (not logged: the caller must snapshot).
-  Status optimize();
+                      std::span<const Metadata* const> metadata, ResultCache* cache,
+                      index::Publisher& publisher);
+  bool remove(const VectorId& id, ResultCache* cache, index::Publisher& publisher);
+  static constexpr size_t kPublishRows = 256;
+  // Rebuilds or retrains the index (not logged: the caller must snapshot),
+  // alongside reads where the index can.
+  Status optimize(index::Publisher& publisher);
 
   // Every section a snapshot of these contents needs.
   void save(index::SectionSink& sink) const;

@@ -220,19 +220,6 @@ void DatabaseImpl::search_batch_locked(std::span<const float> queries, const Sea
 
 // ---- lifecycle ----
 
-Status DatabaseImpl::optimize() {
-  auto pass = gate_.enter();
-  if (!pass) return closed_error();
-  IQDB_RETURN_IF_ERROR(writable());
-  std::unique_lock lock(mutex_);
-  if (cache_) cache_->clear();
-  unsaved_.store(true);  // a rebuilt index is not in the log: the next flush writes it
-  Status s = db::guarded([&] { return contents_->optimize(); });
-  // A rebuild that failed halfway leaves an index nobody can vouch for.
-  if (!s.ok() && s.code() != StatusCode::kInvalidArgument) latch(s);
-  return s;
-}
-
 Status DatabaseImpl::flush() {
   auto pass = gate_.enter();
   if (!pass) return closed_error();

@@ -4,10 +4,24 @@
 //
 // Write path (database_writes.cpp): validate -> journal.log (durable per
 // fsync policy) -> wait for the write's turn in log order (ApplyOrder) ->
-// apply to memory under the exclusive lock -> acknowledge. If applying a
-// logged write fails, memory no longer equals the log: the database latches
-// and refuses every later write with that reason (reopening replays the
-// log). A log over its threshold is compacted by a background thread.
+// apply to memory -> acknowledge. If applying a logged write fails, memory
+// no longer equals the log: the database latches and refuses every later
+// write with that reason (reopening replays the log). A log over its
+// threshold is compacted by a background thread; the snapshot is copied
+// out under a short hold and written while writes go on (checkpoint() in
+// database_writes.cpp states the rule).
+//
+// Reads never wait for a write beyond a short step. A write is applied
+// holding apply_mu_ (one change to the contents at a time) and the readers'
+// lock shared: the graph insert, relinking, repair and IVF training run
+// alongside searches, and only the steps that change what a search may be
+// reading in place take the lock exclusively, each bounded by one row, one
+// node's lists or one slice of a batch (db/contents.h lists them). Freed
+// slots are reused only after such an exclusive step, so no search in
+// flight can still read them. optimize() works the same way: the repair
+// and the retraining run alongside searches and the new IVF model or SQ8
+// codes are swapped in with one exclusive step. Snapshots hold the
+// readers' lock shared only.
 //
 // Integrity (db/scrub.h): the snapshot's big sections are checksummed in
 // the background after open, and all of them before any new snapshot is
@@ -19,7 +33,7 @@
 // file, and releases everything. Later calls get kClosed.
 //
 // Thread-safety: every public method is safe to call concurrently. Reads
-// take the shared lock; a write takes the exclusive lock only to apply.
+// take the shared lock; a write takes the exclusive lock only to publish.
 #pragma once
 
 #include <atomic>
@@ -140,7 +154,10 @@ class DatabaseImpl {
   std::unique_ptr<db::Journal> journal_;
   std::unique_ptr<db::ResultCache> cache_;    // null when not configured
   std::unique_ptr<db::SnapshotScrub> scrub_;  // null when nothing is left to verify
-  mutable std::shared_mutex mutex_;           // readers shared; applying a write exclusive
+  mutable std::shared_mutex mutex_;  // readers shared; a write's publishing steps exclusive
+  // Held by whatever changes the contents (a write's whole apply,
+  // optimize), by a snapshot's capture and by verify(); never by searches.
+  mutable std::mutex apply_mu_;
   mutable db::CallGate gate_;
   db::ApplyOrder order_;
 

@@ -15,6 +15,35 @@ namespace {
 
 Status closed_error() { return Status::Closed("the database is closed"); }
 
+// How a writer holds the readers' lock while it applies: shared, so
+// searches run alongside, and exclusive only for the steps the contents
+// hand to exclusive() (db/contents.h). Writers are already serialised (log
+// order and apply_mu_), so nothing else changes the contents between the
+// shared and the exclusive holds.
+class ReaderLockPublisher final : public index::Publisher {
+ public:
+  explicit ReaderLockPublisher(std::shared_mutex& mu) : mu_(mu) { mu_.lock_shared(); }
+  ~ReaderLockPublisher() { mu_.unlock_shared(); }
+  ReaderLockPublisher(const ReaderLockPublisher&) = delete;
+  ReaderLockPublisher& operator=(const ReaderLockPublisher&) = delete;
+
+ protected:
+  void run(void* step, void (*call)(void*)) override {
+    mu_.unlock_shared();
+    // Back to shared on every path, exceptions included (the destructor
+    // above releases it).
+    struct Relock {
+      std::shared_mutex& mu;
+      ~Relock() { mu.lock_shared(); }
+    } relock{mu_};
+    std::unique_lock exclusive(mu_);
+    call(step);
+  }
+
+ private:
+  std::shared_mutex& mu_;
+};
+
 // A single log record, encoded only when the journal asks for it.
 template <typename Encode>
 auto one_record(db::WalOp op, Encode encode) {
@@ -63,8 +92,9 @@ Status DatabaseImpl::write(const db::RecordSource& source, Apply&& apply) {
     db::ApplyOrder::Turn turn(order_, *range);
     if (!turn.ok()) return writable();
     result = db::guarded([&] {
-      std::unique_lock lock(mutex_);
-      return apply();
+      std::lock_guard contents_change(apply_mu_);
+      ReaderLockPublisher publisher(mutex_);
+      return apply(publisher);
     });
     // The record is durable but memory does not hold it: memory no longer
     // equals the log, so no later write may build on it.
@@ -83,7 +113,9 @@ Status DatabaseImpl::upsert(const VectorId& id, std::span<const float> vector,
   IQDB_RETURN_IF_ERROR(contents_->store().check_vector(vector));
   auto record =
       one_record(db::WalOp::kUpsert, [&] { return db::encode_upsert(id, vector, metadata); });
-  return write(record, [&] { return contents_->upsert(id, vector, metadata, cache_.get()); });
+  return write(record, [&](index::Publisher& publisher) {
+    return contents_->upsert(id, vector, metadata, cache_.get(), publisher);
+  });
 }
 
 Status DatabaseImpl::upsert_batch(std::span<const VectorId> ids, std::span<const float> rows,
@@ -110,7 +142,9 @@ Status DatabaseImpl::upsert_batch(std::span<const VectorId> ids, std::span<const
   if (ids.empty()) return Status::OK();
   db::BatchEncoder encoder(ids, rows, dim, metadata, db::batch_part_bytes());
   auto records = [&]() -> Result<db::LogRecord> { return encoder.next(); };
-  return write(records, [&] { return contents_->upsert_batch(ids, rows, metadata, cache_.get()); });
+  return write(records, [&](index::Publisher& publisher) {
+    return contents_->upsert_batch(ids, rows, metadata, cache_.get(), publisher);
+  });
 }
 
 Result<bool> DatabaseImpl::remove(const VectorId& id) {
@@ -118,16 +152,50 @@ Result<bool> DatabaseImpl::remove(const VectorId& id) {
   if (!pass) return closed_error();
   bool removed = false;
   auto record = one_record(db::WalOp::kRemove, [&] { return db::encode_remove(id); });
-  Status s = write(record, [&] {
-    removed = contents_->remove(id, cache_.get());
+  Status s = write(record, [&](index::Publisher& publisher) {
+    removed = contents_->remove(id, cache_.get(), publisher);
     return Status::OK();
   });
   if (!s.ok()) return s;
   return removed;
 }
 
+Status DatabaseImpl::optimize() {
+  auto pass = gate_.enter();
+  if (!pass) return closed_error();
+  IQDB_RETURN_IF_ERROR(writable());
+  std::lock_guard contents_change(apply_mu_);
+  unsaved_.store(true);  // a rebuilt index is not in the log: the next flush writes it
+  Status s = db::guarded([&] {
+    // The repair and the retraining run alongside searches; the new model
+    // or codes are swapped in exclusively, and the cache cleared after.
+    ReaderLockPublisher publisher(mutex_);
+    Status done = contents_->optimize(publisher);
+    if (cache_) publisher.exclusive([&] { cache_->clear(); });
+    return done;
+  });
+  // A rebuild that failed halfway leaves an index nobody can vouch for.
+  if (!s.ok() && s.code() != StatusCode::kInvalidArgument) latch(s);
+  return s;
+}
+
 // ---- snapshots and compaction ----
 
+// Snapshots and the log (the rule every checkpoint follows, automatic
+// compaction included):
+//   1. capture, with log() calls held and every logged write applied (so
+//      memory equals the log up to `covered`), and with the readers' lock
+//      shared (searches go on): every section is copied into the writer.
+//      Writers wait only for this copy.
+//   2. write: the file is written, fsynced and renamed over the snapshot
+//      with no lock held: writes are logged and applied meanwhile, into
+//      memory and into the log after `covered`.
+//   3. cut: with log() calls held again, the log is replaced by one
+//      holding only the records after `covered` (a copy of that tail).
+// A crash before 2 completes leaves the old snapshot and the whole log; one
+// after it leaves the new snapshot with the old log (replay skips what the
+// snapshot covers) or with the cut one. Either way every acknowledged write
+// is there once.
 Status DatabaseImpl::checkpoint(bool force, std::optional<Compression> compression) {
   std::lock_guard one_at_a_time(checkpoint_mu_);
   if (!journal_->durable()) return Status::OK();
@@ -141,24 +209,33 @@ Status DatabaseImpl::checkpoint(bool force, std::optional<Compression> compressi
   if (scrub_ && snapshot_due(db::Journal::AppendHold(*journal_).last_seq())) {
     IQDB_RETURN_IF_ERROR(scrub_->verify_rest());
   }
-  db::Journal::AppendHold hold(*journal_);
-  // Every logged write must be in memory before memory is written out.
-  if (!order_.wait_applied(hold.last_seq())) return writable();
-  std::shared_lock readers_go_on(mutex_);
-  if (!force && !snapshot_due(hold.last_seq())) return Status::OK();
-  if (scrub_) IQDB_RETURN_IF_ERROR(scrub_->verify_rest());
   const Compression encoding = compression.value_or(snapshot_compression_);
-  Status s = db::guarded([&] {
-    storage::SnapshotWriter writer(
-        db::snapshot_header(*contents_, journal_->identity(), hold.last_seq()));
-    IQDB_RETURN_IF_ERROR(db::add_sections(*contents_, writer, encoding));
-    return journal_->write_snapshot(hold, writer);
-  });
+  std::optional<storage::SnapshotWriter> writer;
+  db::Journal::LogPoint covered;
+  bool was_unsaved = false;
+  {
+    db::Journal::AppendHold hold(*journal_);
+    // Every logged write must be in memory before memory is copied out.
+    if (!order_.wait_applied(hold.last_seq())) return writable();
+    std::lock_guard no_optimize(apply_mu_);
+    std::shared_lock readers_go_on(mutex_);
+    if (!force && !snapshot_due(hold.last_seq())) return Status::OK();
+    if (scrub_) IQDB_RETURN_IF_ERROR(scrub_->verify_rest());
+    covered = hold.point();
+    IQDB_RETURN_IF_ERROR(db::guarded([&] {
+      writer.emplace(db::snapshot_header(*contents_, journal_->identity(), covered.last_seq));
+      return db::copy_sections(*contents_, *writer, encoding);
+    }));
+    // An optimize() after this point sets it again: its index is not in
+    // this snapshot.
+    was_unsaved = unsaved_.exchange(false);
+  }
+  Status s = db::guarded([&] { return journal_->write_snapshot(covered, *writer); });
   if (s.ok()) {
-    unsaved_.store(false);             // optimize() cannot run: it needs the exclusive lock
     snapshot_compression_ = encoding;  // later snapshots keep it
-  } else if (Status broken = journal_->status(); !broken.ok()) {
-    latch(broken);
+  } else {
+    if (was_unsaved) unsaved_.store(true);
+    if (Status broken = journal_->status(); !broken.ok()) latch(broken);
   }
   return s;
 }

@@ -6,11 +6,13 @@
 // concurrent writers share one). A write is never acknowledged before it is
 // durable under FsyncPolicy::always().
 //
-// write_snapshot(): with appends held, PATH.tmp is written, fsynced and
-// renamed over PATH, the directory fsynced (SnapshotWriter), then the log
-// is replaced by an empty one. A crash at any point leaves the old snapshot
-// with its full log, or the new snapshot (whose header says which records
-// it covers) with a log whose records it already holds.
+// write_snapshot(): PATH.tmp is written, fsynced and renamed over PATH,
+// the directory fsynced (SnapshotWriter), while appends go on; then, with
+// appends held, the log is replaced by one holding only the records logged
+// after the point the snapshot covers (WalWriter::reset_keeping). A crash
+// at any point leaves the old snapshot with its full log, or the new
+// snapshot (whose header says which records it covers) with the old log,
+// whose records up to that point replay skips, or with the cut log.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -55,7 +57,7 @@ class MemoryJournal final : public Journal {
   uint64_t compact_threshold_bytes() const override { return UINT64_MAX; }
   uint64_t identity() const override { return 0; }
   uint64_t snapshot_seq() const override { return 0; }
-  Status write_snapshot(const AppendHold&, const storage::SnapshotWriter&) override {
+  Status write_snapshot(const LogPoint&, const storage::SnapshotWriter&) override {
     return Status::OK();
   }
   Status close() override {
@@ -137,15 +139,18 @@ class FileJournal final : public Journal {
     return snapshot_seq_;
   }
 
-  Status write_snapshot(const AppendHold& hold, const storage::SnapshotWriter& writer) override {
+  Status write_snapshot(const LogPoint& covered, const storage::SnapshotWriter& writer) override {
     IQDB_RETURN_IF_ERROR(status());
-    if (!wal_) return Status::Closed("the database is closed");
     IQDB_RETURN_IF_ERROR(writer.write_atomically(path_));
     {
       std::lock_guard l(state_mu_);
-      snapshot_seq_ = hold.last_seq();
+      snapshot_seq_ = covered.last_seq;
     }
-    Status s = wal_->reset(identity_, hold.last_seq() + 1);
+    std::lock_guard l(append_mu_);
+    if (!wal_) return Status::Closed("the database is closed");
+    Status s = wal_->reset_keeping(identity_, {covered.log_end, covered.last_seq + 1});
+    // The new snapshot stands either way, but a failed rename or directory
+    // fsync leaves unknown which log file the next append would reach.
     if (!s.ok()) break_with(s);
     return s;
   }
@@ -162,6 +167,7 @@ class FileJournal final : public Journal {
 
  private:
   uint64_t last_seq_locked() const override { return wal_ ? wal_->next_seq() - 1 : 0; }
+  uint64_t log_end_locked() const override { return wal_ ? wal_->mark().end : 0; }
 
   // A write the WalWriter could not undo breaks the log for good.
   void note_broken() {

@@ -92,26 +92,37 @@ class Journal {
   // The last sequence the snapshot on disk holds.
   virtual uint64_t snapshot_seq() const = 0;
 
+  // Where the log stood at one moment: the last sequence logged and the
+  // byte offset in the log where the next record goes.
+  struct LogPoint {
+    uint64_t last_seq = 0;
+    uint64_t log_end = 0;
+  };
+
   // Stops log() calls for its lifetime. last_seq() is the last sequence
   // logged before it: every write up to it may still be on its way to
   // memory (wait for it there before reading memory out).
   class AppendHold {
    public:
     explicit AppendHold(Journal& journal)
-        : lock_(journal.append_mu_), last_seq_(journal.last_seq_locked()) {}
-    uint64_t last_seq() const noexcept { return last_seq_; }
+        : lock_(journal.append_mu_), point_{journal.last_seq_locked(), journal.log_end_locked()} {}
+    uint64_t last_seq() const noexcept { return point_.last_seq; }
+    LogPoint point() const noexcept { return point_; }
 
    private:
     std::unique_lock<std::mutex> lock_;
-    uint64_t last_seq_;
+    LogPoint point_;
   };
 
-  // Writes `writer` (whose header says it holds everything up to
-  // hold.last_seq() and carries identity()) as the new snapshot and starts
-  // an empty log after it. On failure the old snapshot and the whole log
-  // still stand, and the journal keeps working unless the log reset failed.
+  // Writes `writer` (whose header says it holds every record up to
+  // `covered.last_seq` and carries identity()) as the new snapshot, then
+  // drops those records from the log, keeping the ones logged after
+  // `covered` (taken under an AppendHold). log() calls go on while the file
+  // is written and fsynced; they wait only while the log is cut. On failure
+  // the old snapshot and the whole log still stand, and the journal keeps
+  // working unless cutting the log failed after the snapshot was in place.
   // A no-op that returns OK for an in-memory journal.
-  virtual Status write_snapshot(const AppendHold& hold, const storage::SnapshotWriter& writer) = 0;
+  virtual Status write_snapshot(const LogPoint& covered, const storage::SnapshotWriter& writer) = 0;
 
   // Makes what periodic/never left in the page cache durable, stops the
   // periodic sync and releases the files (and the lock). Later log() calls
@@ -120,8 +131,10 @@ class Journal {
 
  protected:
   Journal() = default;
-  // The last sequence handed out; called with append_mu_ held.
+  // The last sequence handed out and the log's end; called with append_mu_
+  // held.
   virtual uint64_t last_seq_locked() const = 0;
+  virtual uint64_t log_end_locked() const { return 0; }
   mutable std::mutex append_mu_;
 };
 

@@ -94,21 +94,24 @@ class Replayer {
     switch (op.op) {
       case WalOp::kUpsert: {
         const Metadata* m = op.metadata[0] ? &*op.metadata[0] : nullptr;
-        return contents_.upsert(op.ids[0], op.rows, m, nullptr);
+        return contents_.upsert(op.ids[0], op.rows, m, nullptr, excluded_);
       }
       case WalOp::kUpsertBatch: {
         std::vector<const Metadata*> metas;
         metas.reserve(op.metadata.size());
         for (const auto& m : op.metadata) metas.push_back(m ? &*m : nullptr);
-        return contents_.upsert_batch(op.ids, op.rows, metas, nullptr);
+        return contents_.upsert_batch(op.ids, op.rows, metas, nullptr, excluded_);
       }
-      case WalOp::kRemove: (void)contents_.remove(op.ids[0], nullptr); return Status::OK();
+      case WalOp::kRemove:
+        (void)contents_.remove(op.ids[0], nullptr, excluded_);
+        return Status::OK();
       case WalOp::kUpsertBatchPart: break;
     }
     return Status::Corruption("unknown log op");
   }
 
   Contents& contents_;
+  index::ExcludedAlready excluded_;  // replay runs before any read can
   std::optional<DecodedOp> batch_;
   bool dropped_ = false;
 };

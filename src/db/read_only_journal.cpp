@@ -26,7 +26,7 @@ class ReadOnlyJournal final : public Journal {
   uint64_t compact_threshold_bytes() const override { return UINT64_MAX; }
   uint64_t identity() const override { return identity_; }
   uint64_t snapshot_seq() const override { return snapshot_seq_; }
-  Status write_snapshot(const AppendHold&, const storage::SnapshotWriter&) override {
+  Status write_snapshot(const LogPoint&, const storage::SnapshotWriter&) override {
     return refused();
   }
   Status close() override {

@@ -11,9 +11,13 @@ namespace {
 // Collects sections into a SnapshotWriter, compressing per the config.
 class SnapshotSink final : public index::SectionSink {
  public:
-  SnapshotSink(storage::SnapshotWriter& writer, Compression compression)
-      : writer_(writer), compression_(compression) {}
+  SnapshotSink(storage::SnapshotWriter& writer, Compression compression, bool copy)
+      : writer_(writer), compression_(compression), copy_(copy) {}
   void add(uint32_t kind, std::span<const uint8_t> bytes) override {
+    if (copy_) {
+      add_owned(kind, std::string(bytes.begin(), bytes.end()));
+      return;
+    }
     note(writer_.add_section(kind, bytes, compression_.kind(), compression_.level()));
   }
   void add_owned(uint32_t kind, std::string bytes) override {
@@ -28,6 +32,7 @@ class SnapshotSink final : public index::SectionSink {
   }
   storage::SnapshotWriter& writer_;
   Compression compression_;
+  bool copy_;
   Status status_;
 };
 
@@ -70,7 +75,14 @@ Status add_sections(const Contents& contents, storage::SnapshotWriter& writer) {
 
 Status add_sections(const Contents& contents, storage::SnapshotWriter& writer,
                     const Compression& compression) {
-  SnapshotSink sink(writer, compression);
+  SnapshotSink sink(writer, compression, false);
+  contents.save(sink);
+  return sink.status();
+}
+
+Status copy_sections(const Contents& contents, storage::SnapshotWriter& writer,
+                     const Compression& compression) {
+  SnapshotSink sink(writer, compression, true);
   contents.save(sink);
   return sink.status();
 }

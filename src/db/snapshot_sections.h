@@ -42,5 +42,10 @@ Status add_sections(const Contents& contents, storage::SnapshotWriter& writer);
 // The same with sections compressed as `compression` says.
 Status add_sections(const Contents& contents, storage::SnapshotWriter& writer,
                     const Compression& compression);
+// As add_sections, with every section's bytes copied into the writer: the
+// contents may change as soon as it returns (a snapshot written while
+// writes go on). Costs one copy of the contents in memory until written.
+Status copy_sections(const Contents& contents, storage::SnapshotWriter& writer,
+                     const Compression& compression);
 
 }  // namespace iqdb::db

@@ -15,6 +15,9 @@ Result<VerifyReport> DatabaseImpl::verify() const {
   std::unique_ptr<storage::SnapshotReader> reader;
   if (!path_.empty()) reader = db::verify_snapshot(path_, out);
   {
+    // A write's index work runs beside the shared lock: hold writes off so
+    // the index is checked between writes, not in the middle of one.
+    std::lock_guard no_writes(apply_mu_);
     std::shared_lock lock(mutex_);
     // The store holds the log's writes too, so the header's count does not apply.
     if (db::verify_store(contents_->store(), std::nullopt, out)) {

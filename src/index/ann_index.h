@@ -7,12 +7,14 @@
 // Thread-safety: search() may run concurrently with other searches.
 // insert()/insert_batch() are safe against each other and against searches
 // only where the implementation says so; remove()/update() need exclusive
-// access.
+// access. The overloads taking a Publisher are how a database applies
+// writes while searches run (see Publisher).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <type_traits>
 #include <vector>
 
 #include "iqdb/status.h"
@@ -26,6 +28,34 @@ namespace iqdb::index {
 struct AnnKnobs {
   size_t ef = 0;        // HNSW beam width; 0: the configured default
   size_t n_probes = 0;  // IVF lists; 0: the configured default
+};
+
+// Runs the steps of a write that must not overlap any search. A database
+// applies one write at a time with searches running alongside it (writers
+// and exclusive calls are excluded by the caller) and hands the index a
+// Publisher: whatever a search could be reading in place (a list it scans,
+// a node it may hold, a slot to be reused) changes only inside exclusive(),
+// which waits for the searches in flight and holds new ones off while the
+// step runs. Steps must be short (bounded by one row or one list, never a
+// pass over the index); everything else runs alongside searches.
+class Publisher {
+ public:
+  template <typename Fn>
+  void exclusive(Fn&& step) {
+    using F = std::remove_reference_t<Fn>;
+    run(static_cast<void*>(&step), [](void* f) { (*static_cast<F*>(f))(); });
+  }
+
+ protected:
+  ~Publisher() = default;
+  virtual void run(void* step, void (*call)(void*)) = 0;
+};
+
+// For callers that already exclude searches (a replay while opening, a
+// database in exclusive mode): runs each step at once.
+class ExcludedAlready final : public Publisher {
+ protected:
+  void run(void* step, void (*call)(void*)) override { call(step); }
 };
 
 class AnnIndex {
@@ -43,8 +73,34 @@ class AnnIndex {
   virtual std::vector<util::Candidate> search(const QueryScorer& query, size_t k,
                                               const AnnKnobs& knobs,
                                               const SlotPredicate* filter) const = 0;
+
+  // The same writes applied with searches running (see Publisher). The
+  // defaults run the whole write as one exclusive step; an index overrides
+  // them where it can change alongside searches. remove(slot, publisher)
+  // may run while the store already hides the record (it is not live) but
+  // still holds its row; the slot must not be reused before it returns.
+  virtual Status insert_batch(std::span<const uint32_t> slots, Publisher& publisher) {
+    Status s;
+    publisher.exclusive([&] { s = insert_batch(slots); });
+    return s;
+  }
+  virtual Status update(uint32_t slot, Publisher& publisher) {
+    Status s;
+    publisher.exclusive([&] { s = update(slot); });
+    return s;
+  }
+  virtual void remove(uint32_t slot, Publisher& publisher) {
+    publisher.exclusive([&] { remove(slot); });
+  }
+
   // Rebuild or retrain from the store's live rows.
   virtual Status optimize() { return Status::OK(); }
+  // The same alongside searches; the default runs it as one exclusive step.
+  virtual Status optimize(Publisher& publisher) {
+    Status s;
+    publisher.exclusive([&] { s = optimize(); });
+    return s;
+  }
   virtual void save(SectionSink& sink) const = 0;
   virtual size_t memory_bytes() const = 0;
 };

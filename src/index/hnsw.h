@@ -27,10 +27,16 @@
 //
 // Thread-safety: search() may run concurrently with other searches and
 // with insert()/insert_batch(); insert() calls may run concurrently with
-// each other (per-node seqlocks). remove(), remove_batch(), update(),
-// optimize() and save() need exclusive access (no concurrent call of any
-// other method). Builds are deterministic for a fixed seed when inserts run
-// one at a time in the same order.
+// each other (per-node seqlocks). remove(), update(), optimize() and save()
+// need exclusive access (no concurrent call of any other method).
+// With a Publisher (ann_index.h), update() and remove() also run alongside
+// searches, one write at a time: the relinking and the repair of the
+// neighbours of a removed node go through the per-node seqlocks like an
+// insert; only re-encoding a replaced row's SQ8 codes and freeing a removed
+// node (its lists and upper block, which a search that reached it may still
+// read) are exclusive steps, each O(M * level) or one code row. The
+// reachability repair an insert or remove may run works the same way. Builds are deterministic for
+// a fixed seed when inserts run one at a time in the same order.
 #pragma once
 
 #include <cstddef>
@@ -87,6 +93,18 @@ class HnswIndex final : public AnnIndex {
   // The vector of an indexed slot changed in place: relinks it (inserts it
   // when it is not in the graph).
   Status update(uint32_t slot) override;
+
+  // Alongside searches (see the thread-safety note above).
+  using AnnIndex::insert_batch;
+  using AnnIndex::optimize;
+  using AnnIndex::remove;
+  using AnnIndex::update;
+  Status insert_batch(std::span<const uint32_t> slots, Publisher& publisher) override;
+  // The reachability repair runs alongside searches; retrained SQ8 codes
+  // are built aside and swapped in with one exclusive step.
+  Status optimize(Publisher& publisher) override;
+  Status update(uint32_t slot, Publisher& publisher) override;
+  void remove(uint32_t slot, Publisher& publisher) override;
 
   // The k nearest live slots (matching `filter` if given), nearest first,
   // ties on insertion order; ranking distances. ef 0: config.ef_search.
@@ -155,6 +173,9 @@ class HnswIndex final : public AnnIndex {
   Status ensure_capacity(uint32_t slots);
   Status insert_shared(uint32_t slot);
   Status train_codes(std::span<const uint32_t> extra);
+  // The sample train_codes() fits the grid on, and the nodes in the graph.
+  void training_sample(std::span<const uint32_t> extra, std::vector<uint32_t>& present,
+                       std::vector<uint32_t>& sample) const;
   bool wants_training(size_t incoming) const noexcept;
   // Whether this index keeps SQ8 codes of its own: the option is on, the
   // metric allows it and the store holds f32 rows only (a store with codes
@@ -173,7 +194,16 @@ class HnswIndex final : public AnnIndex {
   // The codes walks run on (own and trained, or a u8 store's borrowed);
   // null when walks go through QueryScorer (store codes or f32 rows).
   const hnsw::Sq8Codes* walk_codes() const noexcept;
-  void unlink(std::span<const uint32_t> slots, bool free_nodes);
+  // What unlink() does with the nodes it takes out: kFree releases them
+  // (exclusive access); kDetach moves the entry point off them and leaves
+  // them, still holding their own lists, for release_detached(); kKeep
+  // empties their lists (a replaced row about to be relinked).
+  enum class Unlink : uint8_t { kFree, kDetach, kKeep };
+  void unlink(std::span<const uint32_t> slots, Unlink mode);
+  // Frees a node unlink(kDetach) left behind. Exclusive access.
+  void release_detached(uint32_t slot) noexcept;
+  // update() after the codes were re-encoded: relinks the slot.
+  void relink(uint32_t slot, bool sq8);
   void reconnect(uint32_t slot, uint32_t level);
   // Level-0 nodes not reached from the entry point, ascending.
   std::vector<uint32_t> unreached_nodes() const;

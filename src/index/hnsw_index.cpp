@@ -118,21 +118,28 @@ bool HnswIndex::wants_training(size_t incoming) const noexcept {
              std::max<size_t>(options_.sq8_min_rows, 1);
 }
 
-// Requires the writers lock held exclusively (no insert in flight).
-Status HnswIndex::train_codes(std::span<const uint32_t> extra) {
+void HnswIndex::training_sample(std::span<const uint32_t> extra, std::vector<uint32_t>& present,
+                                std::vector<uint32_t>& sample) const {
   constexpr size_t kMaxSample = 65'536;
   const uint32_t capacity = graph_->capacity();
-  std::vector<uint32_t> present;
+  present.clear();
   for (uint32_t slot = 0; slot < capacity; ++slot) {
     if (graph_->info(slot).present) present.push_back(slot);
   }
-  std::vector<uint32_t> sample = present;
+  sample = present;
   sample.insert(sample.end(), extra.begin(), extra.end());
   if (sample.size() > kMaxSample) {  // evenly spaced, deterministic
     std::vector<uint32_t> thinned(kMaxSample);
     for (size_t i = 0; i < kMaxSample; ++i) thinned[i] = sample[i * sample.size() / kMaxSample];
     sample.swap(thinned);
   }
+}
+
+// Requires the writers lock held exclusively (no insert in flight).
+Status HnswIndex::train_codes(std::span<const uint32_t> extra) {
+  const uint32_t capacity = graph_->capacity();
+  std::vector<uint32_t> present, sample;
+  training_sample(extra, present, sample);
   codes_->train(*store_, sample);
   {
     std::lock_guard<std::mutex> guard(sync_->grow);
@@ -151,6 +158,25 @@ Status HnswIndex::optimize() {
   repair_reachability();
   if (!own_codes()) return Status::OK();
   return train_codes({});
+}
+
+Status HnswIndex::optimize(Publisher& publisher) {
+  if (sync_->count.load() == 0) return Status::OK();
+  std::unique_lock<std::shared_mutex> writers(sync_->writers);
+  repair_reachability();  // relinks under the per-node seqlocks
+  if (!own_codes()) return Status::OK();
+  if (!sync_->sq8_ready.load(std::memory_order_acquire)) return train_codes({});
+  // Searches walk on the current codes: fit and encode a new set aside.
+  auto fresh = std::make_unique<Sq8Codes>(store_->dim(), store_->metric());
+  std::vector<uint32_t> present, sample;
+  training_sample({}, present, sample);
+  fresh->train(*store_, sample);
+  IQDB_RETURN_IF_ERROR(fresh->reserve(graph_->capacity()));
+  exec::parallel_for(0, present.size(), 1024, [&](size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) fresh->encode(*store_, present[i]);
+  });
+  publisher.exclusive([&] { codes_.swap(fresh); });
+  return Status::OK();
 }
 
 size_t HnswIndex::memory_bytes() const {

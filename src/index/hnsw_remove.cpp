@@ -18,6 +18,11 @@
 //      neighbours the heuristic picks.
 // The entry point moves to the highest remaining node before any of this,
 // so the reconnecting searches never start inside R.
+//
+// Alongside searches (remove with a Publisher) R is only detached: nodes
+// of R keep their own lists, so a search standing on one still walks out,
+// and they are freed (lists cleared, upper block returned, slot reusable)
+// in an exclusive step once no search can be on them.
 
 #include <algorithm>
 #include <mutex>
@@ -45,7 +50,7 @@ constexpr uint32_t kOutBase = 2;
 }  // namespace
 
 void HnswIndex::remove(uint32_t slot) {
-  unlink({&slot, 1}, true);
+  unlink({&slot, 1}, Unlink::kFree);
   maybe_repair();
 }
 
@@ -53,7 +58,41 @@ Status HnswIndex::update(uint32_t slot) {
   if (!contains(slot)) return insert(slot);
   const bool sq8 = uses_sq8();
   encode_codes(slot);
-  unlink({&slot, 1}, false);
+  relink(slot, sq8);
+  return Status::OK();
+}
+
+Status HnswIndex::update(uint32_t slot, Publisher& publisher) {
+  if (!contains(slot)) return insert(slot);
+  const bool sq8 = uses_sq8();
+  // Searches walk on the codes: they change only with searches held off.
+  publisher.exclusive([&] { encode_codes(slot); });
+  relink(slot, sq8);
+  return Status::OK();
+}
+
+void HnswIndex::remove(uint32_t slot, Publisher& publisher) {
+  unlink({&slot, 1}, Unlink::kDetach);
+  // A search that reached the node before it was detached may still read
+  // its lists: free them (and let the slot be reused) only with none left.
+  publisher.exclusive([&] { release_detached(slot); });
+  maybe_repair();
+}
+
+Status HnswIndex::insert_batch(std::span<const uint32_t> slots, Publisher&) {
+  // New nodes are linked under their seqlocks after their own lists exist:
+  // nothing a search reads changes in place.
+  return slots.size() == 1 ? insert(slots[0]) : insert_batch(slots);
+}
+
+void HnswIndex::release_detached(uint32_t slot) noexcept {
+  if (!contains(slot)) return;
+  graph_->release(slot);
+  sync_->count.fetch_sub(1, std::memory_order_release);
+}
+
+void HnswIndex::relink(uint32_t slot, bool sq8) {
+  unlink({&slot, 1}, Unlink::kKeep);
   const uint32_t level = graph_->info(slot).level;
   EntryPoint ep = entry();
   if (ep.slot == slot) {
@@ -65,7 +104,7 @@ Status HnswIndex::update(uint32_t slot) {
       if (other == slot || !node.present) continue;
       if (ep.slot == kNoSlot || node.level > ep.level) ep = EntryPoint{other, node.level};
     }
-    if (ep.slot == kNoSlot) return Status::OK();  // the only node
+    if (ep.slot == kNoSlot) return;  // the only node
   }
   Scratch& s = hnsw::build_scratch();
   if (sq8) {
@@ -78,10 +117,9 @@ Status HnswIndex::update(uint32_t slot) {
     connect(slot, level, ep, hnsw::ScorerSpace{&node.scorer()}, s);
   }
   if (level > entry().level) set_entry(slot, level);
-  return Status::OK();
 }
 
-void HnswIndex::unlink(std::span<const uint32_t> slots, bool free_nodes) {
+void HnswIndex::unlink(std::span<const uint32_t> slots, Unlink mode) {
   const uint32_t capacity = graph_->capacity();
   std::vector<uint32_t>& marks = sync_->marks;
   if (marks.size() < capacity) marks.resize(capacity, 0);
@@ -95,7 +133,7 @@ void HnswIndex::unlink(std::span<const uint32_t> slots, bool free_nodes) {
   }
   if (removed.empty()) return;
 
-  if (free_nodes && marks[entry().slot] == kRemoved) {
+  if (mode != Unlink::kKeep && marks[entry().slot] == kRemoved) {
     EntryPoint best{kNoSlot, 0};
     for (uint32_t slot = 0; slot < capacity; ++slot) {
       const NodeInfo& node = graph_->info(slot);
@@ -199,9 +237,12 @@ void HnswIndex::unlink(std::span<const uint32_t> slots, bool free_nodes) {
 
   for (uint32_t x : removed) {
     marks[x] = 0;
-    if (free_nodes) {
+    if (mode == Unlink::kFree) {
       graph_->release(x);
       sync_->count.fetch_sub(1, std::memory_order_release);
+    } else if (mode == Unlink::kDetach) {
+      // Its lists stay until release_detached(): a search that reached
+      // it (or began at it as the entry point) still finds its way out.
     } else {
       hnsw::NodeLock lock(*graph_, x);
       for (uint32_t level = 0; level <= graph_->info(x).level; ++level) {

@@ -130,7 +130,11 @@ std::vector<util::Candidate> HnswIndex::search_in(const Space& space, const Quer
     hnsw::search_layer(*graph_, space, 0, ef, {&cur, 1}, s);
     s.found.resize(s.pool.size());
     for (size_t i = 0; i < s.pool.size(); ++i) s.found[i] = s.pool.at(i);
-    return rerank(query, s.found, k, mode, query_radius);
+    std::vector<util::Candidate> hits = rerank(query, s.found, k, mode, query_radius);
+    // Too few: a walk that began at a node removed while it ran, or rows
+    // not linked yet. The exact scan keeps the promise of min(k, rows).
+    if (hits.size() < k && hits.size() < store_->size()) return flat_search(query, k, nullptr);
+    return hits;
   }
 
   // Filtered walk: a frontier of all nodes, results of matching ones only.

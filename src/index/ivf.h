@@ -54,7 +54,11 @@
 // Thread-safety: search() may run concurrently with other searches. Every
 // other method that changes the index (insert, insert_batch, remove,
 // update, optimize) needs exclusive access; save() may run concurrently
-// with searches.
+// with searches. insert_batch() with a Publisher (ann_index.h) runs
+// alongside searches, one write at a time: filing rows in their lists is an
+// exclusive step (O(rows) appends), while an automatic (re)training runs
+// k-means and files every row into a new model alongside searches and only
+// swaps it in exclusively.
 #pragma once
 
 #include <cstddef>
@@ -114,6 +118,13 @@ class IvfIndex final : public AnnIndex {
   void remove(uint32_t slot) override;
   // The slot's vector changed: refiles it.
   Status update(uint32_t slot) override;
+  using AnnIndex::insert_batch;
+  using AnnIndex::optimize;
+  using AnnIndex::remove;
+  using AnnIndex::update;
+  Status insert_batch(std::span<const uint32_t> slots, Publisher& publisher) override;
+  // Retrains alongside searches; only swapping the new model in is exclusive.
+  Status optimize(Publisher& publisher) override;
 
   std::vector<util::Candidate> search(const QueryScorer& query, size_t k, const AnnKnobs& knobs,
                                       const SlotPredicate* filter) const override;
@@ -193,6 +204,11 @@ class IvfIndex final : public AnnIndex {
   size_t sample_target(size_t rows) const noexcept;
   bool wants_retrain() const noexcept;
   Status train();
+  struct Training;
+  // train() in two halves: the model built from the store's live rows
+  // (const: may run alongside searches), then swapped in (exclusive).
+  Status prepare_training(Training& out) const;
+  void install(Training& t);
   Status add_rows(Model& model, std::span<const uint32_t> slots) const;
   Status insert_trained(std::span<const uint32_t> slots);
 

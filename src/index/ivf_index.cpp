@@ -256,21 +256,49 @@ Status IvfIndex::add_rows(Model& model, std::span<const uint32_t> slots) const {
   return Status::OK();
 }
 
-Status IvfIndex::train() {
+// What train() computes before it swaps anything in: the heavy part, which
+// only reads the store and so may run alongside searches.
+struct IvfIndex::Training {
+  bool store_ready = true;
+  std::unique_ptr<Model> model;  // null with no live rows (or store not ready)
   std::vector<uint32_t> live;
+};
+
+Status IvfIndex::train() {
+  Training t;
+  IQDB_RETURN_IF_ERROR(prepare_training(t));
+  install(t);
+  return Status::OK();
+}
+
+void IvfIndex::install(Training& t) {
+  if (!t.store_ready) {  // SQ8 before its codes exist: keep answering exactly
+    if (!trained()) pending_ = std::move(t.live);
+    return;
+  }
+  // The old model leaves with `t`: freed by the caller, outside any
+  // exclusive step.
+  std::swap(model_, t.model);
+  pending_.clear();
+  pending_.shrink_to_fit();
+  trained_rows_ = model_ ? t.live.size() : 0;
+}
+
+// Rows filed per exclusive step: each is assigned to its list (and
+// encoded) with searches held off, so a large batch holds them for a
+// slice at a time.
+constexpr size_t kFileRowsPerStep = 256;
+
+Status IvfIndex::prepare_training(Training& t) const {
+  std::vector<uint32_t>& live = t.live;
   live.reserve(store_->size());
   for (uint32_t s = 0; s < store_->slot_end(); ++s) {
     if (store_->is_live(s)) live.push_back(s);
   }
   const size_t n = live.size();
-  if (n == 0) {
-    model_.reset();
-    pending_.clear();
-    trained_rows_ = 0;
-    return Status::OK();
-  }
-  if (!store_ready()) {  // SQ8 before its codes exist: keep answering exactly
-    if (!trained()) pending_ = std::move(live);
+  if (n == 0) return Status::OK();
+  if (!store_ready()) {
+    t.store_ready = false;
     return Status::OK();
   }
   const size_t dim = store_->dim(), stride = centroid_stride_;
@@ -318,10 +346,7 @@ Status IvfIndex::train() {
   std::vector<float>().swap(rows);
 
   IQDB_RETURN_IF_ERROR(add_rows(*model, live));
-  model_ = std::move(model);
-  pending_.clear();
-  pending_.shrink_to_fit();
-  trained_rows_ = n;
+  t.model = std::move(model);
   return Status::OK();
 }
 
@@ -339,6 +364,36 @@ Status IvfIndex::insert_batch(std::span<const uint32_t> slots) {
     if (trained()) return insert_trained(slots);
     pending_.insert(pending_.end(), slots.begin(), slots.end());
     return pending_.size() >= train_threshold() && store_ready() ? train() : Status::OK();
+  } catch (const std::bad_alloc&) {
+    return out_of_memory();
+  }
+}
+
+Status IvfIndex::insert_batch(std::span<const uint32_t> slots, Publisher& publisher) {
+  try {
+    const bool trains =
+        !trained() && pending_.size() + slots.size() >= train_threshold() && store_ready();
+    if (!trains) {
+      Status s;
+      for (size_t begin = 0; begin < slots.size() && s.ok(); begin += kFileRowsPerStep) {
+        const auto slice = slots.subspan(begin, std::min(kFileRowsPerStep, slots.size() - begin));
+        publisher.exclusive([&] {
+          if (trained()) {
+            s = add_rows(*model_, slice);
+          } else {
+            pending_.insert(pending_.end(), slice.begin(), slice.end());
+          }
+        });
+      }
+      if (!s.ok() || !trained() || !wants_retrain()) return s;
+    }
+    // (Re)training: k-means and filing every row run alongside searches
+    // (the store already holds `slots`, so the new model covers them); only
+    // the swap is exclusive.
+    Training t;
+    IQDB_RETURN_IF_ERROR(prepare_training(t));
+    publisher.exclusive([&] { install(t); });
+    return Status::OK();
   } catch (const std::bad_alloc&) {
     return out_of_memory();
   }
@@ -365,6 +420,17 @@ Status IvfIndex::update(uint32_t slot) {
     }
     model_->lists.remove(slot);
     return add_rows(*model_, {&slot, 1});
+  } catch (const std::bad_alloc&) {
+    return out_of_memory();
+  }
+}
+
+Status IvfIndex::optimize(Publisher& publisher) {
+  try {
+    Training t;
+    IQDB_RETURN_IF_ERROR(prepare_training(t));
+    publisher.exclusive([&] { install(t); });
+    return Status::OK();
   } catch (const std::bad_alloc&) {
     return out_of_memory();
   }

@@ -122,15 +122,24 @@ Result<VectorStore::UpsertResult> VectorStore::upsert(const VectorId& id,
 }
 
 uint32_t VectorStore::remove(const VectorId& id) {
+  const uint32_t slot = retire(id);
+  if (slot != kNoSlot) reclaim(slot);
+  return slot;
+}
+
+uint32_t VectorStore::retire(const VectorId& id) {
   const uint32_t slot = slot_of_.erase(id, ids_);
   if (slot == kNoSlot) return kNoSlot;
   live_[slot] = 0;
   metadata_[slot].reset();
   ids_[slot] = VectorId(uint64_t{0});
-  free_slots_.push_back(slot);
-  std::push_heap(free_slots_.begin(), free_slots_.end(), std::greater<>());
   --live_count_;
   return slot;
+}
+
+void VectorStore::reclaim(uint32_t slot) {
+  free_slots_.push_back(slot);
+  std::push_heap(free_slots_.begin(), free_slots_.end(), std::greater<>());
 }
 
 size_t VectorStore::vector_bytes_per_slot() const noexcept {

@@ -134,6 +134,13 @@ class VectorStore {
                               const Metadata* metadata);
   // Frees the slot of `id`; returns it, or kNoSlot when absent.
   uint32_t remove(const VectorId& id);
+  // remove() in two steps, for indices that unlink a slot while searches
+  // run: retire() drops the record (find() and is_live() no longer see it,
+  // its id and metadata are gone) but keeps the slot and its row out of
+  // reuse; reclaim() then makes the slot reusable. Between the two the row
+  // still holds the vector.
+  uint32_t retire(const VectorId& id);
+  void reclaim(uint32_t slot);
 
   // SQ8: learns each dimension's offset and scale from the live rows now and
   // encodes every row (without keep_f32 the f32 rows are then freed). A no-op

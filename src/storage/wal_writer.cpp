@@ -9,15 +9,39 @@
 namespace iqdb::storage {
 namespace {
 
-// Creates a log holding only its header, atomically: written to a temp
-// file, fsynced, renamed over `path`, directory fsynced.
-Result<util::File> create_log(const std::filesystem::path& path, const WalFileHeader& header) {
+// Bytes of records copied per read when a log keeps its tail.
+constexpr size_t kCopyChunkBytes = size_t{1} << 20;
+
+// Creates a log holding its header and then bytes [tail_begin, tail_end) of
+// `tail_from` (none without it), atomically: written to a temp file,
+// fsynced, renamed over `path`, directory fsynced.
+Result<util::File> create_log(const std::filesystem::path& path, const WalFileHeader& header,
+                              const util::File* tail_from = nullptr, uint64_t tail_begin = 0,
+                              uint64_t tail_end = 0) {
   const std::filesystem::path tmp = util::with_suffix(path, ".tmp");
   Status s = [&]() -> Status {
     Result<util::File> f = util::File::open(tmp, util::File::Mode::kCreateTruncate);
     if (!f.ok()) return f.status();
     const auto bytes = encode_wal_header(header);
     IQDB_RETURN_IF_ERROR(f->write_at(0, bytes));
+    if (tail_from != nullptr && tail_end > tail_begin) {
+      std::string chunk;
+      try {
+        chunk.resize(
+            static_cast<size_t>(std::min<uint64_t>(kCopyChunkBytes, tail_end - tail_begin)));
+      } catch (const std::bad_alloc&) {
+        return Status::ResourceExhausted("out of memory copying the WAL");
+      }
+      uint64_t out = kWalHeaderBytes;
+      for (uint64_t at = tail_begin; at < tail_end;) {
+        const size_t n = static_cast<size_t>(std::min<uint64_t>(chunk.size(), tail_end - at));
+        auto piece = std::span(reinterpret_cast<uint8_t*>(chunk.data()), n);
+        IQDB_RETURN_IF_ERROR(tail_from->read_exact(at, piece));
+        IQDB_RETURN_IF_ERROR(f->write_at(out, piece));
+        at += n;
+        out += n;
+      }
+    }
     IQDB_RETURN_IF_ERROR(f->sync());
     IQDB_RETURN_IF_ERROR(f->close());
     return util::rename_durably(tmp, path);
@@ -193,6 +217,24 @@ Status WalWriter::reset(uint64_t identity, uint64_t next_seq) {
   synced_seq_ = next_seq - 1;
   end_ = kWalHeaderBytes;
   broken_ = Status::OK();
+  return Status::OK();
+}
+
+Status WalWriter::reset_keeping(uint64_t identity, const Mark& from) {
+  std::lock_guard sync_lock(sync_mu_);
+  std::lock_guard lock(mu_);
+  IQDB_RETURN_IF_ERROR(broken_);
+  if (from.next_seq == 0 || from.end < kWalHeaderBytes || from.end > end_ ||
+      from.next_seq > next_seq_) {
+    return Status::InvalidArgument("WAL mark is not in this log");
+  }
+  Result<util::File> file =
+      create_log(path_, WalFileHeader{identity, from.next_seq}, &file_, from.end, end_);
+  if (!file.ok()) return file.status();
+  file_ = std::move(*file);
+  identity_ = identity;
+  end_ = kWalHeaderBytes + (end_ - from.end);
+  synced_seq_ = next_seq_ - 1;  // the new file was fsynced whole
   return Status::OK();
 }
 

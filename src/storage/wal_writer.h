@@ -72,6 +72,16 @@ class WalWriter {
   // new file is written aside and renamed over the old one, so a crash
   // leaves either the old log or the new one. Waits for running syncs.
   Status reset(uint64_t identity, uint64_t next_seq);
+  // Replaces the log with one for `identity` holding only the records from
+  // `from` on (those appended after a snapshot that covers everything
+  // before `from` was taken): a new file with a header saying its first
+  // sequence is from.next_seq and those records copied verbatim is written
+  // aside, fsynced and renamed over the old one (directory fsynced), so a
+  // crash leaves the old log or the new one, and every record the old one
+  // made durable is durable in either. Requires `from` to be a mark taken
+  // since the last reset and the caller to keep appenders out; waits for
+  // running syncs. On failure the old log stands and the writer is unchanged.
+  Status reset_keeping(uint64_t identity, const Mark& from);
 
   // OK, or the sticky failure that stops every append and sync.
   Status broken() const;

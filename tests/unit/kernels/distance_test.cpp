@@ -260,7 +260,8 @@ bool is_set(Fn fn) {
 
 TEST_CASE("every table has every kernel filled in") {
   for (const DistanceKernels* k : runnable_kernels()) {
-    CAPTURE(k->target);
+    const std::string target_name = k->target;
+    CAPTURE(target_name);
     for (Kernel which : kTwoRowKernels) {
       CAPTURE(kernel_name(which));
       CHECK(is_set(pair_fn(*k, which)));
@@ -280,7 +281,8 @@ TEST_CASE(
       for (size_t offset = 0; offset <= 3; ++offset) {
         for (Flush flush : {Flush::kFront, Flush::kBack}) {
           for (Data data : {Data::kRandom, Data::kSmallIntegers}) {
-            CAPTURE(k->target);
+            const std::string target_name = k->target;
+            CAPTURE(target_name);
             CAPTURE(dim);
             CAPTURE(offset);
             CAPTURE(flush == Flush::kFront ? "front" : "back");
@@ -303,7 +305,8 @@ TEST_CASE("hamming uses IEEE equality: -0 equals +0, inf equals inf, NaN never e
   constexpr size_t kRows = 6;  // one group of four plus two single rows
   for (const DistanceKernels* k : runnable_kernels()) {
     for (size_t dim : dims) {
-      CAPTURE(k->target);
+      const std::string target_name = k->target;
+      CAPTURE(target_name);
       CAPTURE(dim);
       GuardedFloats query_buf(dim, Flush::kBack);
       GuardedFloats rows_buf(kRows * dim, Flush::kBack);
@@ -343,7 +346,8 @@ TEST_CASE("hamming is 0 for a row against itself and dim when every position dif
   std::mt19937 rng(7);
   for (const DistanceKernels* k : runnable_kernels()) {
     for (size_t dim : test_dims()) {
-      CAPTURE(k->target);
+      const std::string target_name = k->target;
+      CAPTURE(target_name);
       CAPTURE(dim);
       std::vector<float> a(dim), b(dim);
       fill(a.data(), dim, Data::kRandom, rng);
@@ -360,7 +364,8 @@ TEST_CASE("squared_norm never reads its second argument") {
   fill(buf.data(), 1536, Data::kSmallIntegers, rng);
   for (const DistanceKernels* k : runnable_kernels()) {
     for (size_t dim : test_dims()) {
-      CAPTURE(k->target);
+      const std::string target_name = k->target;
+      CAPTURE(target_name);
       CAPTURE(dim);
       const float* row = buf.data() + 1536 - dim;
       // Any read through the second pointer faults.
@@ -373,7 +378,8 @@ TEST_CASE("squared_norm never reads its second argument") {
 TEST_CASE("block and gather with n = 0 write nothing") {
   const std::vector<float> q(100, 1.0f);
   for (const DistanceKernels* k : runnable_kernels()) {
-    CAPTURE(k->target);
+    const std::string target_name = k->target;
+    CAPTURE(target_name);
     for (Kernel which : kTwoRowKernels) {
       float out = -7.0f;
       block_fn(*k, which)(q.data(), q.data(), 100, 0, 100, &out);
@@ -395,7 +401,8 @@ TEST_CASE("block and gather give a row the same bits wherever it falls in the ca
     for (float& v : q) v = normal(rng);
     for (const DistanceKernels* k : runnable_kernels()) {
       for (Kernel which : kTwoRowKernels) {
-        CAPTURE(k->target);
+        const std::string target_name = k->target;
+        CAPTURE(target_name);
         CAPTURE(dim);
         std::vector<float> whole(n);
         block_fn(*k, which)(q.data(), rows.data(), stride, n, dim, whole.data());

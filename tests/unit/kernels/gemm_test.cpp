@@ -99,7 +99,8 @@ TEST_CASE("gemm panel packing transposes queries and zeroes unused columns") {
 TEST_CASE("gemm dot_panel matches a double reference for every width, remainder and row layout") {
   std::mt19937 rng(11);
   for (const GemmKernels* g : runnable_gemm_kernels()) {
-    CAPTURE(g->target);
+    const std::string target_name = g->target;
+    CAPTURE(target_name);
     for (size_t dim : {size_t{1}, size_t{3}, size_t{16}, size_t{33}, size_t{784}}) {
       for (size_t vectors = 1; vectors <= g->max_panel_vectors; ++vectors) {
         const size_t width = vectors * g->lanes;
@@ -137,7 +138,8 @@ TEST_CASE("gemm dot_panel matches a double reference for every width, remainder 
 TEST_CASE("gemm dot_panel's filter flags exactly the passing (row, query) pairs") {
   std::mt19937 rng(19);
   for (const GemmKernels* g : runnable_gemm_kernels()) {
-    CAPTURE(g->target);
+    const std::string target_name = g->target;
+    CAPTURE(target_name);
     const size_t dim = 40;
     for (size_t vectors = 1; vectors <= g->max_panel_vectors; ++vectors) {
       const size_t width = vectors * g->lanes;

@@ -79,7 +79,8 @@ TEST_CASE(
     for (size_t dim : {1, 2, 3, 5, 8, 15, 16, 17, 33, 100, 784}) {
       for (size_t n : {1, 2, 5}) {
         for (size_t cents : {1, 3, 4, 9}) {
-          CAPTURE(k->target);
+          const std::string target_name = k->target;
+          CAPTURE(target_name);
           CAPTURE(dim);
           CAPTURE(n);
           CAPTURE(cents);
@@ -119,7 +120,8 @@ TEST_CASE(
 
 TEST_CASE("nearest_l2 breaks exact ties toward the lower centroid") {
   for (const PqKernels* k : runnable_pq_kernels()) {
-    CAPTURE(k->target);
+    const std::string target_name = k->target;
+    CAPTURE(target_name);
     const size_t dim = 20;
     std::vector<float> row(dim, 1.0f), cents(6 * dim, 3.0f), norms(6, 9.0f * dim);
     uint32_t label = 99;
@@ -149,7 +151,8 @@ TEST_CASE("l2_table and neg_dot_table match a double reference on every target")
     for (size_t ksub : {16, 256}) {
       for (size_t num_sub : {1, 3, 8}) {
         for (size_t dsub : {1, 2, 4, 5}) {
-          CAPTURE(k->target);
+          const std::string target_name = k->target;
+          CAPTURE(target_name);
           CAPTURE(ksub);
           CAPTURE(num_sub);
           CAPTURE(dsub);
@@ -189,7 +192,8 @@ TEST_CASE("assign encodes one vector and assigns many points on every target") {
   for (const PqKernels* k : runnable_pq_kernels()) {
     for (size_t ksub : {16, 32, 256}) {
       for (size_t dsub : {1, 2, 4, 7}) {
-        CAPTURE(k->target);
+        const std::string target_name = k->target;
+        CAPTURE(target_name);
         CAPTURE(ksub);
         CAPTURE(dsub);
         const size_t num_sub = 5;
@@ -234,7 +238,8 @@ TEST_CASE("assign encodes one vector and assigns many points on every target") {
 
 TEST_CASE("assign breaks ties toward the lower codeword") {
   for (const PqKernels* k : runnable_pq_kernels()) {
-    CAPTURE(k->target);
+    const std::string target_name = k->target;
+    CAPTURE(target_name);
     std::vector<float> books(2 * 256, 0.5f);
     books[7] = 0.25f;  // codeword 7, dimension 0 (the rest are all equal)
     books[200] = 0.25f;
@@ -252,7 +257,8 @@ TEST_CASE("pq8_scan sums table lookups on every target") {
   for (const PqKernels* k : runnable_pq_kernels()) {
     for (size_t num_sub : {1, 3, 16, 196}) {
       for (size_t n : {0, 1, 3, 4, 9}) {
-        CAPTURE(k->target);
+        const std::string target_name = k->target;
+        CAPTURE(target_name);
         CAPTURE(num_sub);
         CAPTURE(n);
         auto table = random_floats(num_sub * 256, rng, 0.0f, 10.0f);
@@ -301,7 +307,8 @@ TEST_CASE("fs4_quantize_lut keeps every entry in uint8 and every sum in uint16 o
   for (const PqKernels* k : runnable_pq_kernels()) {
     for (size_t num_sub : {1, 3, 4, 98, 392, 1000}) {
       for (float spread : {0.0f, 1.0f, 1000.0f}) {
-        CAPTURE(k->target);
+        const std::string target_name = k->target;
+        CAPTURE(target_name);
         CAPTURE(num_sub);
         CAPTURE(spread);
         const size_t m_pad = fs4_padded_subquantizers(num_sub);
@@ -322,7 +329,8 @@ TEST_CASE("fs4_l2_lut equals l2_table followed by fs4_quantize_lut on every targ
   for (const PqKernels* k : runnable_pq_kernels()) {
     for (size_t dsub : {1, 2, 3, 4}) {
       for (size_t num_sub : {1, 5, 16, 17, 392}) {
-        CAPTURE(k->target);
+        const std::string target_name = k->target;
+        CAPTURE(target_name);
         CAPTURE(dsub);
         CAPTURE(num_sub);
         const size_t m_pad = fs4_padded_subquantizers(num_sub);
@@ -350,7 +358,8 @@ TEST_CASE("fs4_scan equals the scalar sum of LUT entries on every target, at any
   for (const PqKernels* k : runnable_pq_kernels()) {
     for (size_t m_pad : {4, 8, 12, 256, 392}) {
       for (size_t n_blocks : {0, 1, 3}) {
-        CAPTURE(k->target);
+        const std::string target_name = k->target;
+        CAPTURE(target_name);
         CAPTURE(m_pad);
         CAPTURE(n_blocks);
         // LUT entries up to 255 while m_pad * 255 fits in uint16; beyond

@@ -81,7 +81,8 @@ TEST_CASE("sq8 kernels match the exact scalar reference on every target") {
   const size_t dims[] = {1,   2,   7,   15,  16,  31,   33,   63,   64,   65,  100,
                          127, 128, 129, 255, 784, 1023, 1024, 1025, 2111, 4096};
   for (const Sq8Kernels* k : runnable_sq8_kernels()) {
-    CAPTURE(k->target);
+    const std::string target_name = k->target;
+    CAPTURE(target_name);
     for (const Case& c : kCases) {
       CAPTURE(c.op);
       for (size_t dim : dims) {
@@ -124,7 +125,8 @@ TEST_CASE("bounded sq8 gathers give the full sum or a value past the bound") {
   std::mt19937 rng(9);
   std::uniform_int_distribution<int> qd(kSq8QueryMin, kSq8QueryMax), cd(0, 255);
   for (const Sq8Kernels* k : runnable_sq8_kernels()) {
-    CAPTURE(k->target);
+    const std::string target_name = k->target;
+    CAPTURE(target_name);
     for (size_t dim :
          {size_t{3}, size_t{64}, size_t{255}, size_t{256}, size_t{784}, size_t{2000}}) {
       CAPTURE(dim);
@@ -160,7 +162,8 @@ TEST_CASE("bounded sq8 gathers give the full sum or a value past the bound") {
 
 TEST_CASE("sq8 kernels do not overflow at the query limits") {
   for (const Sq8Kernels* k : runnable_sq8_kernels()) {
-    CAPTURE(k->target);
+    const std::string target_name = k->target;
+    CAPTURE(target_name);
     for (size_t dim : {size_t{1024}, size_t{4096}, size_t{65536}}) {
       CAPTURE(dim);
       std::vector<int16_t> q(dim, kSq8QueryMin);
@@ -189,7 +192,8 @@ TEST_CASE("sq8 query quantisation rounds half up, clamps, and sums its rounding 
   std::mt19937 rng(5);
   std::uniform_real_distribution<float> u(-3000.0f, 3000.0f);
   for (const Sq8Kernels* k : runnable_sq8_kernels()) {
-    CAPTURE(k->target);
+    const std::string target_name = k->target;
+    CAPTURE(target_name);
     for (size_t dim : {size_t{1}, size_t{7}, size_t{16}, size_t{33}, size_t{784}, size_t{1000}}) {
       CAPTURE(dim);
       for (bool with_offset : {true, false}) {

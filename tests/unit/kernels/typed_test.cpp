@@ -201,7 +201,8 @@ TEST_CASE("typed tables name the targets they were built for, best first") {
 TEST_CASE("typed kernels match a double reference for every row type, metric and dim") {
   std::mt19937 rng(5);
   for (const TypedKernels* k : runnable_typed_kernels()) {
-    CAPTURE(k->target);
+    const std::string target_name = k->target;
+    CAPTURE(target_name);
     for (RowType type : kRowTypesList) {
       CAPTURE(type_name(type));
       for (size_t dim : kDims) {
@@ -239,7 +240,8 @@ TEST_CASE("typed kernels match a double reference for every row type, metric and
 TEST_CASE("typed decoders reproduce the scalar decoders") {
   std::mt19937 rng(6);
   for (const TypedKernels* k : runnable_typed_kernels()) {
-    CAPTURE(k->target);
+    const std::string target_name = k->target;
+    CAPTURE(target_name);
     for (RowType type : kRowTypesList) {
       for (size_t dim : kDims) {
         Rows rows = make_rows(type, 1, dim, rng);
@@ -259,7 +261,8 @@ TEST_CASE("u8 x u8 integer kernels are exact, past the int32 flush") {
   std::mt19937 rng(7);
   std::uniform_int_distribution<int> byte(0, 255);
   for (const TypedKernels* k : runnable_typed_kernels()) {
-    CAPTURE(k->target);
+    const std::string target_name = k->target;
+    CAPTURE(target_name);
     std::vector<size_t> dims = kDims;
     dims.push_back(9000);  // crosses the 4096-element flush twice
     for (size_t dim : dims) {

@@ -292,6 +292,36 @@ TEST_CASE("a WAL with only part of its header is an empty log that the writer re
   CHECK(got == std::vector<Rec>{{1, 1, "x"}});
 }
 
+TEST_CASE("WAL reset_keeping drops the records before the mark and keeps the ones after it") {
+  TempDir dir;
+  const auto path = dir / "db.wal";
+  auto w = WalWriter::open(path, kId, 1);
+  REQUIRE(w.ok());
+  for (int i = 0; i < 3; ++i) REQUIRE((*w)->append(1, "covered").ok());
+  const WalWriter::Mark mark = (*w)->mark();  // a snapshot holds 1..3
+  REQUIRE((*w)->append(2, "after-a").ok());
+  REQUIRE((*w)->append(3, std::string(3000, 'b')).ok());
+  REQUIRE((*w)->sync().ok());
+  REQUIRE((*w)->reset_keeping(kId, mark).ok());
+  CHECK((*w)->next_seq() == 6);
+  CHECK((*w)->synced_seq() == 5);
+  CHECK(*(*w)->append(4, "later") == 6);
+  REQUIRE((*w)->sync().ok());
+  std::vector<Rec> got;
+  auto r = replay_into(path, 3, &got);
+  REQUIRE(r.ok());
+  CHECK(got ==
+        std::vector<Rec>{{4, 2, "after-a"}, {5, 3, std::string(3000, 'b')}, {6, 4, "later"}});
+  // The cut log starts right after the snapshot: an older one misses records.
+  CHECK(replay_into(path, 2, &got).status().code() == StatusCode::kCorruption);
+  // A mark past the end of the log is refused and changes nothing.
+  WalWriter::Mark beyond = (*w)->mark();
+  beyond.end += 100;
+  CHECK((*w)->reset_keeping(kId, beyond).code() == StatusCode::kInvalidArgument);
+  CHECK(replay_into(path, 3, &got).ok());
+  CHECK(got.size() == 3);
+}
+
 TEST_CASE("WAL reset empties the log, changes identity and restarts the sequence") {
   TempDir dir;
   const auto path = dir / "db.wal";

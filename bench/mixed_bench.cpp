@@ -1,0 +1,252 @@
+// iqdb-mixed: search tail latency while writers upsert, on the public API.
+//
+// Fashion-MNIST (Debian's dataset-fashion-mnist): the first --rows train
+// images are loaded in one batch into a file-backed database (HNSW M=16, then
+// IVF) under FsyncPolicy::always() and flushed. One thread then searches one
+// test query at a time (k 10, ef 32) for --seconds, alone and while 1 and 2
+// writer threads upsert the remaining train images as new rows, and the
+// latency percentiles of each phase are printed with their ratio to the
+// phase without writers (the machine may be shared: compare within a run).
+//
+// Afterwards the rows written one at a time while searches ran are loaded
+// into a second database in one batch, and recall@10 of both (against exact
+// search) is printed: writing while searching must not cost graph quality.
+//
+//   iqdb-mixed [--rows N] [--seconds S] [--queries Q] [--dir DIR] [--index hnsw|ivf|both]
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "dataset/idx.h"
+#include "iqdb/iqdb.hpp"
+
+using namespace iqdb;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Options {
+  size_t rows = 50'000;
+  double seconds = 3.0;
+  size_t recall_queries = 300;
+  std::filesystem::path dir;
+  bool hnsw = true;
+  bool ivf = true;
+};
+
+struct Latency {
+  double p50 = 0, p99 = 0, p999 = 0, max = 0;  // microseconds
+  size_t searches = 0;
+};
+
+Latency summarise(std::vector<double> us) {
+  Latency l;
+  l.searches = us.size();
+  if (us.empty()) return l;
+  std::sort(us.begin(), us.end());
+  auto at = [&](double q) { return us[std::min(us.size() - 1, size_t(q * double(us.size())))]; };
+  l.p50 = at(0.50);
+  l.p99 = at(0.99);
+  l.p999 = at(0.999);
+  l.max = us.back();
+  return l;
+}
+
+[[noreturn]] void fail(const char* what, const Status& s) {
+  std::fprintf(stderr, "iqdb-mixed: %s: %s\n", what, s.to_string().c_str());
+  std::exit(1);
+}
+
+void remove_files(const std::filesystem::path& path) {
+  std::error_code ec;
+  for (const char* suffix : {"", ".wal", ".lock", ".tmp"})
+    std::filesystem::remove(path.string() + suffix, ec);
+}
+
+// The rows writers take, in the order they were acknowledged.
+struct Written {
+  std::mutex mu;
+  std::vector<uint64_t> ids;
+};
+
+class Workload {
+ public:
+  Workload(const Options& o, const dataset::FashionMnist& data) : o_(o), data_(data) {}
+
+  // Search latencies for `seconds` while `writers` threads upsert new rows.
+  // Returns the latencies and sets `write_rate`.
+  Latency phase(Database& db, int writers, double& write_rate, Written& written) {
+    std::atomic<bool> stop{false};
+    std::atomic<uint64_t> writes{0};
+    std::vector<std::thread> pool;
+    for (int t = 0; t < writers; ++t) {
+      pool.emplace_back([&] {
+        const size_t dim = data_.dim;
+        while (!stop.load(std::memory_order_relaxed)) {
+          const uint64_t row = next_row_.fetch_add(1);
+          if (row >= data_.train_rows()) break;  // every spare row written
+          Status s = db.upsert(row, std::span(data_.train).subspan(row * dim, dim));
+          if (!s.ok()) fail("upsert", s);
+          writes.fetch_add(1, std::memory_order_relaxed);
+          std::lock_guard l(written.mu);
+          written.ids.push_back(row);
+        }
+      });
+    }
+    std::vector<double> us;
+    SearchParams params;
+    params.k = 10;
+    params.ef = 32;
+    const auto start = Clock::now();
+    for (size_t q = 0; std::chrono::duration<double>(Clock::now() - start).count() < o_.seconds;
+         ++q) {
+      auto query = std::span(data_.test).subspan((q % data_.test_rows()) * data_.dim, data_.dim);
+      const auto t0 = Clock::now();
+      auto hits = db.search(query, params);
+      const auto t1 = Clock::now();
+      if (!hits) fail("search", hits.status());
+      us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+    }
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    stop = true;
+    for (auto& th : pool) th.join();
+    write_rate = double(writes.load()) / elapsed;
+    return summarise(std::move(us));
+  }
+
+  void set_first_spare_row(uint64_t row) { next_row_ = row; }
+
+ private:
+  const Options& o_;
+  const dataset::FashionMnist& data_;
+  std::atomic<uint64_t> next_row_{0};
+};
+
+// Recall@10 at ef 32 against exact search, over the first `queries` tests.
+double recall(Database& db, const dataset::FashionMnist& data, size_t queries) {
+  SearchParams approx, exact;
+  approx.k = exact.k = 10;
+  approx.ef = 32;
+  exact.exact = true;
+  size_t found = 0, wanted = 0;
+  for (size_t q = 0; q < queries; ++q) {
+    auto query = std::span(data.test).subspan(q * data.dim, data.dim);
+    auto a = db.search(query, approx);
+    auto e = db.search(query, exact);
+    if (!a || !e) fail("recall search", a ? e.status() : a.status());
+    for (const Hit& h : *e) {
+      ++wanted;
+      for (const Hit& g : *a) found += g.id == h.id;
+    }
+  }
+  return wanted ? double(found) / double(wanted) : 0;
+}
+
+Status load_rows(Database& db, const dataset::FashionMnist& data, std::span<const uint64_t> rows) {
+  std::vector<VectorId> ids;
+  std::vector<float> floats;
+  ids.reserve(rows.size());
+  floats.reserve(rows.size() * data.dim);
+  for (uint64_t r : rows) {
+    ids.emplace_back(r);
+    floats.insert(floats.end(), data.train.begin() + long(r * data.dim),
+                  data.train.begin() + long((r + 1) * data.dim));
+  }
+  return db.upsert_batch(ids, floats);
+}
+
+void run(const Options& o, const dataset::FashionMnist& data, const char* name,
+         const IndexKind& index) {
+  const auto path = o.dir / (std::string("mixed-") + name + ".iqdb");
+  remove_files(path);
+  const Config config = Config(data.dim, Metric::kL2).index(index).fsync(FsyncPolicy::always());
+  auto db = Database::open(path, config);
+  if (!db) fail("open", db.status());
+  std::vector<uint64_t> base(o.rows);
+  for (size_t i = 0; i < o.rows; ++i) base[i] = i;
+  if (Status s = load_rows(*db, data, base); !s.ok()) fail("load", s);
+  if (Status s = db->flush(); !s.ok()) fail("flush", s);
+
+  Workload work(o, data);
+  work.set_first_spare_row(o.rows);
+  Written written;
+  std::printf("\n%s, %zu rows, file-backed, fsync always; search k 10 ef 32, one at a time\n", name,
+              o.rows);
+  std::printf("%-10s %9s %9s %9s %9s %10s %9s %9s %9s %11s\n", "writers", "searches", "p50 us",
+              "p99 us", "p99.9 us", "max us", "p99 x", "p99.9 x", "max x", "upserts/s");
+  Latency alone;
+  for (int writers : {0, 1, 2}) {
+    double rate = 0;
+    Latency l = work.phase(*db, writers, rate, written);
+    if (writers == 0) alone = l;
+    auto ratio = [](double a, double b) { return b > 0 ? a / b : 0.0; };
+    std::printf("%-10d %9zu %9.0f %9.0f %9.0f %10.0f %8.2fx %8.2fx %8.2fx %11.0f\n", writers,
+                l.searches, l.p50, l.p99, l.p999, l.max, ratio(l.p99, alone.p99),
+                ratio(l.p999, alone.p999), ratio(l.max, alone.max), rate);
+  }
+
+  // The same rows in one batch, in memory (the index is what differs).
+  auto batch = Database::open_in_memory(Config(data.dim, Metric::kL2).index(index));
+  if (!batch) fail("open_in_memory", batch.status());
+  std::vector<uint64_t> all = base;
+  all.insert(all.end(), written.ids.begin(), written.ids.end());
+  if (Status s = load_rows(*batch, data, all); !s.ok()) fail("batch load", s);
+  const size_t queries = std::min(o.recall_queries, data.test_rows());
+  const double r_written = recall(*db, data, queries);
+  const double r_batch = recall(*batch, data, queries);
+  std::printf(
+      "recall@10 ef 32 over %zu queries, %zu rows: written while searching %.4f, "
+      "loaded in one batch %.4f (difference %+.4f)\n",
+      queries, all.size(), r_written, r_batch, r_written - r_batch);
+  if (Status s = db->close(); !s.ok()) fail("close", s);
+  remove_files(path);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  o.dir = std::filesystem::temp_directory_path() / ("iqdb-mixed-" + std::to_string(getpid()));
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const bool has_value = i + 1 < argc;
+    if (a == "--rows" && has_value) {
+      o.rows = std::strtoull(argv[++i], nullptr, 10);
+    } else if (a == "--seconds" && has_value) {
+      o.seconds = std::atof(argv[++i]);
+    } else if (a == "--queries" && has_value) {
+      o.recall_queries = std::strtoull(argv[++i], nullptr, 10);
+    } else if (a == "--dir" && has_value) {
+      o.dir = argv[++i];
+    } else if (a == "--index" && has_value) {
+      const std::string v = argv[++i];
+      o.hnsw = v == "hnsw" || v == "both";
+      o.ivf = v == "ivf" || v == "both";
+    } else {
+      std::printf(
+          "usage: iqdb-mixed [--rows N] [--seconds S] [--queries Q] [--dir DIR] "
+          "[--index hnsw|ivf|both]\n");
+      return a == "--help" ? 0 : 2;
+    }
+  }
+  auto data = dataset::load_fashion_mnist();
+  if (!data) fail("Fashion-MNIST", data.status());
+  o.rows = std::min(o.rows, data->train_rows());
+  std::filesystem::create_directories(o.dir);
+  std::printf("iqdb-mixed: SIMD %s, %.1f s per phase, %zu spare rows for writers\n",
+              simd_target().c_str(), o.seconds, data->train_rows() - o.rows);
+  if (o.hnsw) run(o, *data, "HNSW M=16", HnswConfig{}.with_m(16));
+  if (o.ivf) run(o, *data, "IVF", IvfConfig{});
+  std::error_code ec;
+  std::filesystem::remove_all(o.dir, ec);
+  return 0;
+}

@@ -189,6 +189,7 @@ TEST_CASE("reopen with another dim or metric is a config mismatch; the stored in
   expect_present(*db, 0, 10);
 }
 
+#if !defined(_WIN32)
 TEST_CASE("a torn log tail is cut off and later writes survive") {
   TempDir dir;
   auto path = dir / "db";
@@ -205,7 +206,15 @@ TEST_CASE("a torn log tail is cut off and later writes survive") {
   expect_present(*db, 0, 19);
   expect_present(*db, 100, 5);
 }
+#else
+TEST_CASE(
+    "skipped on Windows: a torn log tail is cut off (the writer that leaves the log unclosed is "
+    "this test forked, "
+    "which Windows cannot do)" *
+    doctest::skip()) {}
+#endif
 
+#if !defined(_WIN32)
 TEST_CASE("a corrupt record followed by valid ones is reported, not skipped") {
   TempDir dir;
   auto path = dir / "db";
@@ -224,6 +233,13 @@ TEST_CASE("a corrupt record followed by valid ones is reported, not skipped") {
   auto db = Database::open(path, 8, Metric::kL2);
   CHECK(db.status().code() == StatusCode::kCorruption);
 }
+#else
+TEST_CASE(
+    "skipped on Windows: a corrupt record followed by valid ones is reported (the writer that "
+    "leaves the log unclosed is this test forked, "
+    "which Windows cannot do)" *
+    doctest::skip()) {}
+#endif
 
 TEST_CASE("damaged snapshots are reported as corruption, never a crash") {
   TempDir dir;

@@ -316,7 +316,7 @@ namespace {
 
 // Whether the log file at `path` starts after sequence 1 (a compaction cut it).
 bool log_was_cut(const std::filesystem::path& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
+  std::FILE* f = std::fopen(path.string().c_str(), "rb");
   if (f == nullptr) return false;
   uint8_t head[storage::kWalHeaderBytes];
   const bool whole = std::fread(head, 1, sizeof head, f) == sizeof head;

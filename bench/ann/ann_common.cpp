@@ -1,7 +1,9 @@
+#include <malloc.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +13,7 @@
 
 #include "ann/ann.h"
 #include "ann/peers.h"
+#include "ann/rotation.h"
 #include "iqdb/iqdb.hpp"
 
 namespace iqdb::bench {
@@ -19,22 +22,32 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
-Result<Dataset> load_dataset(const std::string& dir, size_t queries) {
+Result<Dataset> load_dataset(const std::string& dir, size_t queries, size_t base_rows) {
   auto fm = dataset::load_fashion_mnist(dir);
   if (!fm) return fm.status();
   Dataset ds;
+  ds.name = "Fashion-MNIST";
   ds.dim = fm->dim;
-  ds.base_rows = fm->train_rows();
+  ds.base_rows = base_rows == 0 ? fm->train_rows() : std::min(base_rows, fm->train_rows());
   ds.query_rows = std::min(queries, fm->test_rows());
+  fm->train.resize(ds.base_rows * ds.dim);
   ds.base = std::move(fm->train);
   ds.base_labels = std::move(fm->train_labels);
+  ds.base_labels.resize(ds.base_rows);
   ds.queries.assign(fm->test.begin(), fm->test.begin() + ptrdiff_t(ds.query_rows * ds.dim));
+  IQDB_RETURN_IF_ERROR(compute_truth(ds));
+  return ds;
+}
 
+Status compute_truth(Dataset& ds) { return compute_truth(ds.base.data(), ds.base_rows, ds); }
+
+Status compute_truth(const float* base, size_t rows, Dataset& ds) {
   auto db = Database::open_in_memory(ds.dim, Metric::kL2);
   if (!db) return db.status();
   std::vector<VectorId> ids;
-  for (size_t i = 0; i < ds.base_rows; ++i) ids.emplace_back(i);
-  IQDB_RETURN_IF_ERROR(db->upsert_batch(ids, ds.base));
+  ids.reserve(rows);
+  for (size_t i = 0; i < rows; ++i) ids.emplace_back(i);
+  IQDB_RETURN_IF_ERROR(db->upsert_batch(ids, std::span<const float>(base, rows * ds.dim)));
   auto truth = db->search_batch(ds.queries, kRecallK);
   if (!truth) return truth.status();
   ds.truth.assign(ds.query_rows * kRecallK, UINT32_MAX);
@@ -43,8 +56,44 @@ Result<Dataset> load_dataset(const std::string& dir, size_t queries) {
       ds.truth[q * kRecallK + j] = static_cast<uint32_t>((*truth)[q][j].id.as_u64());
     }
   }
+  return Status::OK();
+}
+
+Result<Dataset> rotated_dataset(const Dataset& plain) {
+  Dataset ds;
+  ds.name = plain.name + " rotated";
+  ds.dim = plain.dim;
+  ds.base_rows = plain.base_rows;
+  ds.query_rows = plain.query_rows;
+  ds.base_labels = plain.base_labels;
+  const Rotation rotation = Rotation::random(plain.dim, kRotationSeed);
+  ds.base = plain.base;
+  ds.queries = plain.queries;
+  rotation.apply_in_place(ds.base.data(), ds.base_rows, 2);
+  rotation.apply_in_place(ds.queries.data(), ds.query_rows, 2);
+  IQDB_RETURN_IF_ERROR(compute_truth(ds));
+  // A rotation keeps distances, so the exact neighbours agree with the
+  // plain dataset's up to ties and float rounding.
+  size_t same = 0;
+  for (size_t i = 0; i < ds.truth.size(); ++i) same += ds.truth[i] == plain.truth[i] ? 1 : 0;
+  double fractional = 0;
+  for (float v : ds.base) fractional += v != std::floor(v) ? 1 : 0;
+  std::printf(
+      "%s: %.4f of the exact neighbour lists agree with the plain dataset's, position by "
+      "position; %.4f of the values are not whole numbers\n",
+      ds.name.c_str(), double(same) / double(ds.truth.size()), fractional / double(ds.base.size()));
   return ds;
 }
+
+void print_peers() {
+  std::printf("peers: %s; %s\n", hnswlib_available() ? kHnswlibLabel : "hnswlib not compiled in",
+              faiss_available() ? kFaissLabel : "FAISS not compiled in");
+  std::printf(
+      "iqdb: this build's flags (baseline ISA), kernels dispatched at run time to the CPU's "
+      "widest target\n");
+}
+
+std::string hnswlib_curve(size_t m) { return "hnswlib-native M=" + std::to_string(m); }
 
 void print_machine(const Dataset& ds) {
   std::string cpu = "unknown CPU";
@@ -55,8 +104,8 @@ void print_machine(const Dataset& ds) {
       break;
     }
   }
-  std::printf("iqdb-ann: Fashion-MNIST %zu x %zu base, %zu queries, L2, recall@%zu\n", ds.base_rows,
-              ds.dim, ds.query_rows, kRecallK);
+  std::printf("iqdb-ann: %s %zu x %zu base, %zu queries, L2, recall@%zu\n", ds.name.c_str(),
+              ds.base_rows, ds.dim, ds.query_rows, kRecallK);
   std::printf(
       "machine: %s, %u hardware threads; iqdb %s, SIMD target %s; search is single-threaded\n\n",
       cpu.c_str(), std::thread::hardware_concurrency(), version(), simd_target().c_str());
@@ -85,6 +134,7 @@ double median_qps(const Dataset& ds, int repeats, const std::function<void(size_
 }
 
 size_t resident_bytes() {
+  malloc_trim(0);
   std::ifstream statm("/proc/self/statm");
   size_t pages = 0, resident = 0;
   statm >> pages >> resident;
@@ -92,25 +142,51 @@ size_t resident_bytes() {
 }
 
 void Report::print_table() const {
-  std::printf("\n%-26s %-22s %9s %11s %9s %12s\n", "index", "params", "recall@10", "QPS (1 thr)",
-              "build s", "bytes/vector");
+  std::string current = "\x01";
   for (const Point& p : points_) {
-    std::printf("%-26s %-22s %9.4f %11.0f %9.2f %12.0f\n", p.index.c_str(), p.params.c_str(),
+    if (p.dataset != current) {
+      current = p.dataset;
+      std::printf("\n%s\n%-44s %-22s %9s %11s %9s %12s\n", current.c_str(), "index", "params",
+                  "recall@10", "QPS (1 thr)", "build s", "bytes/vector");
+    }
+    std::printf("%-44s %-22s %9.4f %11.0f %9.2f %12.0f\n", p.index.c_str(), p.params.c_str(),
                 p.recall, p.qps, p.build_s, p.bytes_per_vector);
   }
 }
 
 void Report::print_ratios() const {
   if (ratios_.empty()) return;
-  std::printf("\nratios (same run, same machine):\n");
+  std::printf("\nratios (peers measured in this run, on this machine):\n");
+  std::string current = "\x01";
   for (const Ratio& r : ratios_) {
+    if (r.dataset != current) {
+      current = r.dataset;
+      std::printf(" %s\n", current.c_str());
+    }
     if (r.target > 0) {
-      std::printf("  %-58s %7.2f   target >= %.2f  %s\n", r.name.c_str(), r.value, r.target,
+      std::printf("  %-72s %7.2f   target >= %.2f  %s\n", r.name.c_str(), r.value, r.target,
                   r.value >= r.target ? "met" : "NOT MET");
     } else {
-      std::printf("  %-58s %7.2f\n", r.name.c_str(), r.value);
+      std::printf("  %-72s %7.2f\n", r.name.c_str(), r.value);
     }
   }
+}
+
+std::vector<Point> Report::points_of(const std::string& dataset) const {
+  std::vector<Point> out;
+  for (const Point& p : points_) {
+    if (p.dataset == dataset) out.push_back(p);
+  }
+  return out;
+}
+
+bool Report::has_curve(const std::string& index) const { return first_point(index) != nullptr; }
+
+const Point* Report::first_point(const std::string& index) const {
+  for (const Point& p : points_) {
+    if (p.dataset == dataset_ && p.index == index) return &p;
+  }
+  return nullptr;
 }
 
 Status Report::write_csv(const std::string& path) const {
@@ -119,10 +195,10 @@ Status Report::write_csv(const std::string& path) const {
   if (!parent.empty()) std::filesystem::create_directories(parent, ec);
   std::ofstream out(path);
   if (!out) return Status::IOError("cannot write " + path);
-  out << "index,params,recall_at_10,qps,build_s,bytes_per_vector\n";
+  out << "dataset,index,params,recall_at_10,qps,build_s,bytes_per_vector\n";
   for (const Point& p : points_) {
-    out << '"' << p.index << "\",\"" << p.params << "\"," << p.recall << ',' << p.qps << ','
-        << p.build_s << ',' << p.bytes_per_vector << '\n';
+    out << '"' << p.dataset << "\",\"" << p.index << "\",\"" << p.params << "\"," << p.recall << ','
+        << p.qps << ',' << p.build_s << ',' << p.bytes_per_vector << '\n';
   }
   return out ? Status::OK() : Status::IOError("write failed: " + path);
 }
@@ -130,7 +206,7 @@ Status Report::write_csv(const std::string& path) const {
 double Report::qps_at_recall(const std::string& index, double recall) const {
   std::vector<std::pair<double, double>> curve;  // (recall, qps)
   for (const Point& p : points_) {
-    if (p.index == index) curve.emplace_back(p.recall, p.qps);
+    if (p.dataset == dataset_ && p.index == index) curve.emplace_back(p.recall, p.qps);
   }
   std::sort(curve.begin(), curve.end());
   // Best QPS among points at or above the recall, interpolating between the
@@ -148,7 +224,7 @@ double Report::qps_at_recall(const std::string& index, double recall) const {
 
 void sweep_hnswlib(const Dataset& ds, size_t m, const std::vector<size_t>& efs,
                    size_t build_threads, Report& report) {
-  const std::string name = "hnswlib M=" + std::to_string(m);
+  const std::string name = hnswlib_curve(m);
   const size_t before = resident_bytes();
   auto index = make_hnswlib(m, 200, build_threads);
   const auto t = std::chrono::steady_clock::now();

@@ -1,5 +1,9 @@
-// hnswlib peer (Debian libhnswlib-dev, header-only, compiled here with the
-// same flags as iqdb). The only file that includes hnswlib.
+// hnswlib peer (Debian libhnswlib-dev 0.6.2, header-only). The only file
+// that includes hnswlib, and the only one compiled with -march=native
+// (bench/meson.build): hnswlib chooses its SSE / AVX / AVX-512 distance
+// kernels with compile-time macros, so a baseline build would run it on SSE
+// while iqdb's kernels dispatch at run time to the widest target.
+#include <atomic>
 #include <thread>
 
 #include "ann/peers.h"
@@ -22,9 +26,11 @@ class Hnswlib final : public PeerIndex {
     space_ = std::make_unique<hnswlib::L2Space>(dim);
     index_ =
         std::make_unique<hnswlib::HierarchicalNSW<float>>(space_.get(), n, m_, ef_construction_);
-    // The same parallel insert hnswlib's own Python binding uses: threads
-    // take rows from a shared counter.
-    std::atomic<size_t> next{0};
+    // The same parallel insert hnswlib's own Python binding uses: the first
+    // row alone, then threads take rows from a shared counter.
+    if (n == 0) return;
+    index_->addPoint(rows, 0);
+    std::atomic<size_t> next{1};
     std::vector<std::thread> pool;
     for (size_t t = 0; t < threads_; ++t) {
       pool.emplace_back([&] {
@@ -50,6 +56,24 @@ class Hnswlib final : public PeerIndex {
                    : 0;
     }
     return bytes;
+  }
+  bool save(const std::string& path) override {
+    try {
+      index_->saveIndex(path);
+      return true;
+    } catch (const std::exception&) {
+      return false;
+    }
+  }
+  bool load(const std::string& path, size_t dim) override {
+    try {
+      index_.reset();
+      space_ = std::make_unique<hnswlib::L2Space>(dim);
+      index_ = std::make_unique<hnswlib::HierarchicalNSW<float>>(space_.get(), path);
+      return true;
+    } catch (const std::exception&) {
+      return false;
+    }
   }
 
  private:

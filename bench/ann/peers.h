@@ -1,6 +1,7 @@
 // The peers of the sweep, each behind a plain interface so that FAISS and
-// hnswlib are each included by exactly one file. A peer not compiled into
-// this build reports available() == false.
+// hnswlib are each included by exactly one file (and hnswlib's file alone
+// is compiled with -march=native). A peer not compiled into this build
+// reports available() == false.
 #pragma once
 
 #include <cstddef>
@@ -30,7 +31,15 @@ class PeerIndex {
     for (size_t i = 0; i < n; ++i) search(queries + i * dim, k, out[i]);
   }
   virtual size_t memory_bytes() const = 0;
+  // Writes the built index to `path` / replaces this index with the one
+  // saved there (the peer's own file format). False when the peer cannot.
+  virtual bool save(const std::string&) { return false; }
+  virtual bool load(const std::string&, size_t /*dim*/) { return false; }
 };
+
+// How each peer was built, printed next to its figures.
+inline constexpr const char* kFaissLabel = "FAISS (Debian build, generic x86-64)";
+inline constexpr const char* kHnswlibLabel = "hnswlib 0.6.2 (Debian headers), -march=native";
 
 bool faiss_available();
 // FAISS IndexFlatL2, searching one query per call on one thread.
@@ -49,6 +58,8 @@ std::unique_ptr<PeerIndex> make_faiss_ivf_flat(size_t nlist);
 // searched on one; the search knob is nprobe, the refine factor k_factor.
 std::unique_ptr<PeerIndex> make_faiss_ivfpq_fastscan_refine(size_t nlist, size_t m);
 
+// hnswlib, compiled for this CPU (-march=native) in a library of its own
+// (bench/meson.build): kHnswlibLabel.
 bool hnswlib_available();
 std::unique_ptr<PeerIndex> make_hnswlib(size_t m, size_t ef_construction, size_t build_threads);
 

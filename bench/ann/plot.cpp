@@ -8,6 +8,7 @@
 #include <map>
 #include <thread>
 
+#include "ann/peers.h"
 #include "ann/raster.h"
 #include "iqdb/iqdb.hpp"
 
@@ -162,12 +163,14 @@ void draw_legend(Canvas& c, const std::vector<Series>& series) {
 
 RunDescription describe_run(const Dataset& ds) {
   RunDescription r;
-  r.dataset = "Fashion-MNIST, " + std::to_string(ds.base_rows) + " x " + std::to_string(ds.dim) +
+  r.dataset = ds.name + ", " + std::to_string(ds.base_rows) + " x " + std::to_string(ds.dim) +
               " base, " + std::to_string(ds.query_rows) + " queries, L2, recall@" +
               std::to_string(kRecallK);
   r.machine = cpu_model() + ", " + std::to_string(std::thread::hardware_concurrency()) +
               " hardware threads, iqdb " + version() + ", SIMD target " + simd_target() +
               ", search on one thread";
+  r.peers = std::string(hnswlib_available() ? kHnswlibLabel : "hnswlib not compiled in") + "; " +
+            (faiss_available() ? kFaissLabel : "FAISS not compiled in");
   return r;
 }
 
@@ -246,6 +249,7 @@ Status write_markdown_report(const std::vector<Point>& points, const RunDescript
   out << "# iqdb-ann: recall@10 vs queries per second\n\n"
       << "- Dataset: " << run.dataset << "\n"
       << "- Machine: " << run.machine << "\n"
+      << "- Peers: " << run.peers << "\n"
       << "- QPS: one query at a time on one thread, median of repeated passes; recall@10 against "
          "exact "
          "ground truth from a flat scan\n\n"

@@ -19,6 +19,7 @@ namespace iqdb::bench {
 struct RunDescription {
   std::string dataset;  // "Fashion-MNIST, 60000 x 784 base, 1000 queries, L2, recall@10"
   std::string machine;  // "<CPU model>, 2 hardware threads, iqdb 0.1.0, SIMD target AVX2, ..."
+  std::string peers;    // how each peer was built
 };
 
 // The description of this run on this machine.

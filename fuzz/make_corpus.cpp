@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "index/payload_index.h"
 #include "iqdb/iqdb.hpp"
 #include "storage/codec.h"
 #include "storage/snapshot_writer.h"
@@ -55,6 +56,21 @@ std::string snapshot(bool compressed) {
   }
   (void)w.add_owned_section(4, "");
   return *w.write_to_string();
+}
+
+// A payload index section, prefixed by the byte payload_fuzz.cpp reads the
+// store's shape from: 40 slots, live unless (7s + 40) % 5 == 0.
+std::string payload_section(size_t max_values) {
+  constexpr uint8_t kShape = 40;
+  iqdb::index::PayloadIndex index(max_values);
+  for (uint32_t s = 0; s < kShape; ++s) {
+    if ((s * 7 + kShape) % 5 == 0) continue;
+    const iqdb::Metadata m{{"a", int64_t(s % 4)},
+                           {"b", s % 3 == 0 ? iqdb::Value(0.5 * s) : iqdb::Value("x")},
+                           {"c", s % 2 == 0}};
+    index.add(s, &m);
+  }
+  return std::string(1, char(kShape)) + index.encode(kShape);
 }
 
 std::string wal(size_t records) {
@@ -180,6 +196,14 @@ int main(int argc, char** argv) {
     put(root / "codec", name + "-bomb", codec_input(kind, bomb, 100));
   }
   put(root / "codec", "none-valid", codec_input(CodecKind::kNone, "plain bytes", 11));
+
+  const std::string payload = payload_section(64);
+  put(root / "payload", "valid", payload);
+  put(root / "payload", "over-limit", payload_section(3));
+  put(root / "payload", "truncated", payload.substr(0, payload.size() - 5));
+  std::string p = payload;
+  p[p.size() - 1] ^= 0x7F;  // the NaN postings' count now exceeds the bytes left
+  put(root / "payload", "bad-count", p);
   std::printf("wrote seed corpora under %s\n", root.string().c_str());
   return 0;
 }

@@ -9,28 +9,13 @@
 #include "db/result_cache.h"
 #include "db/validate.h"
 #include "exec/parallel.h"
+#include "index/filter_predicate.h"
 #include "index/flat.h"
 #include "index/flat_batch.h"
 #include "index/scorer.h"
 
 namespace iqdb {
 namespace {
-
-// A Filter seen as a predicate over slots.
-class MetadataPredicate final : public index::SlotPredicate {
- public:
-  MetadataPredicate(const index::VectorStore& store, const Filter& filter)
-      : store_(store), filter_(filter), empty_matches_(filter.matches_empty()) {}
-  bool matches(uint32_t slot) const override {
-    const Metadata* m = store_.metadata(slot);
-    return m ? filter_.matches(*m) : empty_matches_;
-  }
-
- private:
-  const index::VectorStore& store_;
-  const Filter& filter_;
-  bool empty_matches_;
-};
 
 Status closed_error() { return Status::Closed("the database is closed"); }
 
@@ -97,7 +82,7 @@ std::vector<util::Candidate> DatabaseImpl::search_locked(const float* query,
   const index::VectorStore& store = contents_->store();
   const index::AnnIndex* ann = contents_->ann();
   index::QueryScorer scorer(store, query);
-  std::optional<MetadataPredicate> predicate;
+  std::optional<index::FilterPredicate> predicate;
   if (params.filter != nullptr) predicate.emplace(store, *params.filter);
   const index::SlotPredicate* pred = predicate ? &*predicate : nullptr;
   if (ann && !params.exact)
@@ -200,7 +185,7 @@ void DatabaseImpl::search_batch_locked(std::span<const float> queries, const Sea
     // Flat and uncached: score the whole batch at once (index/flat_batch.h);
     // the answers are exactly search()'s. With a cache, each query goes
     // through it below instead.
-    std::optional<MetadataPredicate> predicate;
+    std::optional<index::FilterPredicate> predicate;
     if (params.filter != nullptr) predicate.emplace(store, *params.filter);
     auto found = index::flat_search_batch(store, queries.data(), n, params.k,
                                           predicate ? &*predicate : nullptr);

@@ -26,6 +26,7 @@ std::string section_name(uint32_t kind) {
     case s::kSlots: return "slots";
     case s::kSqNorms: return "SQ8 norms";
     case s::kCodes: return "SQ8 codes";
+    case s::kPayloadIndex: return "payload index";
     case s::kSq8Params: return "SQ8 parameters";
     default: break;
   }

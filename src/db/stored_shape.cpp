@@ -22,6 +22,7 @@ std::string section_name(uint32_t kind) {
     case s::kSlots: return "slots";
     case s::kSqNorms: return "sq_norms";
     case s::kCodes: return "codes";
+    case s::kPayloadIndex: return "payload_index";
     case s::kSq8Params: return "sq8_params";
     default: break;
   }

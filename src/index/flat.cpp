@@ -13,8 +13,38 @@ constexpr size_t kBlockRows = 256;
 // the code error rarely pushes a true neighbour out (see the recall tests).
 size_t rerank_count(size_t k) { return std::max(4 * k, k + 32); }
 
+// Scores only the members of `set` (the exact matching slots): the cost
+// follows the matches, not the rows.
+std::vector<util::Candidate> scan_set(const QueryScorer& scorer, size_t k,
+                                      const util::Bitmap& set) {
+  const VectorStore& store = scorer.store();
+  util::TopK top(k);
+  float dist[kBlockRows];
+  uint32_t slots[kBlockRows];
+  uint32_t m = 0;
+  auto flush = [&] {
+    scorer.gather(slots, m, dist);
+    for (uint32_t i = 0; i < m; ++i) {
+      if (dist[i] <= top.threshold()) top.push({dist[i], store.sequence(slots[i]), slots[i]});
+    }
+    m = 0;
+  };
+  const uint32_t end = store.slot_end();
+  set.for_each([&](size_t s) {
+    const auto slot = static_cast<uint32_t>(s);
+    if (slot >= end || !store.is_live(slot)) return;
+    slots[m++] = slot;
+    if (m == kBlockRows) flush();
+  });
+  if (m != 0) flush();
+  return top.take_sorted();
+}
+
 std::vector<util::Candidate> scan(const QueryScorer& scorer, size_t k,
                                   const SlotPredicate* predicate) {
+  if (predicate != nullptr) {
+    if (const util::Bitmap* set = predicate->matching_slots()) return scan_set(scorer, k, *set);
+  }
   const VectorStore& store = scorer.store();
   util::TopK top(k);
   float dist[kBlockRows];

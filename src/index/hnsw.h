@@ -14,10 +14,10 @@
 //
 // Filters: the predicate is tested while walking (non-matching nodes are
 // walked through, not returned) until ef matches are found or the frontier
-// is exhausted. A planner samples the predicate's selectivity first and
-// scans the matching rows exactly when that is cheaper, and a walk that
-// finds fewer than k matches falls back to the exact scan: a search returns
-// min(k, matching rows) hits.
+// is exhausted. The filter planner (filter_planner.h) first counts the
+// matches and scans the matching rows exactly when that is cheaper, and a
+// walk that finds fewer than k matches falls back to the exact scan: a
+// search returns min(k, matching rows) hits.
 //
 // Deletes repair the graph: every node that linked to a removed node is
 // relinked among its remaining neighbours and the removed node's neighbours
@@ -217,7 +217,6 @@ class HnswIndex final : public AnnIndex {
                                          float query_radius, size_t expansion_budget) const;
   std::vector<util::Candidate> rerank(const QueryScorer& query, std::span<const hnsw::Cand> found,
                                       size_t k, Rerank mode, float query_radius) const;
-  double estimate_selectivity(const SlotPredicate& filter) const;
 
   const VectorStore* store_;
   HnswConfig config_;

@@ -1,6 +1,8 @@
 // The inner loops of HNSW: per-thread scratch (epoch-tagged visited set,
 // sorted candidate pool), the two distance "spaces" a walk can run in (SQ8
-// codes or exact f32 rows), greedy descent and the beam search of one layer.
+// codes or exact f32 rows), greedy descent, and the one search of a layer
+// with its two beams (every slot a result, or only those a predicate
+// accepts).
 // Private to src/index/hnsw*.cpp.
 //
 // Thread-safety: the functions only read the graph (through its seqlocked
@@ -239,23 +241,140 @@ Cand greedy_descend(const HnswGraph& graph, const Space& space, Cand cur, uint32
   return cur;
 }
 
-// Beam search of one level from `entries`: leaves the (up to) ef nearest
-// slots found in s.pool, nearest first.
-template <class Space>
-void search_layer(const HnswGraph& graph, const Space& space, uint32_t level, size_t ef,
-                  std::span<const Cand> entries, Scratch& s) {
+// ---- Beams: what a layer search keeps, and when it stops.
+//
+// search_layer() below is the one walk every HNSW search and insert runs;
+// a beam decides which scored neighbours it keeps, which node it expands
+// next and when it is done. Each is a template argument, so the unfiltered
+// walk compiles to the plain beam search with no test per neighbour.
+//
+// A beam provides (`s` is the walk's scratch, where a beam may keep state):
+//   bool offer(Scratch& s, float dist, uint32_t slot)
+//       keep a scored, unvisited slot if it can still help; true when it
+//       will be expanded next
+//   bool pop(Scratch& s, uint32_t& slot)
+//       the next node to expand, or false to stop the walk
+//   bool peek(const Scratch& s, uint32_t& slot) const
+//       the node after that, if known
+//   float bound(const Scratch& s) const
+//       a neighbour at or past this distance cannot be kept
+
+// Every slot may be a result: the ef nearest slots seen, expanded nearest
+// first until none is left unexpanded (HNSW's search-layer, Algorithm 2).
+// The results are left in s.pool.
+class AcceptAll {
+ public:
+  AcceptAll(Scratch& s, size_t ef) { s.pool.reset(ef); }
+  static bool offer(Scratch& s, float dist, uint32_t slot) noexcept {
+    return s.pool.insert(dist, slot) <= s.pool.cursor();
+  }
+  static bool pop(Scratch& s, uint32_t& slot) noexcept {
+    if (!s.pool.has_unchecked()) return false;
+    slot = s.pool.pop_unchecked();
+    return true;
+  }
+  static bool peek(const Scratch& s, uint32_t& slot) noexcept {
+    if (!s.pool.has_unchecked()) return false;
+    slot = s.pool.peek_unchecked();
+    return true;
+  }
+  static float bound(const Scratch& s) noexcept {
+    return s.pool.full() ? s.pool.worst() : kNoBound;
+  }
+};
+
+// Only slots the predicate accepts are results; every slot is walked
+// through. The frontier holds every node nearer than the ef-th match found
+// so far (all of them until ef matches are known), so the walk reaches
+// matches behind non-matching neighbours. It stops when ef matches are
+// nearer than the rest of the frontier, the frontier is empty, or it has
+// expanded `budget` nodes (then exhausted() is true and the results are
+// incomplete). `Pred` has bool matches(uint32_t slot) const.
+template <class Pred>
+class AcceptMatching {
+ public:
+  // `frontier` and `results` are scratch vectors, cleared here.
+  AcceptMatching(const Pred& pred, size_t ef, size_t budget, std::vector<Cand>& frontier,
+                 std::vector<Cand>& results)
+      : pred_(pred), ef_(ef), budget_(budget), frontier_(frontier), results_(results) {
+    frontier_.clear();
+    results_.clear();
+  }
+  bool offer(Scratch&, float dist, uint32_t slot) {
+    if (!(dist < bound())) return false;
+    frontier_.push_back(Cand{dist, slot});
+    std::push_heap(frontier_.begin(), frontier_.end(), NearerFirst{});
+    if (pred_.matches(slot)) {
+      results_.push_back(Cand{dist, slot});
+      std::push_heap(results_.begin(), results_.end(), FartherFirst{});
+      if (results_.size() > ef_) {
+        std::pop_heap(results_.begin(), results_.end(), FartherFirst{});
+        results_.pop_back();
+      }
+    }
+    return frontier_.front().slot == slot;
+  }
+  bool pop(Scratch&, uint32_t& slot) {
+    if (frontier_.empty()) return false;
+    const Cand c = frontier_.front();
+    if (results_.size() >= ef_ && c.dist > results_.front().dist) return false;
+    if (budget_ == 0) {
+      exhausted_ = true;
+      return false;
+    }
+    --budget_;
+    std::pop_heap(frontier_.begin(), frontier_.end(), NearerFirst{});
+    frontier_.pop_back();
+    slot = c.slot;
+    return true;
+  }
+  bool peek(const Scratch&, uint32_t& slot) const noexcept {
+    if (frontier_.empty()) return false;
+    slot = frontier_.front().slot;
+    return true;
+  }
+  float bound() const noexcept { return results_.size() >= ef_ ? results_.front().dist : kNoBound; }
+  float bound(const Scratch&) const noexcept { return bound(); }
+
+  // The walk stopped on its budget, not because it converged.
+  bool exhausted() const noexcept { return exhausted_; }
+  // The matches found, nearest first (ties in no particular order).
+  std::span<const Cand> take_sorted() {
+    std::sort_heap(results_.begin(), results_.end(), FartherFirst{});
+    return results_;
+  }
+
+ private:
+  struct FartherFirst {  // max-heap on distance
+    bool operator()(const Cand& a, const Cand& b) const noexcept { return a.dist < b.dist; }
+  };
+  struct NearerFirst {  // min-heap on distance
+    bool operator()(const Cand& a, const Cand& b) const noexcept { return a.dist > b.dist; }
+  };
+
+  const Pred& pred_;
+  size_t ef_;
+  size_t budget_;
+  std::vector<Cand>& frontier_;
+  std::vector<Cand>& results_;
+  bool exhausted_ = false;
+};
+
+// Search of one level from `entries`, kept and ended by `beam`.
+template <class Space, class Beam>
+void search_layer(const HnswGraph& graph, const Space& space, uint32_t level,
+                  std::span<const Cand> entries, Scratch& s, Beam& beam) {
   s.prepare(graph.max_links(level));
   s.visited.begin(graph.capacity());
-  s.pool.reset(ef);
   for (const Cand& e : entries) {
-    if (!s.visited.test_and_set(e.slot)) s.pool.insert(e.dist, e.slot);
+    if (!s.visited.test_and_set(e.slot)) beam.offer(s, e.dist, e.slot);
   }
   uint32_t* links = s.links.data();
   uint32_t* ids = s.ids.data();
   float* dists = s.dists.data();
-  while (s.pool.has_unchecked()) {
-    const uint32_t u = s.pool.pop_unchecked();
-    if (s.pool.has_unchecked()) graph.prefetch_links(s.pool.peek_unchecked(), level);
+  uint32_t u = 0, next = 0;
+  while (beam.pop(s, u)) {
+    if (beam.peek(s, next)) graph.prefetch_links(next, level);
     const size_t n = graph.read_links(u, level, links);
     size_t m = 0;
     for (size_t i = 0; i < n; ++i) {
@@ -266,15 +385,24 @@ void search_layer(const HnswGraph& graph, const Space& space, uint32_t level, si
       }
     }
     if (m == 0) continue;
-    // A neighbour farther than the worst of a full pool is dropped anyway:
-    // its distance may be abandoned part way (exact for what is kept).
-    space.distances_within(ids, m, s.pool.full() ? s.pool.worst() : kNoBound, dists);
+    // A neighbour the beam cannot keep may have its distance abandoned part
+    // way (exact for what is kept).
+    space.distances_within(ids, m, beam.bound(s), dists);
     for (size_t i = 0; i < m; ++i) {
-      // A neighbour that lands at the front will be expanded next: ask for
-      // its list now (the prefetch above guessed before it was known).
-      if (s.pool.insert(dists[i], ids[i]) <= s.pool.cursor()) graph.prefetch_links(ids[i], level);
+      // A neighbour that will be expanded next: ask for its list now (the
+      // prefetch above guessed before it was known).
+      if (beam.offer(s, dists[i], ids[i])) graph.prefetch_links(ids[i], level);
     }
   }
+}
+
+// The unfiltered beam search of width ef: leaves the (up to) ef nearest
+// slots found in s.pool, nearest first.
+template <class Space>
+void search_layer(const HnswGraph& graph, const Space& space, uint32_t level, size_t ef,
+                  std::span<const Cand> entries, Scratch& s) {
+  AcceptAll beam(s, ef);
+  search_layer(graph, space, level, entries, s, beam);
 }
 
 }  // namespace iqdb::index::hnsw

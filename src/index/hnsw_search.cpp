@@ -4,20 +4,19 @@
 // 0 (on SQ8 codes when trained), then the beam is reranked with exact f32
 // distances and the k best returned.
 //
-// Filtered: a planner first estimates the filter's selectivity on a sample
-// of live slots and answers by exact scan of the matching rows when that is
-// cheaper than walking (see prefer_exact_scan). Otherwise the level-0 walk
-// keeps every node in its frontier, matching or not, but only matching
-// nodes in its results, and continues until it holds ef matches no farther
-// than the frontier (or the frontier is exhausted). A walk that finds fewer
-// than k matches is replaced by the exact scan, so the result always has
+// Filtered: the planner (filter_planner.h) counts or estimates the matching
+// rows and answers by exact scan of them when that is cheaper than walking.
+// Otherwise level 0 is searched with the AcceptMatching beam
+// (hnsw_layer.h): every node is walked through, only matching ones are
+// results, and the walk stops once it holds ef matches nearer than its
+// frontier. A walk that runs out of its expansion budget, or finds fewer
+// than k matches, is replaced by the exact scan, so the result always has
 // min(k, matching rows) hits.
 
 #include <algorithm>
-#include <cmath>
-#include <functional>
 #include <limits>
 
+#include "index/filter_planner.h"
 #include "index/flat.h"
 #include "index/hnsw.h"
 #include "index/hnsw_graph.h"
@@ -29,42 +28,6 @@ namespace iqdb::index {
 
 using hnsw::Cand;
 using hnsw::Scratch;
-
-namespace {
-
-// Slots the planner tests the predicate on.
-constexpr size_t kSelectivitySample = 256;
-// Relative costs, in units of one exact f32 distance in a scan, behind the
-// planner's choice. Measured on Fashion-MNIST (60k x 784, M 16, ef 64): a
-// filtered walk costs about 4 units per node it expands, a scan about 0.01
-// per row for the liveness and predicate test plus 1 per matching row; the
-// two cross near 6 % selectivity (walk 2.8 ms vs scan 2.1 ms at 5 %, 1.8 ms
-// vs 4.2 ms at 10 %).
-constexpr double kPredicateCost = 0.01;  // one row tested during a scan
-constexpr double kWalkSq8Cost = 0.25;    // one neighbour scored in an SQ8 walk
-constexpr double kWalkF32Cost = 0.6;     // one neighbour scored on f32 rows or store codes
-
-struct FartherFirst {
-  bool operator()(const Cand& a, const Cand& b) const noexcept { return a.dist < b.dist; }
-};
-struct NearerFirst {
-  bool operator()(const Cand& a, const Cand& b) const noexcept { return a.dist > b.dist; }
-};
-
-}  // namespace
-
-double HnswIndex::estimate_selectivity(const SlotPredicate& filter) const {
-  const uint32_t end = store_->slot_end();
-  size_t live = 0, matching = 0;
-  const size_t step = std::max<size_t>(1, end / kSelectivitySample);
-  for (size_t slot = step / 2; slot < end && live < kSelectivitySample; slot += step) {
-    const auto s = static_cast<uint32_t>(slot);
-    if (!store_->is_live(s)) continue;
-    ++live;
-    if (filter.matches(s)) ++matching;
-  }
-  return live ? static_cast<double>(matching) / static_cast<double>(live) : 0.0;
-}
 
 std::vector<util::Candidate> HnswIndex::search(const QueryScorer& query, size_t k,
                                                const AnnKnobs& knobs,
@@ -80,23 +43,9 @@ std::vector<util::Candidate> HnswIndex::search(const QueryScorer& query, size_t 
   // Nodes a filtered walk may expand before it gives up for the exact scan.
   size_t budget = std::numeric_limits<size_t>::max();
   if (filter != nullptr && options_.plan_filters) {
-    const double selectivity = estimate_selectivity(*filter);
-    const double live = static_cast<double>(store_->size());
-    const double scan_cost = live * (kPredicateCost + selectivity);
-    const double visits =
-        selectivity > 0 ? std::min(live, static_cast<double>(ef) / selectivity) : live;
-    const double walk_cost =
-        visits * static_cast<double>(config_.m) * (sq8 ? kWalkSq8Cost : kWalkF32Cost);
-    if (scan_cost <= walk_cost) return flat_search(query, k, filter);
-    // The estimate assumes matching rows are spread evenly around the query.
-    // When they are not (a query far from the rows of the class it filters
-    // on), the walk expands many more nodes: past twice the scan's cost it
-    // stops and the scan answers, so a filtered search never costs much
-    // more than 3 scans (it had taken 20x on Fashion-MNIST).
-    budget = static_cast<size_t>(
-                 2.0 * scan_cost /
-                 (static_cast<double>(config_.m) * (sq8 ? kWalkSq8Cost : kWalkF32Cost))) +
-             1;
+    const WalkPlan plan = plan_graph_walk(count_matches(*store_, *filter), ef, config_.m, sq8);
+    if (plan.scan) return flat_search(query, k, filter);
+    budget = plan.expansion_budget;
   }
   if (entry().slot == kNoSlot) return flat_search(query, k, filter);
   if (sq8) {
@@ -136,52 +85,10 @@ std::vector<util::Candidate> HnswIndex::search_in(const Space& space, const Quer
     if (hits.size() < k && hits.size() < store_->size()) return flat_search(query, k, nullptr);
     return hits;
   }
-
-  // Filtered walk: a frontier of all nodes, results of matching ones only.
-  s.prepare(graph_->max_links(0));
-  s.visited.begin(graph_->capacity());
-  std::vector<Cand>& frontier = s.entries;  // min-heap on distance
-  std::vector<Cand>& results = s.found;     // max-heap on distance, <= ef
-  frontier.clear();
-  results.clear();
-  auto offer_result = [&](Cand c) {
-    if (!filter->matches(c.slot)) return;
-    results.push_back(c);
-    std::push_heap(results.begin(), results.end(), FartherFirst{});
-    if (results.size() > ef) {
-      std::pop_heap(results.begin(), results.end(), FartherFirst{});
-      results.pop_back();
-    }
-  };
-  s.visited.test_and_set(cur.slot);
-  frontier.push_back(cur);
-  offer_result(cur);
-  while (!frontier.empty()) {
-    std::pop_heap(frontier.begin(), frontier.end(), NearerFirst{});
-    const Cand c = frontier.back();
-    frontier.pop_back();
-    if (results.size() >= ef && c.dist > results.front().dist) break;
-    if (expansion_budget-- == 0) return flat_search(query, k, filter);
-    if (!frontier.empty()) graph_->prefetch_links(frontier.front().slot, 0);
-    const size_t n = graph_->read_links(c.slot, 0, s.links.data());
-    size_t m = 0;
-    for (size_t i = 0; i < n; ++i) {
-      if (!s.visited.test_and_set(s.links[i])) s.ids[m++] = s.links[i];
-    }
-    space.distances(s.ids.data(), m, s.dists.data());
-    for (size_t i = 0; i < m; ++i) {
-      const float bound =
-          results.size() >= ef ? results.front().dist : std::numeric_limits<float>::infinity();
-      if (!(s.dists[i] < bound)) continue;
-      const Cand v{s.dists[i], s.ids[i]};
-      frontier.push_back(v);
-      std::push_heap(frontier.begin(), frontier.end(), NearerFirst{});
-      offer_result(v);
-    }
-  }
-  std::sort(results.begin(), results.end(),
-            [](const Cand& a, const Cand& b) { return a.dist < b.dist; });
-  std::vector<util::Candidate> hits = rerank(query, results, k, mode, query_radius);
+  hnsw::AcceptMatching<SlotPredicate> beam(*filter, ef, expansion_budget, s.entries, s.found);
+  hnsw::search_layer(*graph_, space, 0, {&cur, 1}, s, beam);
+  if (beam.exhausted()) return flat_search(query, k, filter);
+  std::vector<util::Candidate> hits = rerank(query, beam.take_sorted(), k, mode, query_radius);
   if (hits.size() < k) return flat_search(query, k, filter);
   return hits;
 }

@@ -47,8 +47,9 @@
 // Filters are tested while scanning lists (for PQ only on entries that
 // would enter the shortlist). When the probed lists hold fewer than k
 // matches, further lists are probed in centroid order until k are found or
-// every list was scanned; a planner samples the filter's selectivity first
-// and answers very selective filters by an exact scan of the matching rows.
+// every list was scanned; the filter planner (filter_planner.h) counts the
+// matches first and answers very selective filters by an exact scan of the
+// matching rows.
 // Either way a search returns min(k, matching rows) hits.
 //
 // Thread-safety: search() may run concurrently with other searches. Every
@@ -216,7 +217,6 @@ class IvfIndex final : public AnnIndex {
                                            size_t refine, const SlotPredicate* filter) const;
   std::vector<util::Candidate> search_pq(const QueryScorer& query, size_t k, size_t n_probes,
                                          size_t refine, const SlotPredicate* filter) const;
-  bool prefer_exact(const SlotPredicate& filter, size_t wanted) const;
 
   const VectorStore* store_;
   IvfConfig config_;

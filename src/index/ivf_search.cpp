@@ -7,6 +7,7 @@
 #include <limits>
 #include <optional>
 
+#include "index/filter_planner.h"
 #include "index/flat.h"
 #include "index/ivf.h"
 #include "index/ivf_internal.h"
@@ -156,30 +157,12 @@ std::vector<util::Candidate> IvfIndex::search(const QueryScorer& query, size_t k
       options.n_probes != 0 ? options.n_probes : config_.n_probes, 1, model_->n_lists);
   const size_t refine = options.refine_factor != 0 ? options.refine_factor : config_.refine_factor;
   const bool pq = pq_shape_.num_sub != 0;
-  if (filter != nullptr && options_.plan_filters && prefer_exact(*filter, pq ? refine * k : k)) {
+  if (filter != nullptr && options_.plan_filters &&
+      plan_ivf_scan(count_matches(*store_, *filter), pq ? refine * k : k)) {
     return flat_search(query, k, filter);
   }
   return pq ? search_pq(query, k, n_probes, refine, filter)
             : search_flat(query, k, n_probes, refine, filter);
-}
-
-bool IvfIndex::prefer_exact(const SlotPredicate& filter, size_t wanted) const {
-  constexpr size_t kSamples = 256;
-  const uint32_t end = store_->slot_end();
-  const size_t step = std::max<size_t>(1, end / kSamples);
-  size_t sampled = 0, matched = 0;
-  for (size_t s = step / 2; s < end && sampled < kSamples; s += step) {
-    const auto slot = static_cast<uint32_t>(s);
-    if (!store_->is_live(slot)) continue;
-    ++sampled;
-    if (filter.matches(slot)) ++matched;
-  }
-  if (sampled == 0) return true;
-  // Scanning every matching row exactly beats probing (and widening) when
-  // the matches are about as few as the candidates the probe would keep.
-  const double expected = static_cast<double>(matched) / static_cast<double>(sampled) *
-                          static_cast<double>(store_->size());
-  return expected <= 4.0 * static_cast<double>(wanted);
 }
 
 std::vector<util::Candidate> IvfIndex::search_flat(const QueryScorer& query, size_t k,

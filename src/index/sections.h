@@ -26,6 +26,7 @@ inline constexpr uint32_t kSlots = 6;
 inline constexpr uint32_t kSqNorms = 7;
 inline constexpr uint32_t kCodes = 8;
 inline constexpr uint32_t kSq8Params = 9;
+inline constexpr uint32_t kPayloadIndex = 10;
 // HNSW: 16..31.
 inline constexpr uint32_t kHnswFirst = 16;
 // IVF: 32..47.

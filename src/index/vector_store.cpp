@@ -111,6 +111,8 @@ Result<VectorStore::UpsertResult> VectorStore::upsert(const VectorId& id,
   reinterpret_cast<float*>(sq_norms_.data())[slot] = sq <= double(std::numeric_limits<float>::max())
                                                          ? static_cast<float>(sq)
                                                          : std::numeric_limits<float>::infinity();
+  if (replaced) payload_.remove(slot, metadata_[slot].get());
+  payload_.add(slot, meta.get());
   metadata_[slot] = std::move(meta);
   if (storage_.type == StorageType::kSq8 && !has_codes_ &&
       live_count_ >= VectorStorage::kSq8TrainingRows) {
@@ -131,6 +133,7 @@ uint32_t VectorStore::retire(const VectorId& id) {
   const uint32_t slot = slot_of_.erase(id, ids_);
   if (slot == kNoSlot) return kNoSlot;
   live_[slot] = 0;
+  payload_.remove(slot, metadata_[slot].get());
   metadata_[slot].reset();
   ids_[slot] = VectorId(uint64_t{0});
   --live_count_;

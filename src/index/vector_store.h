@@ -38,6 +38,7 @@
 #include "iqdb/status.h"
 #include "iqdb/types.h"
 #include "index/id_table.h"
+#include "index/payload_index.h"
 #include "index/sections.h"
 #include "kernels/typed.h"
 #include "util/arena.h"
@@ -110,6 +111,9 @@ class VectorStore {
   const VectorId& id(uint32_t slot) const noexcept { return ids_[slot]; }
   // Null when the record has no metadata.
   const Metadata* metadata(uint32_t slot) const noexcept { return metadata_[slot].get(); }
+  // Which live slots hold which metadata values; kept up to date by
+  // upsert() and remove(), rebuilt from the records by load().
+  const PayloadIndex& payload() const noexcept { return payload_; }
   // Increases with every insert of a new id; replacing keeps it.
   uint64_t sequence(uint32_t slot) const noexcept { return sequence_[slot]; }
 
@@ -175,6 +179,9 @@ class VectorStore {
     return codes_.data() + size_t{slot} * code_stride_bytes_;
   }
   Result<uint32_t> allocate_slot();
+  // The payload index from its section, or rebuilt from the metadata when
+  // the section is absent or rejected. Requires live_ and metadata_ loaded.
+  void load_payload(const SectionSource& source);
   // Writes the code row of `slot` from f32 values (requires has_codes_).
   void encode_row(uint32_t slot, const float* values) noexcept;
 
@@ -197,6 +204,7 @@ class VectorStore {
   std::vector<uint8_t> live_;
   std::vector<uint32_t> free_slots_;  // a min-heap: lowest free slot first
   IdTable slot_of_;                   // id -> slot of the live records
+  PayloadIndex payload_;
   uint32_t slot_end_ = 0;
   size_t live_count_ = 0;
   uint64_t next_sequence_ = 0;

@@ -16,6 +16,9 @@
 //                when code rows are present: u8 bytes, f16/bf16 halves in
 //                little-endian order, SQ8 codes)
 //   kSq8Params : SQ8 with codes only: dim f32 offsets, then dim f32 scales
+//   kPayloadIndex : the payload index (payload_codec.cpp), when it is
+//                usable; optional: absent, from another value limit or
+//                breaking its rules, it is rebuilt from the metadata
 // Which of rows and codes are present follows from the type (and SQ8's
 // training) and is checked on load. Format 1 (f32 only) had no storage
 // fields, kSqNorms or kCodes; it still loads, squared norms recomputed.
@@ -78,6 +81,7 @@ void VectorStore::save(SectionSink& sink) const {
   sink.add_owned(section::kSlots, std::move(slots));
   sink.add_owned(section::kIds, std::move(ids));
   sink.add_owned(section::kMetadata, std::move(meta));
+  if (payload_.usable()) sink.add_owned(section::kPayloadIndex, payload_.encode(slot_end_));
 }
 
 namespace {
@@ -250,6 +254,7 @@ Result<VectorStore> VectorStore::load(size_t dim, Metric metric, const SectionSo
       store.metadata_[s] = std::make_unique<Metadata>(std::move(*m));
     }
   }
+  store.load_payload(source);
   if (!id_reader.at_end() || !meta_reader.at_end())
     return corrupt("trailing bytes after the records");
 
@@ -278,6 +283,23 @@ Result<VectorStore> VectorStore::load(size_t dim, Metric metric, const SectionSo
   store.live_count_ = live_count;
   store.next_sequence_ = next_sequence;
   return store;
+}
+
+void VectorStore::load_payload(const SectionSource& source) {
+  if (source.has(section::kPayloadIndex)) {
+    auto bytes = source.bytes(section::kPayloadIndex);
+    if (bytes) {
+      auto decoded = PayloadIndex::decode(*bytes, live_);
+      if (decoded && decoded->max_values_per_field() == payload_.max_values_per_field()) {
+        payload_ = std::move(*decoded);
+        return;
+      }
+    }
+  }
+  payload_.clear();
+  for (size_t s = 0; s < live_.size(); ++s) {
+    if (live_[s] != 0) payload_.add(static_cast<uint32_t>(s), metadata_[s].get());
+  }
 }
 
 }  // namespace iqdb::index

@@ -1,0 +1,108 @@
+// PayloadIndex: for each metadata field, which live slots hold each value,
+// so that a Filter can be answered by set algebra instead of testing every
+// row's metadata (see filter_predicate.h).
+//
+// What is indexed: every field, as long as it has at most
+// max_values_per_field distinct values (default kDefaultMaxValues). A field
+// that grows past the limit stops being indexed (its postings are dropped)
+// until the index is rebuilt; filters on it are tested row by row. Values
+// are kept per type, because a filter never matches across types
+// (Value(1) is not Value(1.0)); doubles that are NaN are kept apart, since
+// they equal and order against nothing. Within a type, values are ordered as
+// Filter compares them, so lt/le/gt/ge are ranges of keys.
+//
+// Maintenance: the store calls add() when a slot becomes live with its
+// metadata, and remove() with the metadata it had when the slot is replaced
+// or freed. If memory runs out part way, the index marks itself unusable
+// (usable() is false, filters are tested row by row) rather than answer
+// from a partial state; a rebuild from the records restores it.
+//
+// Thread-safety: const methods may run concurrently with each other;
+// add/remove need exclusive access (the store's).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "iqdb/filter.h"
+#include "iqdb/status.h"
+#include "iqdb/types.h"
+#include "util/bitmap.h"
+
+namespace iqdb::index {
+
+class PayloadIndex {
+ public:
+  static constexpr size_t kDefaultMaxValues = 4096;
+
+  explicit PayloadIndex(size_t max_values_per_field = kDefaultMaxValues)
+      : max_values_(max_values_per_field) {}
+
+  // `slot` became live holding `metadata` (null: none). noexcept: out of
+  // memory makes the index unusable instead.
+  void add(uint32_t slot, const Metadata* metadata) noexcept;
+  // `slot` stops holding `metadata` (what add() was given for it).
+  void remove(uint32_t slot, const Metadata* metadata) noexcept;
+  // Forgets everything; usable again.
+  void clear() noexcept;
+
+  // False after an allocation failure during maintenance.
+  bool usable() const noexcept { return usable_; }
+  // Whether filters on `field` can be answered here: usable, and the field
+  // is not over the value limit (a field no row holds is covered: it
+  // matches nothing).
+  bool covers(std::string_view field) const noexcept;
+  // Live slots, as far as this index was told.
+  const util::Bitmap& live() const noexcept { return live_; }
+  size_t live_count() const noexcept { return live_count_; }
+
+  // The live slots matching `filter`, or nullopt when some leaf's field is
+  // not covered. `filter` must have passed Filter::validate().
+  std::optional<util::Bitmap> evaluate(const Filter& filter) const;
+
+  // The snapshot section (format in payload_codec.cpp) for a store of
+  // `slot_end` slots. Requires usable().
+  std::string encode(uint32_t slot_end) const;
+  // Reads a section written by encode() for a store whose slot i is live
+  // when live[i] != 0. kCorruption on anything malformed or inconsistent
+  // with `live` (the caller then rebuilds from the records).
+  static Result<PayloadIndex> decode(std::span<const uint8_t> bytes, std::span<const uint8_t> live);
+  size_t max_values_per_field() const noexcept { return max_values_; }
+
+  // Distinct values of a covered field (0 when absent or not covered).
+  size_t distinct_values(std::string_view field) const noexcept;
+  size_t memory_bytes() const noexcept;
+
+ private:
+  // Orders values of one type as Filter compares them (NaN never stored).
+  struct KeyLess {
+    bool operator()(const Value& a, const Value& b) const noexcept;
+  };
+  using Postings = std::vector<uint32_t>;  // ascending slots
+  struct Field {
+    std::array<std::map<Value, Postings, KeyLess>, 5> by_type;  // Value::Type index
+    Postings nan;                                               // doubles that are NaN
+    size_t distinct = 0;
+    bool over_limit = false;
+  };
+
+  void add_field(const std::string& name, const Value& value, uint32_t slot);
+  void remove_field(const std::string& name, const Value& value, uint32_t slot);
+  bool evaluate_into(const Filter& filter, util::Bitmap& out) const;
+  void leaf(const Field& field, const Filter& filter, util::Bitmap& out) const;
+
+  size_t max_values_;
+  std::map<std::string, Field, std::less<>> fields_;
+  util::Bitmap live_;
+  size_t live_count_ = 0;
+  bool usable_ = true;
+};
+
+}  // namespace iqdb::index

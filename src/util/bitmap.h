@@ -1,0 +1,79 @@
+// Bitmap: a set of small integers (slots) as 64-bit words, bit i of word
+// i / 64. Grows on set(); bits past the end read as zero. The set
+// operations work word by word.
+//
+// Thread-safety: const methods may run concurrently; mutation is exclusive.
+#pragma once
+
+#include <algorithm>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace iqdb::util {
+
+class Bitmap {
+ public:
+  Bitmap() = default;
+  // Room for bits [0, bits), all clear.
+  explicit Bitmap(size_t bits) : words_((bits + 63) / 64, 0) {}
+
+  bool test(size_t i) const noexcept {
+    const size_t w = i / 64;
+    return w < words_.size() && ((words_[w] >> (i % 64)) & 1) != 0;
+  }
+  void set(size_t i) {
+    const size_t w = i / 64;
+    if (w >= words_.size()) words_.resize(std::max(w + 1, words_.size() * 2), 0);
+    words_[w] |= uint64_t{1} << (i % 64);
+  }
+  void reset(size_t i) noexcept {
+    const size_t w = i / 64;
+    if (w < words_.size()) words_[w] &= ~(uint64_t{1} << (i % 64));
+  }
+  size_t count() const noexcept {
+    size_t n = 0;
+    for (uint64_t w : words_) n += static_cast<size_t>(std::popcount(w));
+    return n;
+  }
+  bool none() const noexcept {
+    return std::all_of(words_.begin(), words_.end(), [](uint64_t w) { return w == 0; });
+  }
+
+  Bitmap& operator&=(const Bitmap& o) noexcept {
+    const size_t n = std::min(words_.size(), o.words_.size());
+    for (size_t i = 0; i < n; ++i) words_[i] &= o.words_[i];
+    std::fill(words_.begin() + static_cast<std::ptrdiff_t>(n), words_.end(), uint64_t{0});
+    return *this;
+  }
+  Bitmap& operator|=(const Bitmap& o) {
+    if (words_.size() < o.words_.size()) words_.resize(o.words_.size(), 0);
+    for (size_t i = 0; i < o.words_.size(); ++i) words_[i] |= o.words_[i];
+    return *this;
+  }
+  // Removes the members of `o`.
+  Bitmap& subtract(const Bitmap& o) noexcept {
+    const size_t n = std::min(words_.size(), o.words_.size());
+    for (size_t i = 0; i < n; ++i) words_[i] &= ~o.words_[i];
+    return *this;
+  }
+
+  // Calls f(i) for every member, ascending.
+  template <class F>
+  void for_each(F&& f) const {
+    for (size_t w = 0; w < words_.size(); ++w) {
+      for (uint64_t bits = words_[w]; bits != 0; bits &= bits - 1) {
+        f(w * 64 + static_cast<size_t>(std::countr_zero(bits)));
+      }
+    }
+  }
+
+  const std::vector<uint64_t>& words() const noexcept { return words_; }
+  size_t memory_bytes() const noexcept { return words_.capacity() * sizeof(uint64_t); }
+
+ private:
+  std::vector<uint64_t> words_;
+};
+
+}  // namespace iqdb::util

@@ -8,7 +8,6 @@
 // Each input is tried as is and resealed (reseal.h), so that mutations
 // reach the decoders behind the checksums. The dim and metric to open with
 // come from the image's own header when it parses.
-#include <unistd.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -21,6 +20,7 @@
 #include "iqdb/iqdb.hpp"
 #include "reseal.h"
 #include "storage/snapshot_reader.h"
+#include "util/file.h"
 
 namespace {
 
@@ -31,7 +31,7 @@ constexpr uint32_t kMaxDim = 4096;
 struct Scratch {
   Scratch()
       : dir(std::filesystem::temp_directory_path() /
-            ("iqdb-database-fuzz-" + std::to_string(::getpid()))),
+            ("iqdb-database-fuzz-" + std::to_string(iqdb::util::process_id()))),
         path(dir / "db.iqdb") {
     std::filesystem::create_directories(dir);
   }

@@ -204,6 +204,6 @@ int main(int argc, char** argv) {
   std::string p = payload;
   p[p.size() - 1] ^= 0x7F;  // the NaN postings' count now exceeds the bytes left
   put(root / "payload", "bad-count", p);
-  std::printf("wrote seed corpora under %s\n", root.c_str());
+  std::printf("wrote seed corpora under %s\n", root.string().c_str());
   return 0;
 }

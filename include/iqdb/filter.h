@@ -86,8 +86,6 @@ class IQDB_EXPORT Filter {
   // kAnd, kOr: the operands; kNot: one operand.
   const std::vector<Filter>& operands() const;
 
-  friend bool operator==(const Filter& a, const Filter& b);
-
  private:
   friend struct detail::FilterAccess;
   explicit Filter(std::shared_ptr<const detail::FilterNode> node) : node_(std::move(node)) {}

@@ -169,9 +169,11 @@ const std::vector<Value>& Filter::values() const { return node_->values; }
 const std::vector<Filter>& Filter::operands() const { return node_->operands; }
 
 bool operator==(const Filter& a, const Filter& b) {
-  if (a.node_ == b.node_) return true;
-  const detail::FilterNode& x = *a.node_;
-  const detail::FilterNode& y = *b.node_;
+  const detail::FilterNode* xp = detail::FilterAccess::node(a);
+  const detail::FilterNode* yp = detail::FilterAccess::node(b);
+  if (xp == yp) return true;
+  const detail::FilterNode& x = *xp;
+  const detail::FilterNode& y = *yp;
   return x.op == y.op && x.field == y.field && x.values == y.values && x.operands == y.operands;
 }
 

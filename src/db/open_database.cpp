@@ -122,6 +122,10 @@ Result<OpenedDatabase> open_file(const Config& requested, const std::filesystem:
   auto lock = read_only ? util::FileLock::acquire_shared(path) : util::FileLock::acquire(path);
   if (!lock) return lock.status();
   const std::filesystem::path wal_path = util::with_suffix(path, ".wal");
+  if (!read_only) {
+    IQDB_RETURN_IF_ERROR(util::recover_replaced_file(path));
+    IQDB_RETURN_IF_ERROR(util::recover_replaced_file(wal_path));
+  }
 
   OpenedDatabase out;
   uint64_t identity = 0;

@@ -1,14 +1,12 @@
 #include "db/scrub.h"
 
-#include <sys/resource.h>
-#include <unistd.h>
-
 #include <string>
 #include <system_error>
 
 #include "index/sections.h"
 #include "util/coding.h"
 #include "util/file.h"
+#include "util/thread_priority.h"
 
 namespace iqdb::db {
 namespace {
@@ -35,12 +33,6 @@ std::string section_name(uint32_t kind) {
   if (kind >= s::kHnswFirst && kind < s::kIvfFirst) return "HNSW graph";
   if (kind >= s::kIvfFirst && kind < s::kIvfFirst + 16) return "IVF lists";
   return "kind " + std::to_string(kind);
-}
-
-// The scrub yields the CPU to queries and writers: it runs at the lowest
-// priority the OS gives a thread (Linux applies nice per thread).
-void lower_this_thread_priority() {
-  (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 19);
 }
 
 }  // namespace
@@ -104,7 +96,7 @@ void SnapshotScrub::stop() {
 }
 
 void SnapshotScrub::run() {
-  lower_this_thread_priority();
+  util::lower_this_thread_priority();  // yield the CPU to queries and writers
   for (;;) {
     size_t index;
     {

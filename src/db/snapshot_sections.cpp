@@ -48,7 +48,7 @@ bool SnapshotSource::has(uint32_t kind) const { return reader_.find(kind) != nul
 
 Status SnapshotSource::adopt(uint32_t kind, util::Arena& arena) const {
   auto range = reader_.file_range(kind);
-  if (range) return arena.adopt_file(range->fd, range->offset, range->length);
+  if (range) return arena.adopt_file(*range->file, range->offset, range->length);
   auto b = bytes(kind);
   if (!b) return b.status();
   IQDB_RETURN_IF_ERROR(arena.grow(b->size()));

@@ -152,7 +152,7 @@ Result<FileRange> SnapshotReader::file_range(uint32_t kind) const {
                                " is compressed and has no in-place file range");
   }
   if (!file_.is_open()) return Status::Unsupported("snapshot was parsed from memory, not a file");
-  return FileRange{file_.fd(), s->offset, s->stored_bytes};
+  return FileRange{&file_, s->offset, s->stored_bytes};
 }
 
 size_t SectionVerifier::step(size_t max_bytes) noexcept {

@@ -47,11 +47,10 @@ uint64_t open_verify_bytes() noexcept;
 void set_open_verify_bytes(uint64_t bytes) noexcept;
 
 // Where an uncompressed section lies in the open file, for
-// util::Arena::adopt_file(fd, offset, length). `offset` is 4 KiB aligned and
-// the file extends to the end of the section's last page. `fd` belongs to
-// the reader and stays open as long as it lives.
+// util::Arena::adopt_file(file, offset, length). `offset` is 4 KiB aligned.
+// `file` belongs to the reader and stays open as long as it lives.
 struct FileRange {
-  int fd = -1;
+  const util::File* file = nullptr;
   uint64_t offset = 0;
   uint64_t length = 0;
 };

@@ -1,21 +1,14 @@
 #include "util/arena.h"
 
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
+#include <span>
 #include <string>
 #include <utility>
 
+#include "util/file.h"
+
 namespace iqdb::util {
 namespace {
-
-size_t page_size() {
-  static const size_t kPage = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-  return kPage;
-}
 
 size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
 
@@ -27,7 +20,9 @@ Arena::Arena(Arena&& other) noexcept
     : max_bytes_(other.max_bytes_),
       reserved_(std::exchange(other.reserved_, 0)),
       committed_(std::exchange(other.committed_, 0)),
-      base_(std::exchange(other.base_, nullptr)) {}
+      base_(std::exchange(other.base_, nullptr)),
+      os_base_(std::exchange(other.os_base_, nullptr)),
+      maps_file_(std::exchange(other.maps_file_, false)) {}
 
 Arena& Arena::operator=(Arena&& other) noexcept {
   if (this != &other) {
@@ -36,6 +31,8 @@ Arena& Arena::operator=(Arena&& other) noexcept {
     reserved_ = std::exchange(other.reserved_, 0);
     committed_ = std::exchange(other.committed_, 0);
     base_ = std::exchange(other.base_, nullptr);
+    os_base_ = std::exchange(other.os_base_, nullptr);
+    maps_file_ = std::exchange(other.maps_file_, false);
   }
   return *this;
 }
@@ -43,29 +40,24 @@ Arena& Arena::operator=(Arena&& other) noexcept {
 Arena::~Arena() { release(); }
 
 void Arena::release() noexcept {
-  if (base_ != nullptr) munmap(base_, reserved_);
+  if (base_ != nullptr) os_release(base_, reserved_, os_base_);
   base_ = nullptr;
+  os_base_ = nullptr;
   reserved_ = committed_ = 0;
+  maps_file_ = false;
 }
 
 Status Arena::reserve() {
   if (base_ != nullptr) return Status::OK();
   // Sanitizer runtimes and restrictive ulimits may refuse a huge
-  // reservation; halve until the OS agrees, down to 64 MiB.
+  // reservation; halve until the OS agrees, down to 64 MiB. The start is
+  // 2 MiB aligned so that huge pages can back the arena.
   for (size_t want = round_up(max_bytes_, kHugePage); want >= (size_t{64} << 20); want /= 2) {
-    // One extra huge page lets the usable start be 2 MiB aligned.
-    void* p = mmap(nullptr, want + kHugePage, PROT_NONE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p == MAP_FAILED) continue;
-    auto addr = reinterpret_cast<uintptr_t>(p);
-    uintptr_t aligned = round_up(addr, kHugePage);
-    size_t head = aligned - addr;
-    if (head != 0) munmap(p, head);
-    size_t tail = kHugePage - head;
-    if (tail != 0) munmap(reinterpret_cast<void*>(aligned + want), tail);
-    base_ = reinterpret_cast<uint8_t*>(aligned);
-    reserved_ = want;
-    return Status::OK();
+    if (uint8_t* p = os_reserve(want, kHugePage, &os_base_)) {
+      base_ = p;
+      reserved_ = want;
+      return Status::OK();
+    }
   }
   return Status::ResourceExhausted("cannot reserve address space for an arena");
 }
@@ -81,31 +73,35 @@ Status Arena::grow(size_t bytes) {
   // Grow geometrically so appends cost amortised O(1) system calls.
   size_t target = std::max(bytes, committed_ + committed_ / 2);
   target = std::min(round_up(target, page_size()), reserved_);
-  if (mprotect(base_ + committed_, target - committed_, PROT_READ | PROT_WRITE) != 0) {
-    return Status::ResourceExhausted("cannot commit arena memory: " +
-                                     std::string(std::strerror(errno)));
-  }
-  if (target - committed_ >= kHugePage) {
-    madvise(base_ + committed_, target - committed_, MADV_HUGEPAGE);  // a hint; failure is fine
-  }
+  IQDB_RETURN_IF_ERROR(os_commit(base_ + committed_, target - committed_));
   committed_ = target;
   return Status::OK();
 }
 
-Status Arena::adopt_file(int fd, uint64_t offset, size_t length) {
+Status Arena::adopt_file(const File& file, uint64_t offset, size_t length) {
   if (committed_ != 0) return Status::InvalidArgument("adopt_file needs an empty arena");
-  if (offset % page_size() != 0) return Status::InvalidArgument("mapping offset not page aligned");
   if (length == 0) return Status::OK();
-  IQDB_RETURN_IF_ERROR(reserve());
-  size_t mapped = round_up(length, page_size());
-  if (mapped > reserved_) return Status::ResourceExhausted("file section larger than the arena");
-  void* p = mmap(base_, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd,
-                 static_cast<off_t>(offset));
-  if (p == MAP_FAILED) {
-    return Status::IOError("cannot map snapshot section: " + std::string(std::strerror(errno)));
+  Result<uint64_t> file_bytes = file.size();
+  if (!file_bytes.ok()) return file_bytes.status();
+  if (offset > *file_bytes || length > *file_bytes - offset) {
+    return Status::IOError("'" + file.path().string() + "' ends before the " +
+                           std::to_string(length) + " bytes at offset " + std::to_string(offset));
   }
-  committed_ = mapped;
-  return Status::OK();
+  IQDB_RETURN_IF_ERROR(reserve());
+  // Whole pages: the last one holds file bytes, so touching it is safe.
+  const size_t mapped = round_up(length, page_size());
+  if (mapped > reserved_) return Status::ResourceExhausted("file section larger than the arena");
+  if (offset % mapping_granularity() == 0) {
+    Status s = os_map_file(base_, file, offset, mapped);
+    if (s.ok()) {
+      committed_ = mapped;
+      maps_file_ = true;
+      return s;
+    }
+    if (s.code() != StatusCode::kUnsupported) return s;
+  }
+  IQDB_RETURN_IF_ERROR(grow(length));
+  return file.read_exact(offset, std::span<uint8_t>(base_, length));
 }
 
 }  // namespace iqdb::util

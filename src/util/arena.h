@@ -6,9 +6,16 @@
 // arenas ask the kernel for transparent huge pages. Committed memory is
 // zero-filled.
 //
-// An arena can also start from a read-only file mapping (see adopt_file):
-// the file's bytes appear at the start, mapped copy-on-write, so they are used
-// in place without a copy, and writes to them never reach the file.
+// An arena can also start from a file's bytes (see adopt_file): where the
+// platform can map a file into reserved address space (POSIX) and the offset
+// is a multiple of the mapping granularity, the bytes are mapped
+// copy-on-write, used in place without a copy, and writes to them never
+// reach the file; otherwise (Windows, or an offset the granularity does not
+// divide, e.g. 4 KiB sections under 16 KiB pages) they are read into the
+// arena.
+//
+// The OS calls live in arena_posix.cpp (mmap, mprotect, MADV_HUGEPAGE where
+// it exists) and arena_win32.cpp (VirtualAlloc reserve/commit).
 //
 // Thread-safety: grow() and adopt_file() need exclusive access; data() and
 // reads of committed bytes may run concurrently with grow().
@@ -20,6 +27,8 @@
 #include "iqdb/status.h"
 
 namespace iqdb::util {
+
+class File;
 
 class Arena {
  public:
@@ -35,10 +44,14 @@ class Arena {
   // or the OS runs out.
   Status grow(size_t bytes);
 
-  // Maps `length` bytes of the open file `fd`, starting at `offset` (a
-  // multiple of the page size), copy-on-write at the start of the arena.
-  // The arena must be empty. The fd may be closed afterwards.
-  Status adopt_file(int fd, uint64_t offset, size_t length);
+  // Puts `length` bytes of `file`, starting at `offset`, at the start of
+  // the arena: mapped copy-on-write when the platform and the offset allow
+  // (see above), read otherwise. The arena must be empty; the file must
+  // hold the whole range (kIOError otherwise). The file may be closed
+  // afterwards.
+  Status adopt_file(const File& file, uint64_t offset, size_t length);
+  // True when adopt_file mapped the file rather than reading it.
+  bool maps_file() const noexcept { return maps_file_; }
 
   uint8_t* data() noexcept { return base_; }
   const uint8_t* data() const noexcept { return base_; }
@@ -51,10 +64,23 @@ class Arena {
   Status reserve();
   void release() noexcept;
 
+  // The OS half (arena_posix.cpp, arena_win32.cpp).
+  // Reserves `bytes` of inaccessible address space starting at a multiple
+  // of `align`; `os_base` is what os_release needs. Null when refused.
+  static uint8_t* os_reserve(size_t bytes, size_t align, void** os_base) noexcept;
+  static void os_release(uint8_t* base, size_t bytes, void* os_base) noexcept;
+  // Makes [p, p + bytes) of a reservation readable, writable and zeroed.
+  static Status os_commit(uint8_t* p, size_t bytes) noexcept;
+  // Maps `bytes` of `file` at `offset` copy-on-write over [p, p + bytes)
+  // of a reservation; kUnsupported where the platform cannot.
+  static Status os_map_file(uint8_t* p, const File& file, uint64_t offset, size_t bytes) noexcept;
+
   size_t max_bytes_;
   size_t reserved_ = 0;
   size_t committed_ = 0;
   uint8_t* base_ = nullptr;
+  void* os_base_ = nullptr;
+  bool maps_file_ = false;
 };
 
 }  // namespace iqdb::util

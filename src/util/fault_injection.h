@@ -12,6 +12,8 @@
 
 namespace iqdb::util {
 
+class File;
+
 // The next `count` File::sync/sync_all calls (in any thread) fail with
 // kIOError; 0 turns injection off.
 void inject_sync_failures(int64_t count);
@@ -25,7 +27,7 @@ void inject_apply_faults(int64_t count);
 // Throws std::bad_alloc when an apply fault is armed (consumes it).
 void maybe_throw_injected_apply_fault();
 
-// Sees every file operation util/file.cpp performs, and may fail writes and
+// Sees every file operation util/file.h performs, and may fail writes and
 // syncs. Installed process-wide by a test; calls arrive from any thread, so
 // implementations synchronise themselves.
 class FileHooks {
@@ -43,23 +45,23 @@ class FileHooks {
     (void)offset;
     return WriteFault{size, 0};
   }
-  // Before an fsync/fdatasync of `fd` (a file) or of the directory `path`
-  // (fd < 0): an errno to fail it with, or 0 to let it run.
-  virtual int before_sync(int fd, const std::filesystem::path& path) {
-    (void)fd;
+  // Before a sync of `file` or, when it is null, of the directory `path`:
+  // an errno to fail it with, or 0 to let it run.
+  virtual int before_sync(const File* file, const std::filesystem::path& path) {
+    (void)file;
     (void)path;
     return 0;
   }
   // After a sync succeeded: the data (or, for a directory, its entries) is
   // now durable.
-  virtual void after_sync(int fd, const std::filesystem::path& path) {
-    (void)fd;
+  virtual void after_sync(const File* file, const std::filesystem::path& path) {
+    (void)file;
     (void)path;
   }
-  // `fd` was opened on `path`; `creating` when the open mode may create or
+  // `file` was opened on `path`; `creating` when the open mode may create or
   // empty the file.
-  virtual void after_open(int fd, const std::filesystem::path& path, bool creating) {
-    (void)fd;
+  virtual void after_open(const File& file, const std::filesystem::path& path, bool creating) {
+    (void)file;
     (void)path;
     (void)creating;
   }

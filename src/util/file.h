@@ -1,6 +1,19 @@
-// Files, read-only mappings and the database lock: thin RAII wrappers over
-// POSIX that turn every failure into a Status carrying the path and the OS's
-// own words (strerror), and that retry EINTR and short reads/writes.
+// Files, read-only mappings and the database lock: the platform layer. Thin
+// RAII wrappers that turn every failure into a Status carrying the path and
+// the OS's own words, and that retry interrupted calls and short
+// reads/writes. Nothing above util/ sees the OS: file_posix.cpp implements
+// this header for Linux and macOS, file_win32.cpp for Windows, file.cpp the
+// parts common to both.
+//
+// What "durable" means per platform (sync, fsync_directory, rename_durably):
+//   Linux    fdatasync / fsync; directories are fsynced after a rename.
+//   macOS    fcntl(F_FULLFSYNC), which reaches the medium (plain fsync only
+//            reaches the drive's cache), falling back to fsync where the
+//            filesystem refuses it; directories are fsynced.
+//   Windows  FlushFileBuffers; MoveFileExW with MOVEFILE_WRITE_THROUGH;
+//            directory entries need no separate flush (NTFS journals them).
+// Windows refuses to rename over or truncate a file while any process maps
+// it: such calls fail with kIOError rather than corrupt the mapping.
 //
 // Thread-safety: a File's positional calls (read_at, write_at, size, sync)
 // may run concurrently on one object, as pread/pwrite do; truncate and close
@@ -29,8 +42,9 @@ class File {
     kCreateTruncate,  // read-write; created or emptied
   };
 
-  // Opens `path` (O_CLOEXEC). kNotFound when it does not exist and the mode
-  // does not create it; kIOError otherwise.
+  // Opens `path` (not inherited by child processes; on Windows others may
+  // read, write, rename and delete it while it is open). kNotFound when it does not exist and the
+  // mode does not create it; kIOError otherwise.
   static Result<File> open(const std::filesystem::path& path, Mode mode);
 
   File() noexcept = default;
@@ -40,9 +54,7 @@ class File {
   File& operator=(const File&) = delete;
   ~File();  // closes; errors from close are ignored (use close() to see them)
 
-  bool is_open() const noexcept { return fd_ >= 0; }
-  // The descriptor, owned by this File: do not close it.
-  int fd() const noexcept { return fd_; }
+  bool is_open() const noexcept { return handle_ != kClosed; }
   const std::filesystem::path& path() const noexcept { return path_; }
 
   Result<uint64_t> size() const;
@@ -54,42 +66,74 @@ class File {
   Status write_at(uint64_t offset, std::span<const uint8_t> bytes) const;
   // Sets the length to `length` (cuts, or extends with zeros).
   Status truncate(uint64_t length) const;
-  // fdatasync: the data and the metadata needed to read it (the length).
+  // Makes the data and the metadata needed to read it (the length) durable
+  // (fdatasync; F_FULLFSYNC on macOS; FlushFileBuffers on Windows).
   Status sync() const;
-  // fsync: also every other inode field.
+  // Also every other metadata field (fsync; the same as sync() on macOS and
+  // Windows).
   Status sync_all() const;
+  // A number that tells this file apart from every other file existing now
+  // on its volume (the inode number; on Windows the file index).
+  Result<uint64_t> identity() const;
+  // Takes a non-blocking advisory lock, shared or exclusive, held until the
+  // File closes. It belongs to this open file: another File on the same
+  // path conflicts with it even in this process. kBusy when a conflicting
+  // lock is held. On Windows the lock covers a byte far past any data, so
+  // it never blocks reads or writes of the file's bytes.
+  Status try_lock(bool shared) const;
   // Closes now and reports the error close() gave, if any.
   Status close();
 
  private:
-  File(int fd, std::filesystem::path path) noexcept : fd_(fd), path_(std::move(path)) {}
-  Status os_error(std::string_view what) const;
-  Status write_at_unhooked(uint64_t offset, std::span<const uint8_t> bytes) const;
-  Status sync_with(int (*fn)(int), std::string_view name) const;
+  friend class MappedFile;
+  friend class Arena;
+  // A descriptor on POSIX, a HANDLE on Windows; both use -1 for none.
+  static constexpr intptr_t kClosed = -1;
 
-  int fd_ = -1;
+  File(intptr_t handle, std::filesystem::path path) noexcept
+      : handle_(handle), path_(std::move(path)) {}
+  static Result<File> open_unhooked(const std::filesystem::path& path, Mode mode);
+  Status write_at_unhooked(uint64_t offset, std::span<const uint8_t> bytes) const;
+  Status sync_unhooked(bool all) const;
+  Status sync_hooked(bool all) const;
+  void close_quietly() noexcept;
+
+  intptr_t handle_ = kClosed;
   std::filesystem::path path_;
 };
 
-// fsyncs a directory so that entries created, renamed or removed in it are
-// durable.
+// Makes entries created, renamed or removed in a directory durable (fsync
+// on the directory; nothing to do on Windows).
 Status fsync_directory(const std::filesystem::path& dir);
 
 // The directory holding `path` ("." for a bare file name).
 std::filesystem::path parent_directory(const std::filesystem::path& path);
 
-// rename(2) `from` over `to` (atomic on POSIX filesystems), then fsyncs the
-// directory of `to` so the new name survives a crash. Both paths must be on
+// Renames `from` over `to` atomically (rename(2); MoveFileExW with
+// MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH), then makes the
+// directory of `to` durable so the new name survives a crash. Both paths must be on
 // one filesystem; the caller has already synced `from`'s contents.
 Status rename_durably(const std::filesystem::path& from, const std::filesystem::path& to);
+
+// Windows cannot rename over a file that is open or mapped (this process's
+// snapshot and log are, while a database uses them). rename_durably then
+// moves `to` aside first, to `<to>.replaced-<pid>-<n>`, renames `from` to
+// `to`, and deletes the aside (or leaves it for later, while something still
+// maps it). A crash between the two renames leaves `to` missing and its old
+// contents aside; recover_replaced_file(to) puts them back, giving the state
+// before the rename, and removes asides that are no longer needed. Callers
+// run it before deciding whether `to` exists. It does nothing on POSIX,
+// where the rename is one atomic step.
+Status recover_replaced_file(const std::filesystem::path& to);
 
 // Removes `path`; OK if it does not exist.
 Status remove_file_if_exists(const std::filesystem::path& path);
 
-// A read-only mapping of a whole file (MAP_PRIVATE, PROT_READ). An empty
-// file gives an empty span and no mapping. The mapping stays valid after the
-// File it came from is closed. If another process truncates the file while
-// it is mapped, touching the lost pages raises SIGBUS: map only files this
+// A read-only mapping of a whole file (mmap MAP_PRIVATE; on Windows a
+// read-only view of CreateFileMappingW). An empty file gives an empty span
+// and no mapping. The mapping stays valid after the File it came from is
+// closed. If another process truncates the file while it is mapped,
+// touching the lost pages raises SIGBUS on POSIX: map only files this
 // process owns through a FileLock, or that nobody rewrites in place.
 class MappedFile {
  public:
@@ -113,12 +157,12 @@ class MappedFile {
 };
 
 // An exclusive (or, with acquire_shared, shared), non-blocking lock on `<path>.lock`, held for the
-// life of the object. It uses flock(2), which belongs to the open file description: a second
-// FileLock on the same path fails whether it is in another process or in this one, and closing some
-// other descriptor of the lock file does not drop it (as it would with classic fcntl locks). The
-// lock file records the holder's pid for error messages and is left in place on release (removing
-// it would race with a process that has just opened it). Advisory only: it
-// stops other iqdb handles, not arbitrary programs.
+// life of the object. It uses File::try_lock (flock(2); LockFileEx), which belongs to the open
+// file: a second FileLock on the same path fails whether it is in another process or in this one,
+// and closing some other descriptor of the lock file does not drop it (as it would with classic
+// fcntl locks). The lock file records the holder's pid for error messages and is left in place on
+// release (removing it would race with a process that has just opened it). Advisory only: it stops
+// other iqdb handles, not arbitrary programs.
 class FileLock {
  public:
   // kBusy when another process or another FileLock in this process holds
@@ -151,5 +195,18 @@ std::filesystem::path with_suffix(const std::filesystem::path& path, std::string
 
 // The size of the file at `path` in bytes; 0 when it is absent or unreadable.
 uint64_t file_bytes_or_zero(const std::filesystem::path& path);
+
+// The granularity at which a file can be mapped at a chosen offset: the page
+// size on POSIX (4 KiB on x86-64, 16 KiB on Apple silicon, up to 64 KiB on
+// some aarch64 kernels), the allocation granularity (64 KiB) on Windows. A
+// test may raise it (never lower it) with set_mapping_granularity_for_testing;
+// 0 restores the OS's value. Process-wide.
+size_t mapping_granularity() noexcept;
+void set_mapping_granularity_for_testing(size_t bytes) noexcept;
+// The OS's page size (what memory is committed and protected in).
+size_t page_size() noexcept;
+
+// This process's id, for diagnostics (lock files, temporary names).
+uint64_t process_id() noexcept;
 
 }  // namespace iqdb::util

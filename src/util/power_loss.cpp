@@ -1,9 +1,5 @@
 #include "util/power_loss.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <utility>
 #include <vector>
 
@@ -12,21 +8,17 @@
 namespace iqdb::util {
 namespace {
 
-std::optional<std::string> read_fd(int fd) {
+// read_at calls no hooks, so this is safe under the object's mutex.
+std::optional<std::string> read_all(const File& file) {
   std::string out;
-  char buf[1 << 16];
-  for (off_t at = 0;;) {
-    ssize_t n = ::pread(fd, buf, sizeof buf, at);
-    if (n < 0) return std::nullopt;
-    if (n == 0) return out;
-    out.append(buf, static_cast<size_t>(n));
-    at += n;
+  uint8_t buf[1 << 16];
+  for (uint64_t at = 0;;) {
+    Result<size_t> n = file.read_at(at, std::span<uint8_t>(buf, sizeof buf));
+    if (!n.ok()) return std::nullopt;
+    if (*n == 0) return out;
+    out.append(reinterpret_cast<const char*>(buf), *n);
+    at += *n;
   }
-}
-
-uint64_t inode_of(const std::filesystem::path& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_ino) : 0;
 }
 
 }  // namespace
@@ -37,10 +29,13 @@ PowerLossFs::PowerLossFs(std::filesystem::path dir) : dir_(std::move(dir)) {
     const uint64_t id = next_id_++;
     const std::string name = entry.path().filename().string();
     names_[name] = id;
-    id_by_inode_[inode_of(entry.path())] = id;
+    // Not yet installed: opening calls no hooks of this object.
     Result<File> f = File::open(entry.path(), File::Mode::kReadOnly);
     std::optional<std::string> data;
-    if (f.ok()) data = read_fd(f->fd());
+    if (f.ok()) {
+      if (Result<uint64_t> inode = f->identity(); inode.ok()) id_by_inode_[*inode] = id;
+      data = read_all(*f);
+    }
     durable_data_[id] = data ? std::move(*data) : std::string();
   }
   durable_names_ = names_;
@@ -94,32 +89,34 @@ std::string PowerLossFs::name_of(const std::filesystem::path& path) const {
   return path.filename().string();
 }
 
-uint64_t PowerLossFs::id_of_fd(int fd) const {
-  struct stat st;
-  if (::fstat(fd, &st) != 0) return 0;
-  auto it = id_by_inode_.find(static_cast<uint64_t>(st.st_ino));
+uint64_t PowerLossFs::id_of(const File& file) const {
+  Result<uint64_t> inode = file.identity();
+  if (!inode.ok()) return 0;
+  auto it = id_by_inode_.find(*inode);
   return it == id_by_inode_.end() ? 0 : it->second;
 }
 
 Status PowerLossFs::image_to(const std::filesystem::path& out) const {
-  // Plain POSIX calls throughout: util::File would call back into the hooks
-  // (and this object's mutex) while it is held.
   std::error_code ec;
   std::filesystem::remove_all(out, ec);
   std::filesystem::create_directories(out, ec);
   if (ec) return Status::IOError("cannot create " + out.string() + ": " + ec.message());
-  std::lock_guard l(mu_);
-  for (const auto& [name, id] : durable_names_) {
-    auto data = durable_data_.find(id);
-    const std::string empty;
-    const std::string& bytes = data == durable_data_.end() ? empty : data->second;
-    const std::filesystem::path file = out / name;
-    const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return Status::IOError("cannot create the image of " + name);
-    const bool written = bytes.empty() || ::pwrite(fd, bytes.data(), bytes.size(), 0) ==
-                                              static_cast<ssize_t>(bytes.size());
-    ::close(fd);
-    if (!written) return Status::IOError("cannot write the image of " + name);
+  // Copied out first: writing through util::File calls the hooks, which
+  // take the mutex.
+  std::vector<std::pair<std::string, std::string>> image;
+  {
+    std::lock_guard l(mu_);
+    for (const auto& [name, id] : durable_names_) {
+      auto data = durable_data_.find(id);
+      image.emplace_back(name, data == durable_data_.end() ? std::string() : data->second);
+    }
+  }
+  for (const auto& [name, bytes] : image) {
+    Result<File> file = File::open(out / name, File::Mode::kCreateTruncate);
+    if (!file.ok()) return Status::IOError("cannot create the image of " + name);
+    IQDB_RETURN_IF_ERROR(
+        file->write_at(0, std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size())));
+    IQDB_RETURN_IF_ERROR(file->close());
   }
   return Status::OK();
 }
@@ -135,7 +132,7 @@ FileHooks::WriteFault PowerLossFs::before_write(const std::filesystem::path& pat
   return WriteFault{size, 0};
 }
 
-int PowerLossFs::before_sync(int, const std::filesystem::path& path) {
+int PowerLossFs::before_sync(const File*, const std::filesystem::path& path) {
   std::function<void(uint64_t)> fn;
   uint64_t index;
   {
@@ -149,25 +146,25 @@ int PowerLossFs::before_sync(int, const std::filesystem::path& path) {
   return 0;
 }
 
-void PowerLossFs::after_sync(int fd, const std::filesystem::path& path) {
+void PowerLossFs::after_sync(const File* file, const std::filesystem::path& path) {
   std::lock_guard l(mu_);
   if (!tracked(path)) return;
-  if (fd < 0) {
+  if (file == nullptr) {
     durable_names_ = names_;
     return;
   }
-  const uint64_t id = id_of_fd(fd);
+  const uint64_t id = id_of(*file);
   if (id == 0) return;
-  std::optional<std::string> data = read_fd(fd);
+  std::optional<std::string> data = read_all(*file);
   if (data) durable_data_[id] = std::move(*data);
 }
 
-void PowerLossFs::after_open(int fd, const std::filesystem::path& path, bool creating) {
+void PowerLossFs::after_open(const File& file, const std::filesystem::path& path, bool creating) {
   std::lock_guard l(mu_);
   if (!tracked(path)) return;
-  struct stat st;
-  if (::fstat(fd, &st) != 0) return;
-  const auto inode = static_cast<uint64_t>(st.st_ino);
+  Result<uint64_t> identity = file.identity();
+  if (!identity.ok()) return;
+  const uint64_t inode = *identity;
   const std::string name = name_of(path);
   auto named = names_.find(name);
   auto known = id_by_inode_.find(inode);

@@ -8,7 +8,8 @@
 // empty. image_to() writes that state out as a directory a database can be
 // reopened from.
 //
-// Files are told apart by the life of their inode, not by its number (an
+// Files are told apart by the life of their inode (File::identity), not by
+// its number (an
 // unlinked file's number may be reused by the next one created), so a
 // rename over a file that was never synced cannot borrow another file's
 // contents. Only files created through util::File while installed, or
@@ -66,17 +67,17 @@ class PowerLossFs final : public FileHooks {
   uint64_t writes() const;
 
   WriteFault before_write(const std::filesystem::path& path, uint64_t offset, size_t size) override;
-  int before_sync(int fd, const std::filesystem::path& path) override;
-  void after_sync(int fd, const std::filesystem::path& path) override;
-  void after_open(int fd, const std::filesystem::path& path, bool creating) override;
+  int before_sync(const File* file, const std::filesystem::path& path) override;
+  void after_sync(const File* file, const std::filesystem::path& path) override;
+  void after_open(const File& file, const std::filesystem::path& path, bool creating) override;
   void after_rename(const std::filesystem::path& from, const std::filesystem::path& to) override;
   void after_remove(const std::filesystem::path& path) override;
 
  private:
   bool tracked(const std::filesystem::path& path) const;
   std::string name_of(const std::filesystem::path& path) const;
-  // The id of the file now open as `fd` (by its inode), or 0.
-  uint64_t id_of_fd(int fd) const;
+  // The id of the open `file` (by its inode), or 0.
+  uint64_t id_of(const File& file) const;
 
   const std::filesystem::path dir_;
   mutable std::mutex mu_;

@@ -195,7 +195,7 @@ TEST_CASE("IDX images read plain and gzip-compressed, labels as integer rows") {
   TempDir dir;
   const std::string images = idx3(2, 2, 2, {0, 1, 2, 3, 250, 251, 252, 253});
   write_file(dir / "img-idx3-ubyte", images);
-  gzFile gz = gzopen((dir / "img-idx3-ubyte.gz").c_str(), "wb");
+  gzFile gz = gzopen((dir / "img-idx3-ubyte.gz").string().c_str(), "wb");
   REQUIRE(gz != nullptr);
   gzwrite(gz, images.data(), unsigned(images.size()));
   gzclose(gz);

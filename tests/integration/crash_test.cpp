@@ -1,14 +1,9 @@
 // Crash safety with real processes: a child writes with FsyncPolicy::always
-// and reports each acknowledged write; the parent kills it with SIGKILL at a
-// random moment, reopens the database, and checks every acknowledged record
-// is there with its exact floats and metadata.
+// and reports each acknowledged write; the parent kills it (SIGKILL;
+// TerminateProcess on Windows) at a random moment, reopens the database, and
+// checks every acknowledged record is there with its exact floats and
+// metadata.
 #include <doctest/doctest.h>
-
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <random>
@@ -18,6 +13,7 @@
 #include "integration/crash_record.h"
 #include "iqdb/iqdb.hpp"
 #include "unit/util/temp_dir.h"
+#include "util/child_process.h"
 
 using namespace iqdb;
 
@@ -29,39 +25,20 @@ const std::string kWriter = std::string(IQDB_TEST_BUILD_DIR) + "/tests/integrati
 // it acknowledged.
 std::vector<uint64_t> run_and_kill(const std::filesystem::path& path, uint64_t seed, int threads,
                                    const char* index, int run_ms) {
-  int fds[2];
-  REQUIRE(pipe(fds) == 0);
-  pid_t child = fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    dup2(fds[1], 1);
-    close(fds[0]);
-    close(fds[1]);
-    std::string seed_s = std::to_string(seed), threads_s = std::to_string(threads);
-    execl(kWriter.c_str(), kWriter.c_str(), path.c_str(), seed_s.c_str(), threads_s.c_str(), index,
-          static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  close(fds[1]);
+  auto child = util::ChildProcess::spawn(
+      kWriter, {path.string(), std::to_string(seed), std::to_string(threads), index});
+  REQUIRE_MESSAGE(child.ok(), child.status().to_string());
   std::string out;
-  char buf[4096];
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(run_ms);
   while (std::chrono::steady_clock::now() < deadline) {
-    pollfd p{fds[0], POLLIN, 0};
-    if (poll(&p, 1, 1) > 0) {
-      ssize_t n = read(fds[0], buf, sizeof buf);
-      if (n <= 0) break;
-      out.append(buf, size_t(n));
-    }
+    if (!child->read_some(out, 1)) break;
   }
-  kill(child, SIGKILL);
+  child->kill();
   // What the child printed before it died was acknowledged; drain it.
-  for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;) out.append(buf, size_t(n));
-  close(fds[0]);
-  int status = 0;
-  REQUIRE(waitpid(child, &status, 0) == child);
-  CHECK_MESSAGE((WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL),
-                "the writer died on its own: exit status " << status);
+  while (child->read_some(out, -1)) {
+  }
+  const util::ChildProcess::Exit exit = child->wait();
+  CHECK_MESSAGE(exit.killed, "the writer died on its own: exit code " << exit.code);
   std::vector<uint64_t> ids;
   size_t pos = 0;
   while (true) {

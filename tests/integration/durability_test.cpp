@@ -2,16 +2,19 @@
 // configuration checks and the cross-process lock.
 #include <doctest/doctest.h>
 
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
 #include <random>
 
 #include "iqdb/iqdb.hpp"
 #include "unit/util/temp_dir.h"
+#include "util/child_process.h"
 #include "util/fault_injection.h"
+
+#if !defined(_WIN32)
+#include <sys/wait.h>
+#include <unistd.h>
+#endif
 
 using namespace iqdb;
 using iqdb::testing::TempDir;
@@ -60,6 +63,7 @@ std::vector<Config> configs(size_t dim) {
   return out;
 }
 
+#if !defined(_WIN32)
 // Runs `body` on a database at `path` in a child process that then dies
 // without closing it (as a crash would), and waits for it.
 template <typename Body>
@@ -82,6 +86,7 @@ void crash_after(const std::filesystem::path& path, Body body) {
   REQUIRE(WIFEXITED(status));
   REQUIRE(WEXITSTATUS(status) == 0);
 }
+#endif
 
 }  // namespace
 
@@ -127,6 +132,7 @@ TEST_CASE("round trip through close and reopen for every index kind, metric and 
   }
 }
 
+#if !defined(_WIN32)
 TEST_CASE("the log is replayed when the process never closed the database") {
   TempDir dir;
   auto path = dir / "db";
@@ -140,6 +146,12 @@ TEST_CASE("the log is replayed when the process never closed the database") {
   expect_present(*db, 0, 3);
   expect_present(*db, 4, 96);
 }
+#else
+TEST_CASE(
+    "skipped on Windows: the log is replayed when the process never closed the database (the "
+    "writer is this test forked, which Windows cannot do; crash_test's kill trials cover it)" *
+    doctest::skip()) {}
+#endif
 
 TEST_CASE("several sessions accumulate; flush folds the log into the snapshot") {
   TempDir dir;
@@ -177,6 +189,7 @@ TEST_CASE("reopen with another dim or metric is a config mismatch; the stored in
   expect_present(*db, 0, 10);
 }
 
+#if !defined(_WIN32)
 TEST_CASE("a torn log tail is cut off and later writes survive") {
   TempDir dir;
   auto path = dir / "db";
@@ -193,7 +206,15 @@ TEST_CASE("a torn log tail is cut off and later writes survive") {
   expect_present(*db, 0, 19);
   expect_present(*db, 100, 5);
 }
+#else
+TEST_CASE(
+    "skipped on Windows: a torn log tail is cut off (the writer that leaves the log unclosed is "
+    "this test forked, "
+    "which Windows cannot do)" *
+    doctest::skip()) {}
+#endif
 
+#if !defined(_WIN32)
 TEST_CASE("a corrupt record followed by valid ones is reported, not skipped") {
   TempDir dir;
   auto path = dir / "db";
@@ -212,6 +233,13 @@ TEST_CASE("a corrupt record followed by valid ones is reported, not skipped") {
   auto db = Database::open(path, 8, Metric::kL2);
   CHECK(db.status().code() == StatusCode::kCorruption);
 }
+#else
+TEST_CASE(
+    "skipped on Windows: a corrupt record followed by valid ones is reported (the writer that "
+    "leaves the log unclosed is this test forked, "
+    "which Windows cannot do)" *
+    doctest::skip()) {}
+#endif
 
 TEST_CASE("damaged snapshots are reported as corruption, never a crash") {
   TempDir dir;
@@ -259,15 +287,14 @@ TEST_CASE("a second process opening the same database gets Busy") {
   auto path = dir / "db";
   auto db = Database::open(path, 4, Metric::kL2);
   REQUIRE(db.ok());
-  pid_t child = fork();
-  if (child == 0) {
-    auto other = Database::open(path, 4, Metric::kL2);
-    _exit(!other.ok() && other.status().code() == StatusCode::kBusy ? 0 : 1);
-  }
-  int status = 0;
-  REQUIRE(waitpid(child, &status, 0) == child);
-  CHECK(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 0);
+  REQUIRE(db->flush().ok());  // the other process opens it by path alone
+  auto child = util::ChildProcess::spawn(
+      std::string(IQDB_TEST_BUILD_DIR) + "/tests/integration/db_holder", {"rw", path.string()});
+  REQUIRE(child.ok());
+  CHECK(child->read_line().value_or("").rfind(
+            "error " + std::to_string(int(StatusCode::kBusy)) + " ", 0) == 0);
+  child->close_stdin();
+  CHECK(child->wait().code == 1);
   REQUIRE(db->close().ok());
   auto reopened = Database::open(path, 4, Metric::kL2);
   CHECK(reopened.ok());

@@ -26,6 +26,7 @@
 #include "db/wal_ops.h"
 #include "storage/wal.h"
 #include "iqdb/iqdb.hpp"
+#include "util/file.h"
 #include "util/power_loss.h"
 
 using namespace iqdb;
@@ -44,7 +45,8 @@ class ScratchDir {
     const std::filesystem::path base = std::filesystem::exists("/dev/shm")
                                            ? std::filesystem::path("/dev/shm")
                                            : std::filesystem::temp_directory_path();
-    path_ = base / ("iqdb-power-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    path_ = base /
+            ("iqdb-power-" + std::to_string(util::process_id()) + "-" + std::to_string(counter++));
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);
   }
@@ -315,7 +317,7 @@ namespace {
 
 // Whether the log file at `path` starts after sequence 1 (a compaction cut it).
 bool log_was_cut(const std::filesystem::path& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
+  std::FILE* f = std::fopen(path.string().c_str(), "rb");
   if (f == nullptr) return false;
   uint8_t head[storage::kWalHeaderBytes];
   const bool whole = std::fread(head, 1, sizeof head, f) == sizeof head;

@@ -3,11 +3,6 @@
 // reopen, and a kill -9 while it is being logged leaves all of it or none.
 #include <doctest/doctest.h>
 
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <filesystem>
 #include <random>
 #include <string>
@@ -15,6 +10,7 @@
 #include "iqdb/iqdb.hpp"
 #include "slow/big_batch.h"
 #include "unit/util/temp_dir.h"
+#include "util/child_process.h"
 
 using namespace iqdb;
 namespace bb = iqdb::big_batch;
@@ -33,13 +29,17 @@ void expect_batch(const Database& db) {
   }
 }
 
+// Whether `seen` holds `line` whole (a Windows child's text-mode stdout
+// ends lines with "\r\n").
+bool has_line(const std::string& seen, const std::string& line) {
+  return seen.find(line + "\n") != std::string::npos ||
+         seen.find(line + "\r\n") != std::string::npos;
+}
+
 // Reads the child's stdout until `line` appears (or the child exits).
-bool wait_for(int fd, const std::string& line, std::string& seen) {
-  char buf[256];
-  while (seen.find(line + "\n") == std::string::npos) {
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n <= 0) return false;
-    seen.append(buf, size_t(n));
+bool wait_for(util::ChildProcess& child, const std::string& line, std::string& seen) {
+  while (!has_line(seen, line)) {
+    if (!child.read_some(seen, -1)) return false;
   }
   return true;
 }
@@ -47,43 +47,25 @@ bool wait_for(int fd, const std::string& line, std::string& seen) {
 // Runs the writer; kills it once the log holds `kill_at_log_bytes` (0:
 // after the batch is acknowledged). Returns whether "done" was printed.
 bool run_writer(const std::filesystem::path& path, uint64_t kill_at_log_bytes) {
-  int fds[2];
-  REQUIRE(pipe(fds) == 0);
-  pid_t child = fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    dup2(fds[1], 1);
-    close(fds[0]);
-    close(fds[1]);
-    execl(kWriter.c_str(), kWriter.c_str(), path.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  close(fds[1]);
+  auto child = util::ChildProcess::spawn(kWriter, {path.string()});
+  REQUIRE_MESSAGE(child.ok(), child.status().to_string());
   std::string seen;
-  REQUIRE(wait_for(fds[0], "ready", seen));
+  REQUIRE(wait_for(*child, "ready", seen));
   bool done = false;
   if (kill_at_log_bytes == 0) {
-    done = wait_for(fds[0], "done", seen);
+    done = wait_for(*child, "done", seen);
   } else {
     const auto wal = std::filesystem::path(path.string() + ".wal");
     for (;;) {
       std::error_code ec;
       if (std::filesystem::file_size(wal, ec) >= kill_at_log_bytes) break;
-      pollfd p{fds[0], POLLIN, 0};
-      if (poll(&p, 1, 5) > 0) {
-        char buf[64];
-        ssize_t n = read(fds[0], buf, sizeof buf);
-        if (n <= 0) break;  // the child died on its own
-        seen.append(buf, size_t(n));
-        if (seen.find("done\n") != std::string::npos) break;
-      }
+      if (!child->read_some(seen, 5)) break;  // the child died on its own
+      if (has_line(seen, "done")) break;
     }
-    done = seen.find("done\n") != std::string::npos;
+    done = has_line(seen, "done");
   }
-  kill(child, SIGKILL);
-  int status = 0;
-  waitpid(child, &status, 0);
-  close(fds[0]);
+  child->kill();
+  (void)child->wait();
   return done;
 }
 

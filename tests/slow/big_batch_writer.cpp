@@ -2,9 +2,9 @@
 // writes the big batch (big_batch.h) in one upsert_batch, prints "done" once
 // it is acknowledged, then waits to be killed. big_batch_test kills it with
 // SIGKILL in the middle of logging the batch, or after it.
-#include <unistd.h>
-
+#include <chrono>
 #include <cstdio>
+#include <thread>
 #include <vector>
 
 #include "iqdb/iqdb.hpp"
@@ -37,5 +37,5 @@ int main(int argc, char** argv) {
   }
   std::printf("done\n");
   std::fflush(stdout);
-  for (;;) ::pause();
+  for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
 }

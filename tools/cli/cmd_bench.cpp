@@ -110,8 +110,9 @@ int run_bench(std::span<char* const> argv) {
 
   Database db = open_existing(path, OpenArgs{.read_only = true});
   if (!json) {
-    std::printf("%s: %zu records, dim %zu, %s, index %s; %zu queries, k=%zu%s\n", path.c_str(),
-                db.size(), shape.dim, std::string(metric_name(shape.metric)).c_str(),
+    std::printf("%s: %zu records, dim %zu, %s, index %s; %zu queries, k=%zu%s\n",
+                path.string().c_str(), db.size(), shape.dim,
+                std::string(metric_name(shape.metric)).c_str(),
                 describe_index(db.index_kind()).c_str(), nq, k, filter ? ", filtered" : "");
   }
   const auto truth_start = std::chrono::steady_clock::now();

@@ -37,7 +37,7 @@ int run_compact(std::span<char* const> argv) {
   if (before.log_records == 0 && !open_args.compression) {
     check(db.close(), "close", Exit::kError);
     std::printf("%s: %llu records; snapshot %s, log %s; the log was empty, nothing to do\n",
-                path.c_str(), static_cast<unsigned long long>(before.records),
+                path.string().c_str(), static_cast<unsigned long long>(before.records),
                 human_bytes(before.snapshot_bytes).c_str(), human_bytes(before.log_bytes).c_str());
     return 0;
   }
@@ -57,7 +57,7 @@ int run_compact(std::span<char* const> argv) {
   std::printf(
       "%s: %llu records; snapshot %s -> %s, log %s -> %s, %llu log records folded in, "
       "compression %s -> %s (%.2f s)\n",
-      path.c_str(), static_cast<unsigned long long>(report->records),
+      path.string().c_str(), static_cast<unsigned long long>(report->records),
       human_bytes(report->snapshot_bytes_before).c_str(),
       human_bytes(report->snapshot_bytes_after).c_str(),
       human_bytes(report->log_bytes_before).c_str(), human_bytes(report->log_bytes_after).c_str(),

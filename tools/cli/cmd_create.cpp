@@ -166,7 +166,7 @@ int run_create(std::span<char* const> argv) {
   // What the file says, not what was asked for.
   const DatabaseInfo stored = read_shape(path);
   std::printf("created %s: dim %zu, metric %s, index %s, storage %s, compression %s\n",
-              path.c_str(), dim, std::string(metric_name(metric)).c_str(),
+              path.string().c_str(), dim, std::string(metric_name(metric)).c_str(),
               describe_index(config.index_kind()).c_str(),
               describe_storage(stored.storage, stored.sq8_trained).c_str(),
               compression_text(config.compression_kind()).c_str());

@@ -225,7 +225,7 @@ int run_import(std::span<char* const> argv) {
   }
   const size_t size_after = db.size();
   const auto compact_start = std::chrono::steady_clock::now();
-  if (!quiet) std::fprintf(stderr, "writing the snapshot of %s ...\n", path.c_str());
+  if (!quiet) std::fprintf(stderr, "writing the snapshot of %s ...\n", path.string().c_str());
   check(db.close(), "cannot write the snapshot of " + path.string(), Exit::kError);
   const double total_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -233,7 +233,7 @@ int run_import(std::span<char* const> argv) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - compact_start).count();
   std::printf(
       "%s: %zu records (%zu new, %llu rows written) in %.1f s, snapshot written in %.1f s\n",
-      path.c_str(), size_after, size_after - std::min(size_after, size_before),
+      path.string().c_str(), size_after, size_after - std::min(size_after, size_before),
       static_cast<unsigned long long>(done), total_s, compact_s);
   return 0;
 }

@@ -95,7 +95,7 @@ int run_info(std::span<char* const> argv) {
     std::puts(out.c_str());
     return 0;
   }
-  std::printf("path         %s\n", path.c_str());
+  std::printf("path         %s\n", path.string().c_str());
   std::printf("dimension    %zu\n", info.dim);
   std::printf("metric       %s\n", std::string(metric_name(info.metric)).c_str());
   std::printf("index        %s\n", describe_index(index).c_str());

@@ -41,8 +41,8 @@ int run_remove(std::span<char* const> argv) {
   }
   const size_t left = db.size();
   check(db.close(), "cannot write " + path.string(), Exit::kError);
-  std::printf("removed %zu of %zu ids; %s holds %zu records\n", removed, ids.size(), path.c_str(),
-              left);
+  std::printf("removed %zu of %zu ids; %s holds %zu records\n", removed, ids.size(),
+              path.string().c_str(), left);
   if (!missing.empty() && !args.has("--missing-ok"))
     throw CliError(Exit::kNotFound, "not found: " + missing);
   return 0;

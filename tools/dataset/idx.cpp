@@ -12,7 +12,11 @@ namespace {
 // Reads a whole file, gunzipping when it is gzip-compressed (zlib's gz*
 // functions read plain files transparently too).
 Result<std::string> read_all(const std::filesystem::path& path) {
+#if defined(_WIN32)  // paths are UTF-16 there; zlib takes them through gzopen_w
+  gzFile f = gzopen_w(path.c_str(), "rb");
+#else
   gzFile f = gzopen(path.c_str(), "rb");
+#endif
   if (f == nullptr) return Status::NotFound("cannot open " + path.string());
   std::string out;
   char buf[1 << 16];

@@ -16,7 +16,11 @@ Result<InputFile> InputFile::open(const std::filesystem::path& path) {
   }
   InputFile f;
   f.path_ = path;
+#if defined(_WIN32)  // paths are UTF-16 there: the wide fopen takes them whole
+  f.file_.reset(_wfopen(path.c_str(), L"rb"));
+#else
   f.file_.reset(std::fopen(path.c_str(), "rb"));
+#endif
   if (!f.file_) {
     return Status::IOError(path.string() + ": cannot open: " + std::strerror(errno));
   }

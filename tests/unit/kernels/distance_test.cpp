@@ -3,9 +3,7 @@
 // with rows at unaligned addresses and rows that touch PROT_NONE guard pages.
 
 #include "kernels/distance.h"
-
-#include <sys/mman.h>
-#include <unistd.h>
+#include "util/guarded_region.h"
 
 #include <cmath>
 #include <cstddef>
@@ -24,42 +22,28 @@
 namespace iqdb::kernels {
 namespace {
 
-size_t page_bytes() { return static_cast<size_t>(sysconf(_SC_PAGESIZE)); }
-
 enum class Flush { kFront, kBack };
 
-// `count` values of T between two PROT_NONE pages, flush against one of them,
+// `count` values of T between two no-access pages, flush against one of them,
 // so a read one element before (kFront) or after (kBack) the data faults.
 template <class T>
 class Guarded {
  public:
   Guarded(size_t count, Flush flush) {
-    const size_t page = page_bytes();
     const size_t data_bytes = count * sizeof(T);
-    const size_t data_pages = (data_bytes + page - 1) / page;
-    map_bytes_ = (data_pages + 2) * page;
-    void* map =
-        mmap(nullptr, map_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    REQUIRE(map != MAP_FAILED);
-    map_ = static_cast<char*>(map);
-    REQUIRE(mprotect(map_, page, PROT_NONE) == 0);
-    REQUIRE(mprotect(map_ + map_bytes_ - page, page, PROT_NONE) == 0);
-    char* data = flush == Flush::kFront ? map_ + page : map_ + map_bytes_ - page - data_bytes;
+    auto region = util::GuardedRegion::create(data_bytes);
+    REQUIRE(region.ok());
+    region_ = std::move(*region);
+    uint8_t* data = flush == Flush::kFront ? region_.begin() : region_.end() - data_bytes;
     data_ = reinterpret_cast<T*>(data);
   }
-  ~Guarded() { munmap(map_, map_bytes_); }
-  Guarded(const Guarded&) = delete;
-  Guarded& operator=(const Guarded&) = delete;
 
   T* data() const { return data_; }
-  // The first byte of the trailing PROT_NONE page.
-  const T* trailing_guard() const {
-    return reinterpret_cast<const T*>(map_ + map_bytes_ - page_bytes());
-  }
+  // The first byte of the trailing no-access page.
+  const T* trailing_guard() const { return reinterpret_cast<const T*>(region_.end()); }
 
  private:
-  char* map_ = nullptr;
-  size_t map_bytes_ = 0;
+  util::GuardedRegion region_;
   T* data_ = nullptr;
 };
 

@@ -5,9 +5,7 @@
 // end at the last float of a mapping.
 
 #include "kernels/gemm.h"
-
-#include <sys/mman.h>
-#include <unistd.h>
+#include "util/guarded_region.h"
 
 #include <algorithm>
 #include <cmath>
@@ -212,17 +210,13 @@ TEST_CASE("gemm dot_panel's filter flags exactly the passing (row, query) pairs"
 }
 
 TEST_CASE("gemm dot_panel never reads past the end of a row") {
-  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   std::mt19937 rng(3);
   for (const GemmKernels* g : runnable_gemm_kernels()) {
     for (size_t dim : {size_t{1}, size_t{7}, size_t{100}}) {
-      // One row flush against a PROT_NONE page.
-      void* map =
-          mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-      REQUIRE(map != MAP_FAILED);
-      char* base = static_cast<char*>(map);
-      REQUIRE(mprotect(base + page, page, PROT_NONE) == 0);
-      float* row = reinterpret_cast<float*>(base + page) - dim;
+      // One row flush against a no-access page.
+      auto region = util::GuardedRegion::create(dim * sizeof(float));
+      REQUIRE(region.ok());
+      float* row = reinterpret_cast<float*>(region->end()) - dim;
       auto values = random_floats(dim, rng);
       std::copy(values.begin(), values.end(), row);
       const size_t width = g->lanes;
@@ -232,7 +226,6 @@ TEST_CASE("gemm dot_panel never reads past the end of a row") {
       std::vector<float> out(width);
       g->dot_panel(panel.data, 1, row, dim, nullptr, 1, dim, nullptr, out.data(), nullptr);
       check_panel(*g, queries, 1, {row}, dim, out, width);
-      munmap(map, 2 * page);
     }
   }
 }

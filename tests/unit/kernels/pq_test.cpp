@@ -3,9 +3,7 @@
 // inputs that end at a PROT_NONE guard page where over-reads would matter.
 
 #include "kernels/pq.h"
-
-#include <sys/mman.h>
-#include <unistd.h>
+#include "util/guarded_region.h"
 
 #include <algorithm>
 #include <cmath>
@@ -22,30 +20,21 @@
 namespace iqdb::kernels {
 namespace {
 
-// `count` elements of T ending flush against a PROT_NONE page.
+// `count` elements of T ending flush against a no-access page.
 template <class T>
 class GuardedTail {
  public:
   explicit GuardedTail(size_t count) {
-    const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
     const size_t bytes = count * sizeof(T);
-    const size_t pages = (bytes + page - 1) / page + 1;
-    map_bytes_ = pages * page;
-    void* map =
-        mmap(nullptr, map_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    REQUIRE(map != MAP_FAILED);
-    map_ = static_cast<char*>(map);
-    REQUIRE(mprotect(map_ + map_bytes_ - page, page, PROT_NONE) == 0);
-    data_ = reinterpret_cast<T*>(map_ + map_bytes_ - page - bytes);
+    auto region = util::GuardedRegion::create(bytes);
+    REQUIRE(region.ok());
+    region_ = std::move(*region);
+    data_ = reinterpret_cast<T*>(region_.end() - bytes);
   }
-  ~GuardedTail() { munmap(map_, map_bytes_); }
-  GuardedTail(const GuardedTail&) = delete;
-  GuardedTail& operator=(const GuardedTail&) = delete;
   T* data() const { return data_; }
 
  private:
-  char* map_ = nullptr;
-  size_t map_bytes_ = 0;
+  util::GuardedRegion region_;
   T* data_ = nullptr;
 };
 

@@ -6,9 +6,7 @@
 // independence, and rows that end at the last byte of a mapping.
 
 #include "kernels/typed.h"
-
-#include <sys/mman.h>
-#include <unistd.h>
+#include "util/guarded_region.h"
 
 #include <cmath>
 #include <cstddef>
@@ -302,19 +300,15 @@ TEST_CASE("u8 x u8 integer kernels are exact, past the int32 flush") {
 }
 
 TEST_CASE("typed kernels never read past the end of a row") {
-  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   std::mt19937 rng(8);
   for (const TypedKernels* k : runnable_typed_kernels()) {
     for (RowType type : kRowTypesList) {
       for (size_t dim : {size_t{1}, size_t{17}, size_t{100}}) {
-        void* map =
-            mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        REQUIRE(map != MAP_FAILED);
-        char* base = static_cast<char*>(map);
-        REQUIRE(mprotect(base + page, page, PROT_NONE) == 0);
         Rows rows = make_rows(type, 1, dim, rng);
         const size_t bytes = dim * row_type_bytes(type);
-        uint8_t* row = reinterpret_cast<uint8_t*>(base + page - bytes);
+        auto region = util::GuardedRegion::create(bytes);
+        REQUIRE(region.ok());
+        uint8_t* row = region->end() - bytes;
         std::memcpy(row, rows.bytes.data(), bytes);
         auto q = make_query(rows, dim, rng);
         std::vector<uint8_t> qb(dim, 3);
@@ -327,7 +321,6 @@ TEST_CASE("typed kernels never read past the end of a row") {
         }
         k->decode[size_t(type)](row, dim, rows.offset.data(), rows.scale.data(), decoded.data());
         CHECK(std::isfinite(out));
-        munmap(map, 2 * page);
       }
     }
   }

@@ -121,7 +121,7 @@ TEST_CASE("an uncompressed snapshot section can be adopted into an arena in plac
   CHECK(range->offset % 4096 == 0);
   CHECK(range->length == raw.size());
   util::Arena arena(size_t{64} << 20);
-  REQUIRE(arena.adopt_file(range->fd, range->offset, static_cast<size_t>(range->length)).ok());
+  REQUIRE(arena.adopt_file(*range->file, range->offset, static_cast<size_t>(range->length)).ok());
   CHECK(std::string_view(reinterpret_cast<const char*>(arena.data()), raw.size()) == raw);
   // The mapped tail of the last page is padding, readable and zero.
   CHECK(arena.committed_bytes() >= raw.size());

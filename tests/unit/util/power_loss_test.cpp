@@ -48,7 +48,7 @@ TEST_CASE("power loss: unsynced bytes, and names without a directory fsync, are 
   }
   // Renamed over "old" but the directory is not synced: "old" keeps its
   // old inode after a power cut.
-  REQUIRE(::rename((dir / "tmp").c_str(), (dir / "old").c_str()) == 0);
+  std::filesystem::rename(dir / "tmp", dir / "old");
   fs.after_rename(dir / "tmp", dir / "old");
   REQUIRE(fs.image_to(image.path()).ok());
   CHECK(slurp(image / "a") == "synced");

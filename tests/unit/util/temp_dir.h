@@ -2,12 +2,12 @@
 // when the object dies. For tests that need real files.
 #pragma once
 
-#include <unistd.h>
-
 #include <atomic>
 #include <filesystem>
 #include <string>
 #include <system_error>
+
+#include "util/file.h"
 
 namespace iqdb::testing {
 
@@ -16,7 +16,7 @@ class TempDir {
   TempDir() {
     static std::atomic<int> counter{0};
     path_ = std::filesystem::temp_directory_path() /
-            ("iqdb-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+            ("iqdb-test-" + std::to_string(util::process_id()) + "-" + std::to_string(counter++));
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);
   }

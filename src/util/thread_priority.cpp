@@ -1,0 +1,28 @@
+#include "util/thread_priority.h"
+
+#if defined(_WIN32)
+#ifndef NOMINMAX
+#define NOMINMAX
+#endif
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>
+#else
+#include <sys/resource.h>
+#include <unistd.h>
+#endif
+
+namespace iqdb::util {
+
+void lower_this_thread_priority() noexcept {
+#if defined(_WIN32)
+  (void)SetThreadPriority(GetCurrentThread(), THREAD_PRIORITY_LOWEST);
+#elif defined(__APPLE__)
+  (void)setpriority(PRIO_DARWIN_THREAD, 0, PRIO_DARWIN_BG);
+#elif defined(__linux__)
+  (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 19);
+#endif
+}
+
+}  // namespace iqdb::util

@@ -21,14 +21,19 @@ namespace {
 
 const std::string kWriter = std::string(IQDB_TEST_BUILD_DIR) + "/tests/integration/crash_writer";
 
-// Starts the writer, lets it run for `run_ms`, kills it, and returns the ids
-// it acknowledged.
+// Starts the writer, lets it run for `run_ms` after its first acknowledged
+// write, kills it, and returns the ids it acknowledged. The window starts at
+// the first acknowledgement, not at the spawn, so a platform that starts
+// processes slowly (Windows, wine) still kills a writer in mid-stream.
 std::vector<uint64_t> run_and_kill(const std::filesystem::path& path, uint64_t seed, int threads,
                                    const char* index, int run_ms) {
   auto child = util::ChildProcess::spawn(
       kWriter, {path.string(), std::to_string(seed), std::to_string(threads), index});
   REQUIRE_MESSAGE(child.ok(), child.status().to_string());
   std::string out;
+  while (out.find('\n') == std::string::npos) {
+    if (!child->read_some(out, -1)) break;  // it ended before acknowledging anything
+  }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(run_ms);
   while (std::chrono::steady_clock::now() < deadline) {
     if (!child->read_some(out, 1)) break;
@@ -56,7 +61,8 @@ void crash_trials(int trials, int threads, const char* index) {
   std::mt19937 rng(uint32_t(trials * 31 + threads));
   size_t acknowledged = 0;
   for (int trial = 0; trial < trials; ++trial) {
-    auto ids = run_and_kill(path, uint64_t(trial) + 1, threads, index, 20 + int(rng() % 150));
+    auto ids = run_and_kill(path, uint64_t(trial) + 1, threads, index, int(rng() % 150));
+    CHECK_MESSAGE(!ids.empty(), "trial " << trial << ": the writer acknowledged nothing");
     acknowledged += ids.size();
     Config config(crash::kDim, Metric::kL2);
     auto db = Database::open(path, config);

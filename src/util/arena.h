@@ -26,6 +26,10 @@
 
 #include "iqdb/status.h"
 
+#ifndef IQDB_ARENA_RESERVE_GIB
+#define IQDB_ARENA_RESERVE_GIB 1024
+#endif
+
 namespace iqdb::util {
 
 class File;
@@ -58,7 +62,10 @@ class Arena {
   // Bytes usable now.
   size_t committed_bytes() const noexcept { return committed_; }
 
-  static constexpr size_t kDefaultReserveBytes = size_t{1} << 40;  // 1 TiB of address space
+  // Address space an arena reserves unless told otherwise: 1 TiB, or the
+  // build's arena_reserve_gib (meson_options.txt). It bounds how large one
+  // arena may grow; grow() past it is kResourceExhausted.
+  static constexpr size_t kDefaultReserveBytes = size_t{IQDB_ARENA_RESERVE_GIB} << 30;
 
  private:
   Status reserve();

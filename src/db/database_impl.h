@@ -124,8 +124,11 @@ class DatabaseImpl {
   Status write(const db::RecordSource& source, Apply&& apply);
   // OK, or why writes are refused (latched, journal broken).
   Status writable() const;
-  // Stops writes for good with `why` and releases writers waiting their turn.
-  void latch(const Status& why);
+  // Stops writes for good with `why`. With `stop_applies`, writers already
+  // logged and waiting for their turn are released without applying (memory
+  // may no longer equal the log, or a logged record may never take its
+  // turn); without it they still apply in order and are acknowledged.
+  void latch(const Status& why, bool stop_applies = true);
   // Writes a snapshot if memory differs from the file, and starts a fresh
   // log. One at a time; appends wait, readers do not.
   // With `force`, writes one even when memory equals the file; with

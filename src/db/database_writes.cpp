@@ -63,7 +63,7 @@ Status DatabaseImpl::writable() const {
   return journal_->status();
 }
 
-void DatabaseImpl::latch(const Status& why) {
+void DatabaseImpl::latch(const Status& why, bool stop_applies) {
   {
     std::lock_guard l(latch_mu_);
     if (latched_.ok()) {
@@ -74,7 +74,7 @@ void DatabaseImpl::latch(const Status& why) {
     }
     is_latched_.store(true, std::memory_order_release);
   }
-  order_.abandon();
+  if (stop_applies) order_.abandon();
 }
 
 template <typename Apply>
@@ -235,7 +235,12 @@ Status DatabaseImpl::checkpoint(bool force, std::optional<Compression> compressi
     snapshot_compression_ = encoding;  // later snapshots keep it
   } else {
     if (was_unsaved) unsaved_.store(true);
-    if (Status broken = journal_->status(); !broken.ok()) latch(broken);
+    // A failed snapshot or log cut stops later writes, but the writes
+    // already logged are durable and memory still equals the log: they keep
+    // their turns, apply and are acknowledged. Refusing them would report
+    // as failed a write that the next open replays. (A write whose own log
+    // call failed latches again, releasing the waiters.)
+    if (Status broken = journal_->status(); !broken.ok()) latch(broken, false);
   }
   return s;
 }

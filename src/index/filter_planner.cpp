@@ -42,9 +42,24 @@ WalkPlan plan_graph_walk(const FilterCount& count, size_t ef, size_t m, bool sq8
       selectivity > 0 ? std::min(count.live, static_cast<double>(ef) / selectivity) : count.live;
   const double expansion_cost =
       static_cast<double>(m) * (sq8 ? FilterCosts::kWalkSq8Cost : FilterCosts::kWalkF32Cost);
+  const double walk_cost = visits * expansion_cost;
+  const double links = 2.0 * static_cast<double>(m);
+  const bool subgraph_ok = count.exact && selectivity * links >= 1.0;
+  const double subgraph_cost =
+      subgraph_ok
+          ? static_cast<double>(FilterCosts::kSubgraphSeeds) * expansion_cost /
+                    static_cast<double>(m) +
+                FilterCosts::kSubgraphExpansionsPerEf * static_cast<double>(ef) *
+                    (expansion_cost + links * (1.0 - selectivity) * FilterCosts::kLinkListCost)
+          : std::numeric_limits<double>::infinity();
   WalkPlan plan;
-  if (scan_cost <= visits * expansion_cost) {
+  if (scan_cost <= std::min(walk_cost, subgraph_cost)) {
     plan.scan = true;
+    return plan;
+  }
+  if (subgraph_cost <= walk_cost) {
+    plan.subgraph = true;
+    plan.expansion_budget = std::numeric_limits<size_t>::max();
     return plan;
   }
   const double budget = FilterCosts::kWalkBudgetFactor * scan_cost / expansion_cost + 1.0;

@@ -20,13 +20,16 @@
 //     around the query, and each expansion scores up to m neighbours, at
 //     kWalkSq8Cost on 8-bit codes or kWalkF32Cost on f32 rows or store codes
 //   walk of the matching subgraph   seeds + 1.5 * ef * (m * walk_cost +
-//     2m * (1 - selectivity) * kLinkListCost)
+//     2m * (1 - selectivity) * link_cost)
 //     (only with the exact set, and only when a node's two-hop
 //     neighbourhood holds about as many matches as it has links:
 //     selectivity >= 1 / 2m): it expands about as many nodes as an
 //     unfiltered walk of the same ef, each scoring up to 2m matching
 //     nodes found among its links and their links, and reading the lists
-//     of its non-matching neighbours
+//     of its non-matching neighbours. A list read costs about the same
+//     whatever the dimension while a distance grows with it, so
+//     link_cost = kLinkListCost * (784 + 200) / (dim + 200): kLinkListCost
+//     at 784 dimensions, several units at a few dozen
 //   IVF probe                   scan when matches <= kIvfScanFactor * the
 //     candidates the probe keeps (k, or refine * k with PQ): the probe then
 //     widens through most lists to find them anyway
@@ -75,7 +78,7 @@ struct FilterCosts {
   // Subgraph walk: nodes expanded per unit of ef, the cost of reading one
   // link list and testing its members, and the matching seeds it scores.
   static constexpr double kSubgraphExpansionsPerEf = 1.5;
-  static constexpr double kLinkListCost = 0.05;
+  static constexpr double kLinkListCost = 0.3;
   static constexpr size_t kSubgraphSeeds = 16;
 };
 
@@ -93,8 +96,9 @@ struct WalkPlan {
   // scan answers.
   size_t expansion_budget = 0;
 };
-// `m`: the graph's M; `sq8`: the walk runs on 8-bit codes.
-WalkPlan plan_graph_walk(const FilterCount& count, size_t ef, size_t m, bool sq8);
+// `m`: the graph's M; `sq8`: the walk runs on 8-bit codes; `dim`: the
+// rows' dimension.
+WalkPlan plan_graph_walk(const FilterCount& count, size_t ef, size_t m, bool sq8, size_t dim);
 
 // Whether IVF answers by exact scan rather than probing; `wanted` is the
 // candidates the probe keeps.

@@ -392,14 +392,22 @@ class AcceptMatchingSubgraph : public AcceptAll {
   size_t links(const HnswGraph& graph, uint32_t u, uint32_t level, Scratch& s,
                uint32_t* out) const {
     const size_t n = graph.read_links(u, level, s.hop.data());
-    size_t m = 0;
-    for (size_t i = 0; i < n && m < cap_; ++i) {
+    size_t m = 0, through = 0;
+    for (size_t i = 0; i < n; ++i) {
       const uint32_t v = s.hop[i];
-      if (!s.visited.contains(v) && pred_.matches(v)) out[m++] = v;
+      if (s.visited.contains(v)) continue;
+      if (pred_.matches(v)) {
+        if (m < cap_) out[m++] = v;
+      } else {
+        // Kept in s.hop (behind the read position) for the second hop, and
+        // its list asked for now so the reads below overlap.
+        s.hop[through++] = v;
+        graph.prefetch_links(v, level);
+      }
     }
-    for (size_t i = 0; i < n && m < cap_; ++i) {
+    for (size_t i = 0; i < through && m < cap_; ++i) {
       const uint32_t v = s.hop[i];
-      if (pred_.matches(v) || s.visited.test_and_set(v)) continue;
+      if (s.visited.test_and_set(v)) continue;
       const size_t n2 = graph.read_links(v, level, s.hop2.data());
       for (size_t j = 0; j < n2 && m < cap_; ++j) {
         const uint32_t w = s.hop2[j];

@@ -54,7 +54,8 @@ std::vector<util::Candidate> HnswIndex::search(const QueryScorer& query, size_t 
   if (filter != nullptr && options_.subgraph_walk) {
     subgraph = filter->matching_slots();
   } else if (filter != nullptr && options_.plan_filters) {
-    const WalkPlan plan = plan_graph_walk(count_matches(*store_, *filter), ef, config_.m, sq8);
+    const WalkPlan plan =
+        plan_graph_walk(count_matches(*store_, *filter), ef, config_.m, sq8, store_->dim());
     if (plan.scan) return flat_search(query, k, filter);
     budget = plan.expansion_budget;
     if (plan.subgraph) subgraph = filter->matching_slots();

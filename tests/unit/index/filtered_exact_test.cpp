@@ -285,10 +285,10 @@ TEST_CASE("filter planner: counts, walk budgets and the IVF scan rule") {
   CHECK(every.matches == double(kRows));
   CHECK(every.selectivity() == 1.0);
   // Nothing matches: nothing to walk towards, scan (it scores no row).
-  CHECK(plan_graph_walk(zero, 64, 16, true).scan);
+  CHECK(plan_graph_walk(zero, 64, 16, true, 784).scan);
   CHECK(plan_ivf_scan(zero, 10));
   // Everything matches: walk, with a budget of twice the scan's cost.
-  const WalkPlan walk = plan_graph_walk(every, 64, 16, true);
+  const WalkPlan walk = plan_graph_walk(every, 64, 16, true, 784);
   CHECK_FALSE(walk.scan);
   const double scan_cost = kRows * FilterCosts::kPredicateCost + kRows;
   CHECK(walk.expansion_budget ==
@@ -297,27 +297,27 @@ TEST_CASE("filter planner: counts, walk budgets and the IVF scan rule") {
   // The walk's cost grows with ef / selectivity: a wide beam at a low
   // selectivity is planned as a scan.
   const FilterCount two_percent{1e6, 2e4, true};
-  CHECK_FALSE(plan_graph_walk(two_percent, 64, 16, true).scan);
-  CHECK(plan_graph_walk(two_percent, 400, 16, true).scan);
+  CHECK_FALSE(plan_graph_walk(two_percent, 64, 16, true, 784).scan);
+  CHECK(plan_graph_walk(two_percent, 400, 16, true, 784).scan);
   // With the exact set, a middling selectivity walks the matching subgraph
   // (cheaper than walking through ef / selectivity nodes); a sampled
   // estimate never does, nor does a selectivity below 1 / 2m.
   const FilterCount ten_percent{1e6, 1e5, true};
-  const WalkPlan sub = plan_graph_walk(ten_percent, 64, 16, true);
+  const WalkPlan sub = plan_graph_walk(ten_percent, 64, 16, true, 784);
   CHECK_FALSE(sub.scan);
   CHECK(sub.subgraph);
   FilterCount estimated = ten_percent;
   estimated.exact = false;
-  CHECK_FALSE(plan_graph_walk(estimated, 64, 16, true).subgraph);
+  CHECK_FALSE(plan_graph_walk(estimated, 64, 16, true, 784).subgraph);
   const FilterCount two_per_mille{1e6, 2e3, true};
-  CHECK_FALSE(plan_graph_walk(two_per_mille, 10, 16, true).subgraph);
+  CHECK_FALSE(plan_graph_walk(two_per_mille, 10, 16, true, 784).subgraph);
   // Growing ef never leaves the scan once chosen: the planned cost is the
   // least of the scan's (fixed) and the walks' (growing with ef).
   for (const double matches : {6e3, 6e4, 3e5}) {
     const FilterCount c{6e5, matches, true};
     bool scanned = false;
     for (size_t ef = 10; ef <= 200000; ef += ef / 4) {
-      const WalkPlan p = plan_graph_walk(c, ef, 16, true);
+      const WalkPlan p = plan_graph_walk(c, ef, 16, true, 784);
       if (scanned) CHECK(p.scan);
       scanned = scanned || p.scan;
     }

@@ -54,13 +54,18 @@ WalkPlan plan_graph_walk(const FilterCount& count, size_t ef, size_t m, bool sq8
                             (expansion_cost + links * (1.0 - selectivity) * link_cost)
                   : std::numeric_limits<double>::infinity();
   WalkPlan plan;
-  if (scan_cost <= std::min(walk_cost, subgraph_cost)) {
-    plan.scan = true;
+  // With the exact set, the walk through every node is never planned: its
+  // estimate holds only for matches spread evenly around the query, and
+  // one that overruns it pays for the scan as well. The subgraph walk has no
+  // such case.
+  if (subgraph_ok) {
+    plan.scan = scan_cost <= subgraph_cost;
+    plan.subgraph = !plan.scan;
+    plan.expansion_budget = std::numeric_limits<size_t>::max();
     return plan;
   }
-  if (subgraph_cost <= walk_cost) {
-    plan.subgraph = true;
-    plan.expansion_budget = std::numeric_limits<size_t>::max();
+  if (scan_cost <= walk_cost) {
+    plan.scan = true;
     return plan;
   }
   const double budget = FilterCosts::kWalkBudgetFactor * scan_cost / expansion_cost + 1.0;

@@ -38,10 +38,12 @@
 // a walk costs about 4 units per node it expands, a scan about 0.01 per row
 // tested plus 1 per matching row, and the two cross near 6 % selectivity.
 //
-// The planner takes the cheapest. Each cost is constant (scan) or linear in
-// ef (walks), so the chosen cost is continuous and non-decreasing in ef and
-// never above the scan's: no ef makes a search slower than the scan of the
-// matches, and a larger ef never makes it cheaper.
+// The planner takes the cheaper of the scan and the subgraph walk when the
+// latter applies, else of the scan and the filtered walk. Each cost is
+// constant (scan) or linear in ef (walks), so the chosen cost is continuous
+// and non-decreasing in ef and never above the scan's: no ef makes a search
+// slower than the scan of the matches, and a larger ef never makes it
+// cheaper.
 //
 // Matches that are not spread evenly (a filter whose rows lie far from the
 // query) make the filtered walk expand many more nodes than the estimate:

@@ -384,10 +384,8 @@ class AcceptMatchingSubgraph : public AcceptAll {
                          size_t max_links)
       : AcceptAll(s, ef + entries), pred_(pred), cap_(cap) {
     s.prepare(std::max(cap, max_links));
-    if (s.hop.size() < max_links) {
-      s.hop.resize(max_links);
-      s.hop2.resize(max_links);
-    }
+    if (s.hop.size() < max_links) s.hop.resize(max_links);
+    if (s.hop2.size() < max_links) s.hop2.resize(max_links);
   }
   size_t links(const HnswGraph& graph, uint32_t u, uint32_t level, Scratch& s,
                uint32_t* out) const {

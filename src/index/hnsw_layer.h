@@ -373,9 +373,10 @@ class AcceptMatching {
 // visited before, v's matching neighbours (two hops), at most `cap` in all:
 // the walk then expands about as many nodes as an unfiltered walk of the
 // same ef (each reading the lists of its non-matching neighbours), instead
-// of the ef / selectivity nodes a walk through every slot expands. Entries need not match (the
-// entry point found by the descent); those stay in the pool as stepping stones, so results are the
-// pool's matching entries. `Pred` has bool matches(uint32_t slot) const.
+// of the ef / selectivity nodes a walk through every slot expands.
+// Entries need not match (the entry point found by the descent); those stay
+// in the pool as stepping stones, so results are the pool's matching
+// entries. `Pred` has bool matches(uint32_t slot) const.
 template <class Pred>
 class AcceptMatchingSubgraph : public AcceptAll {
  public:

@@ -219,12 +219,13 @@ class HnswIndex final : public AnnIndex {
                                          size_t ef, const SlotPredicate* filter, Rerank mode,
                                          float query_radius, size_t expansion_budget) const;
   // The filtered search on the subgraph of `matching` (the filter's exact
-  // set), from the entry point and seeds spread over the set.
+  // set, of `total` members), from the entry point and seeds spread over
+  // the set.
   template <class Space>
   std::vector<util::Candidate> search_subgraph_in(const Space& space, const QueryScorer& query,
                                                   size_t k, size_t ef, const SlotPredicate& filter,
-                                                  const util::Bitmap& matching, Rerank mode,
-                                                  float query_radius) const;
+                                                  const util::Bitmap& matching, size_t total,
+                                                  Rerank mode, float query_radius) const;
   std::vector<util::Candidate> rerank(const QueryScorer& query, std::span<const hnsw::Cand> found,
                                       size_t k, Rerank mode, float query_radius) const;
 

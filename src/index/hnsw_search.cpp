@@ -51,19 +51,24 @@ std::vector<util::Candidate> HnswIndex::search(const QueryScorer& query, size_t 
   // Nodes a filtered walk may expand before it gives up for the exact scan.
   size_t budget = std::numeric_limits<size_t>::max();
   const util::Bitmap* subgraph = nullptr;
+  size_t matches = 0;  // the size of `subgraph`
   if (filter != nullptr && options_.subgraph_walk) {
     subgraph = filter->matching_slots();
+    if (subgraph != nullptr) matches = subgraph->count();
   } else if (filter != nullptr && options_.plan_filters) {
-    const WalkPlan plan =
-        plan_graph_walk(count_matches(*store_, *filter), ef, config_.m, sq8, store_->dim());
+    const FilterCount count = count_matches(*store_, *filter);
+    const WalkPlan plan = plan_graph_walk(count, ef, config_.m, sq8, store_->dim());
     if (plan.scan) return flat_search(query, k, filter);
     budget = plan.expansion_budget;
-    if (plan.subgraph) subgraph = filter->matching_slots();
+    if (plan.subgraph) {
+      subgraph = filter->matching_slots();
+      matches = static_cast<size_t>(count.matches);
+    }
   }
   if (entry().slot == kNoSlot) return flat_search(query, k, filter);
   auto walk_in = [&](const auto& space, Rerank mode, float radius) {
     if (subgraph != nullptr) {
-      return search_subgraph_in(space, query, k, ef, *filter, *subgraph, mode, radius);
+      return search_subgraph_in(space, query, k, ef, *filter, *subgraph, matches, mode, radius);
     }
     return search_in(space, query, k, ef, filter, mode, radius, budget);
   };
@@ -113,16 +118,13 @@ size_t spread_members(const util::Bitmap& set, size_t total, size_t n, uint32_t*
 }  // namespace
 
 template <class Space>
-std::vector<util::Candidate> HnswIndex::search_subgraph_in(const Space& space,
-                                                           const QueryScorer& query, size_t k,
-                                                           size_t ef, const SlotPredicate& filter,
-                                                           const util::Bitmap& matching,
-                                                           Rerank mode, float query_radius) const {
+std::vector<util::Candidate> HnswIndex::search_subgraph_in(
+    const Space& space, const QueryScorer& query, size_t k, size_t ef, const SlotPredicate& filter,
+    const util::Bitmap& matching, size_t total, Rerank mode, float query_radius) const {
   Scratch& s = hnsw::search_scratch();
   const EntryPoint ep = entry();
   Cand cur{space.distance(ep.slot), ep.slot};
   cur = hnsw::greedy_descend(*graph_, space, cur, ep.level, 0, s);
-  const size_t total = matching.count();
   constexpr size_t kSeeds = FilterCosts::kSubgraphSeeds;
   uint32_t seeds[kSeeds];
   float seed_dists[kSeeds];

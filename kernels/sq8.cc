@@ -37,8 +37,10 @@ using D16 = hn::ScalableTag<int16_t>;
 using D16Tail = hn::CappedTag<int16_t, 8>;
 
 inline constexpr size_t kBlockDims = 1024;
-// How often a bounded kernel compares its partial sum with the bound.
-inline constexpr size_t kCheckDims = 256;
+// How often a bounded kernel compares its partial sum with the bound. Each
+// comparison costs a horizontal sum, and a row that ends past the bound
+// usually passes it only late in the row, so the checks are sparse.
+inline constexpr size_t kCheckDims = 512;
 // Upcoming code rows are prefetched whole (up to this many bytes): unlike
 // f32 rows, a code row is short enough that every line is worth asking for.
 inline constexpr size_t kPrefetchBytes = 1024;

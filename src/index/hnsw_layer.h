@@ -229,7 +229,9 @@ Cand greedy_descend(const HnswGraph& graph, const Space& space, Cand cur, uint32
     for (bool moved = true; moved;) {
       moved = false;
       const size_t n = graph.read_links(cur.slot, level, s.links.data());
-      space.distances(s.links.data(), n, s.dists.data());
+      // Only a neighbour nearer than `cur` is moved to, so a distance may be
+      // abandoned once it exceeds cur.dist (cur only gets nearer below).
+      space.distances_within(s.links.data(), n, cur.dist, s.dists.data());
       for (size_t i = 0; i < n; ++i) {
         if (s.dists[i] < cur.dist) {
           cur = Cand{s.dists[i], s.links[i]};

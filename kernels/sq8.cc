@@ -44,7 +44,9 @@ inline constexpr size_t kCheckDims = 512;
 // Upcoming code rows are prefetched whole (up to this many bytes): unlike
 // f32 rows, a code row is short enough that every line is worth asking for.
 inline constexpr size_t kPrefetchBytes = 1024;
-inline constexpr size_t kPrefetchAhead = 2;
+// Rows ahead of the one being summed whose prefetch is issued: a row takes
+// far less time to sum than a miss to memory takes to arrive.
+inline constexpr size_t kPrefetchAhead = 6;
 
 // ---- Per-metric terms. `a` is the query (or first code row) widened to
 // int16, `b` the code row widened to int16 (lanes of tag D). accumulate()

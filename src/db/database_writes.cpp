@@ -9,6 +9,7 @@
 #include "db/snapshot_sections.h"
 #include "db/validate.h"
 #include "db/wal_ops.h"
+#include "util/lock_trace.h"
 
 namespace iqdb {
 namespace {
@@ -36,8 +37,13 @@ class ReaderLockPublisher final : public index::Publisher {
       std::shared_mutex& mu;
       ~Relock() { mu.lock_shared(); }
     } relock{mu_};
+    const uint64_t asked = util::lock_trace::now_ns();
     std::unique_lock exclusive(mu_);
+    const uint64_t got = util::lock_trace::now_ns();
     call(step);
+    if constexpr (util::lock_trace::kEnabled) {
+      util::lock_trace::exclusive_step(got - asked, util::lock_trace::now_ns() - got);
+    }
   }
 
  private:

@@ -16,7 +16,10 @@
 // one get() would return:
 //   upsert of a new id   exclusive: row, id and metadata into a slot (the
 //                        record is now live and get() returns it); then
-//                        the index links it alongside reads.
+//                        the index links it alongside reads. Per-slot
+//                        arrays and the id table about to grow are copied
+//                        bigger alongside reads first and only swapped in
+//                        by that step (VectorStore::prepare_room).
 //   upsert of an id      exclusive: the row overwritten in place (and the
 //                        index's codes of it); the relink runs alongside.
 //   remove               exclusive: the record retired (no longer live, so

@@ -10,6 +10,7 @@
 #include "db/validate.h"
 #include "db/wal_ops.h"
 #include "util/lock_trace.h"
+#include "util/thread_priority.h"
 
 namespace iqdb {
 namespace {
@@ -40,9 +41,11 @@ class ReaderLockPublisher final : public index::Publisher {
     const uint64_t asked = util::lock_trace::now_ns();
     std::unique_lock exclusive(mu_);
     const uint64_t got = util::lock_trace::now_ns();
+    const uint64_t cpu = util::lock_trace::thread_cpu_ns();
     call(step);
     if constexpr (util::lock_trace::kEnabled) {
-      util::lock_trace::exclusive_step(got - asked, util::lock_trace::now_ns() - got);
+      util::lock_trace::exclusive_step(got - asked, util::lock_trace::now_ns() - got,
+                                       util::lock_trace::thread_cpu_ns() - cpu);
     }
   }
 
@@ -264,6 +267,10 @@ void DatabaseImpl::maybe_compact() {
 }
 
 void DatabaseImpl::compactor_loop() {
+  // Searches and writers come first: the copy holds writers (not readers)
+  // back, and writers blocked there leave a core to it.
+  util::name_this_thread("iqdb-compact");
+  util::lower_this_thread_priority();
   std::unique_lock l(compact_mu_);
   for (;;) {
     compact_cv_.wait(l, [&] { return compact_wanted_ || compact_stop_; });

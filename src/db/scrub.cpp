@@ -96,6 +96,7 @@ void SnapshotScrub::stop() {
 }
 
 void SnapshotScrub::run() {
+  util::name_this_thread("iqdb-scrub");
   util::lower_this_thread_priority();  // yield the CPU to queries and writers
   for (;;) {
     size_t index;

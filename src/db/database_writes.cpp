@@ -269,8 +269,8 @@ void DatabaseImpl::maybe_compact() {
 void DatabaseImpl::compactor_loop() {
   // Searches and writers come first: the copy holds writers (not readers)
   // back, and writers blocked there leave a core to it.
-  util::name_this_thread("iqdb-compact");
   util::lower_this_thread_priority();
+  util::name_this_thread("iqdb-compact");  // named once lowered
   std::unique_lock l(compact_mu_);
   for (;;) {
     compact_cv_.wait(l, [&] { return compact_wanted_ || compact_stop_; });

@@ -52,7 +52,10 @@ Status Contents::upsert(const VectorId& id, std::span<const float> vector, const
     s = r->replaced ? ann_->update(r->slot, publisher)
                     : ann_->insert_batch(std::span<const uint32_t>(&r->slot, 1), publisher);
   }
-  if (cache) publisher.exclusive([&] { cache->on_upsert(store_, r->slot, r->replaced); });
+  if (cache) {
+    publisher.exclusive([&] { cache->on_upsert(store_, r->slot, r->replaced); });
+    cache->release_cleared();
+  }
   return s;
 }
 
@@ -107,7 +110,10 @@ Status Contents::upsert_batch(std::span<const VectorId> ids, std::span<const flo
   IQDB_RETURN_IF_ERROR(failed);
   Status s;
   if (ann_ && !inserted.empty()) s = ann_->insert_batch(inserted, publisher);
-  if (cache) publisher.exclusive([&] { cache->on_upsert_many(store_, touched, any_replaced); });
+  if (cache) {
+    publisher.exclusive([&] { cache->on_upsert_many(store_, touched, any_replaced); });
+    cache->release_cleared();
+  }
   return s;
 }
 
@@ -120,6 +126,7 @@ bool Contents::remove(const VectorId& id, ResultCache* cache, index::Publisher& 
     store_.reclaim(slot);
     if (cache) cache->on_remove(id);
   });
+  if (cache) cache->release_cleared();
   return true;
 }
 

@@ -29,7 +29,8 @@
 //                        in flight holds the shared lock, so no read can
 //                        still hold the slot when it is reused.
 // The result cache is told in a last exclusive step, after the index holds
-// the write, so no result computed before it can outlive it.
+// the write, so no result computed before it can outlive it; entries a
+// clear drops are freed after that step (ResultCache::release_cleared).
 #pragma once
 
 #include <memory>

@@ -180,7 +180,10 @@ Status DatabaseImpl::optimize() {
     // or codes are swapped in exclusively, and the cache cleared after.
     ReaderLockPublisher publisher(mutex_);
     Status done = contents_->optimize(publisher);
-    if (cache_) publisher.exclusive([&] { cache_->clear(); });
+    if (cache_) {
+      publisher.exclusive([&] { cache_->clear(); });
+      cache_->release_cleared();
+    }
     return done;
   });
   // A rebuild that failed halfway leaves an index nobody can vouch for.

@@ -72,6 +72,7 @@ TEST_CASE("ivf: rows filed alongside searches land where a plain insert and upda
     options.kmeans_iterations = 6;
     options.pq_iterations = 6;
     options.auto_retrain = false;  // the filing path, not a retraining, is compared
+    options.min_train_rows = 500;  // PQ8 too trains on the first batch
     const IvfConfig config = IvfConfig{}.with_n_clusters(6).with_pq(pq);
     VectorStore store_a(kDim, Metric::kL2), store_b(kDim, Metric::kL2);
     IvfIndex plain(store_a, config, options), alongside(store_b, config, options);

@@ -18,16 +18,18 @@ namespace {
 constexpr std::array<uint64_t, 5> kBucketUs = {10, 100, 1'000, 10'000, ~uint64_t{0}};
 
 struct Stats {
-  uint64_t count = 0, total_ns = 0, max_ns = 0, max_wait_ns = 0, cpu_ns = 0, max_cpu_ns = 0;
+  uint64_t count = 0, total_ns = 0, max_ns = 0, wait_ns = 0, max_wait_ns = 0, cpu_ns = 0,
+           max_cpu_ns = 0;
   std::array<uint64_t, kBucketUs.size()> buckets{};
 
-  void add(uint64_t ns, uint64_t wait_ns, uint64_t cpu = 0) {
+  void add(uint64_t ns, uint64_t wait, uint64_t cpu = 0) {
     ++count;
     cpu_ns += cpu;
     max_cpu_ns = std::max(max_cpu_ns, cpu);
     total_ns += ns;
     max_ns = std::max(max_ns, ns);
-    max_wait_ns = std::max(max_wait_ns, wait_ns);
+    wait_ns += wait;
+    max_wait_ns = std::max(max_wait_ns, wait);
     size_t b = 0;
     while (ns / 1000 >= kBucketUs[b]) ++b;
     ++buckets[b];
@@ -68,8 +70,8 @@ class Table {
                  static_cast<unsigned long long>(s.count), double(s.total_ns) / 1e3,
                  double(s.max_ns) / 1e3);
     for (uint64_t b : s.buckets) std::fprintf(stderr, " %8llu", static_cast<unsigned long long>(b));
-    std::fprintf(stderr, " %10.1f %10.1f %10.1f\n", double(s.max_wait_ns) / 1e3,
-                 double(s.cpu_ns) / 1e3, double(s.max_cpu_ns) / 1e3);
+    std::fprintf(stderr, " %10.1f %10.1f %10.1f %10.1f\n", double(s.wait_ns) / 1e3,
+                 double(s.max_wait_ns) / 1e3, double(s.cpu_ns) / 1e3, double(s.max_cpu_ns) / 1e3);
   }
 
   void print() {
@@ -78,9 +80,9 @@ class Table {
               [](const Site& a, const Site& b) { return a.stats.max_ns > b.stats.max_ns; });
     std::fprintf(stderr,
                  "\nlock trace: exclusive holds of the readers' lock by call site (us)\n"
-                 "%-28s %9s %10s %10s %8s %8s %8s %8s %8s %10s %10s %10s\n",
+                 "%-28s %9s %10s %10s %8s %8s %8s %8s %8s %10s %10s %10s %10s\n",
                  "site", "count", "total", "max", "<10", "<100", "<1000", "<10000", ">=10000",
-                 "max wait", "cpu", "max cpu");
+                 "wait", "max wait", "cpu", "max cpu");
     for (const Site& s : sites_) {
       char name[64];
       std::snprintf(name, sizeof name, "%s:%u", short_name(s.file), s.line);

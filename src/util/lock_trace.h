@@ -7,8 +7,8 @@
 // Steps are keyed by the source line that asked for them (the Publisher
 // passes its caller's std::source_location). At process exit the traced
 // build prints one line per site to stderr: count, total and longest hold,
-// a histogram of holds, the longest wait to get the lock, and the total and
-// longest CPU time of a hold (a hold far longer than its CPU time was
+// a histogram of holds, the total and longest wait to get the lock, and the
+// total and longest CPU time of a hold (a hold far longer than its CPU time was
 // preempted); then searches' waits for the lock shared.
 //
 // Thread-safety: every hook may be called from any thread.

@@ -37,12 +37,16 @@ using D16 = hn::ScalableTag<int16_t>;
 using D16Tail = hn::CappedTag<int16_t, 8>;
 
 inline constexpr size_t kBlockDims = 1024;
-// How often a bounded kernel compares its partial sum with the bound.
-inline constexpr size_t kCheckDims = 256;
+// How often a bounded kernel compares its partial sum with the bound. Each
+// comparison costs a horizontal sum, and a row that ends past the bound
+// usually passes it only late in the row, so the checks are sparse.
+inline constexpr size_t kCheckDims = 512;
 // Upcoming code rows are prefetched whole (up to this many bytes): unlike
 // f32 rows, a code row is short enough that every line is worth asking for.
 inline constexpr size_t kPrefetchBytes = 1024;
-inline constexpr size_t kPrefetchAhead = 2;
+// Rows ahead of the one being summed whose prefetch is issued: a row takes
+// far less time to sum than a miss to memory takes to arrive.
+inline constexpr size_t kPrefetchAhead = 6;
 
 // ---- Per-metric terms. `a` is the query (or first code row) widened to
 // int16, `b` the code row widened to int16 (lanes of tag D). accumulate()
@@ -99,7 +103,7 @@ struct SignedLoad {  // int8 codes in uint8 storage
   static HWY_INLINE int32_t at(const uint8_t* p, size_t i) { return static_cast<int8_t>(p[i]); }
 };
 
-// sum over i of Op::term(a[i], b[i]): full vectors with two independent
+// sum over i of Op::term(a[i], b[i]): full vectors with four independent
 // accumulator pairs, then 8-lane vectors, then scalars. kBounded: the sum
 // is checked every kCheckDims dimensions and returned early, partial, once
 // it exceeds `bound` (terms are >= 0, so the full sum would too).
@@ -115,17 +119,22 @@ HWY_INLINE int64_t row_sum(const TA* a, const uint8_t* b, size_t dim, float boun
     if (kBounded && static_cast<float>(total) > bound) return total;
     const size_t block_end = dim - i < kBlock ? dim : i + kBlock;
     auto s0 = hn::Zero(d32), s1 = hn::Zero(d32), t0 = hn::Zero(d32), t1 = hn::Zero(d32);
-    for (; i + 2 * lanes <= block_end; i += 2 * lanes) {
+    auto u0 = hn::Zero(d32), u1 = hn::Zero(d32), w0 = hn::Zero(d32), w1 = hn::Zero(d32);
+    for (; i + 4 * lanes <= block_end; i += 4 * lanes) {
       s0 = Op::accumulate(d16, LoadA::load(d16, a, i), LoadB::load(d16, b, i), s0, s1);
       t0 = Op::accumulate(d16, LoadA::load(d16, a, i + lanes), LoadB::load(d16, b, i + lanes), t0,
                           t1);
+      u0 = Op::accumulate(d16, LoadA::load(d16, a, i + 2 * lanes),
+                          LoadB::load(d16, b, i + 2 * lanes), u0, u1);
+      w0 = Op::accumulate(d16, LoadA::load(d16, a, i + 3 * lanes),
+                          LoadB::load(d16, b, i + 3 * lanes), w0, w1);
     }
-    if (i + lanes <= block_end) {
+    for (; i + lanes <= block_end; i += lanes) {
       s0 = Op::accumulate(d16, LoadA::load(d16, a, i), LoadB::load(d16, b, i), s0, s1);
-      i += lanes;
     }
     const auto sum =
-        hn::Add(hn::RearrangeToOddPlusEven(s0, s1), hn::RearrangeToOddPlusEven(t0, t1));
+        hn::Add(hn::Add(hn::RearrangeToOddPlusEven(s0, s1), hn::RearrangeToOddPlusEven(t0, t1)),
+                hn::Add(hn::RearrangeToOddPlusEven(u0, u1), hn::RearrangeToOddPlusEven(w0, w1)));
     total += hn::GetLane(hn::SumOfLanes(d32, sum));
   }
   // Fewer than `lanes` remain (< 1024, so one int32 block suffices).

@@ -163,11 +163,14 @@ struct Sq8Space {
   void distances_within(const uint32_t* slots, size_t n, float bound, float* out) const noexcept {
     codes->distances_within(q, slots, n, bound, out);
   }
-  // The whole code row (up to 1 KiB): a walk asks for all unvisited
-  // neighbours' rows at once, so their misses overlap.
+  // The head of the code row: a walk asks for all unvisited neighbours at
+  // once, so their first misses overlap; the gather kernel prefetches each
+  // whole row a little before it reads it. Asking for every line of every
+  // row here instead queues more misses than the core can keep in flight.
+  static constexpr size_t kPrefetchHeadBytes = 128;
   void prefetch(uint32_t slot) const noexcept {
     const char* p = reinterpret_cast<const char*>(codes->codes(slot));
-    const size_t bytes = std::min<size_t>(codes->kernel_dim(), 1024);
+    const size_t bytes = std::min<size_t>(codes->kernel_dim(), kPrefetchHeadBytes);
     for (size_t offset = 0; offset < bytes; offset += 64) __builtin_prefetch(p + offset, 0, 3);
   }
 };
@@ -229,7 +232,9 @@ Cand greedy_descend(const HnswGraph& graph, const Space& space, Cand cur, uint32
     for (bool moved = true; moved;) {
       moved = false;
       const size_t n = graph.read_links(cur.slot, level, s.links.data());
-      space.distances(s.links.data(), n, s.dists.data());
+      // Only a neighbour nearer than `cur` is moved to, so a distance may be
+      // abandoned once it exceeds cur.dist (cur only gets nearer below).
+      space.distances_within(s.links.data(), n, cur.dist, s.dists.data());
       for (size_t i = 0; i < n; ++i) {
         if (s.dists[i] < cur.dist) {
           cur = Cand{s.dists[i], s.links[i]};

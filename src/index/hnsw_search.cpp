@@ -29,6 +29,12 @@ namespace iqdb::index {
 using hnsw::Cand;
 using hnsw::Scratch;
 
+namespace {
+// Rows rescored together after the first k (see HnswIndex::rerank): small,
+// so each batch is filtered by the k-th true distance found so far.
+constexpr size_t kRerankChunk = 4;
+}  // namespace
+
 std::vector<util::Candidate> HnswIndex::search(const QueryScorer& query, size_t k,
                                                const AnnKnobs& knobs,
                                                const SlotPredicate* filter) const {
@@ -96,9 +102,10 @@ std::vector<util::Candidate> HnswIndex::search_in(const Space& space, const Quer
 // The k best of `found` (sorted nearest first by walk distance), with the
 // query scorer's distances. kSq8Bounded rescores the first options_.rerank
 // entries, or by default every entry that can still be among the true k
-// nearest given the rounding radii (Sq8Codes::rerank_candidates), so the
-// result is the exact k best of `found`; entries whose code distance is
-// exact (Sq8Codes::exact_row) are not rescored.
+// nearest given the rounding radii (Sq8Codes::rerank_candidates) and, once
+// k true distances are known, whose lower bound does not exceed the k-th of
+// them, so the result is the exact k best of `found`; entries whose code
+// distance is exact (Sq8Codes::exact_row) are not rescored.
 std::vector<util::Candidate> HnswIndex::rerank(const QueryScorer& query,
                                                std::span<const Cand> found, size_t k, Rerank mode,
                                                float query_radius) const {
@@ -112,6 +119,8 @@ std::vector<util::Candidate> HnswIndex::rerank(const QueryScorer& query,
   Scratch& s = hnsw::search_scratch();
   std::vector<uint32_t>& slots = s.selected;
   slots.resize(found.size());
+  std::vector<float>& dists = s.dists;
+  if (dists.size() < found.size()) dists.resize(found.size());
   size_t n = 0;
   if (mode == Rerank::kSq8Bounded && options_.rerank == 0) {
     std::vector<uint32_t>& picked = s.shrink_links;
@@ -126,18 +135,38 @@ std::vector<util::Candidate> HnswIndex::rerank(const QueryScorer& query,
       if (query_exact && codes_->exact_row(c.slot)) {
         top.push({codes_->ranking(c.dist), store_->sequence(c.slot), c.slot});
       } else {
-        slots[n++] = c.slot;
+        picked[n++] = picked[i];
       }
     }
-  } else {
-    const size_t m =
-        mode == Rerank::kAll ? found.size() : std::min(found.size(), std::max(options_.rerank, k));
-    for (size_t i = 0; i < m; ++i) {
-      if (store_->is_live(found[i].slot)) slots[n++] = found[i].slot;
+    // The rest are rescored nearest code distance first, a few rows at a
+    // time: once k true distances are known, a row whose lower bound is past
+    // the k-th of them cannot enter, and its f32 row is not read.
+    for (size_t next = 0; next < n;) {
+      // Whole chunks: the gather scores rows four at a time.
+      const size_t want = top.full()
+                              ? kRerankChunk
+                              : (k - top.size() + kRerankChunk - 1) / kRerankChunk * kRerankChunk;
+      size_t chunk = 0;
+      for (; next < n && chunk < want; ++next) {
+        const Cand& c = found[picked[next]];
+        if (top.full() &&
+            codes_->ranking_lower_bound(c.dist, c.slot, query_radius) > top.threshold()) {
+          continue;
+        }
+        slots[chunk++] = c.slot;
+      }
+      query.gather(slots.data(), chunk, dists.data());
+      for (size_t i = 0; i < chunk; ++i) {
+        top.push({dists[i], store_->sequence(slots[i]), slots[i]});
+      }
     }
+    return top.take_sorted();
   }
-  std::vector<float>& dists = s.dists;
-  if (dists.size() < n) dists.resize(n);
+  const size_t m =
+      mode == Rerank::kAll ? found.size() : std::min(found.size(), std::max(options_.rerank, k));
+  for (size_t i = 0; i < m; ++i) {
+    if (store_->is_live(found[i].slot)) slots[n++] = found[i].slot;
+  }
   query.gather(slots.data(), n, dists.data());
   for (size_t i = 0; i < n; ++i) top.push({dists[i], store_->sequence(slots[i]), slots[i]});
   return top.take_sorted();

@@ -186,6 +186,16 @@ float Sq8Codes::ranking(float code_distance) const noexcept {
   return metric_ == Metric::kL2 ? code_distance * scale_ * scale_ : code_distance * scale_;
 }
 
+float Sq8Codes::ranking_lower_bound(float code_distance, uint32_t slot,
+                                    float query_radius) const noexcept {
+  const bool l2 = metric_ == Metric::kL2;
+  if (!l2 && metric_ != Metric::kL1) return -std::numeric_limits<float>::infinity();
+  const float steps = l2 ? std::sqrt(std::max(code_distance, 0.0f)) : code_distance;
+  const float low = (steps - radius(slot) - query_radius) * (1.0f - 1e-4f);
+  if (!(low > 0.0f)) return 0.0f;
+  return l2 ? low * low * scale_ * scale_ : low * scale_;
+}
+
 size_t Sq8Codes::rerank_candidates(std::span<const Cand> found, size_t k, float query_radius,
                                    uint32_t* out) const noexcept {
   const bool l2 = metric_ == Metric::kL2;

@@ -131,6 +131,11 @@ class Sq8Codes {
   bool exact_row(uint32_t slot) const noexcept { return exact_grid_ && radius(slot) == 0.0f; }
   // The ranking distance (QueryScorer units) of an L2 or L1 code distance.
   float ranking(float code_distance) const noexcept;
+  // A lower bound, in ranking units, on the true distance of a slot whose
+  // code distance from a query of rounding radius `query_radius` is
+  // `code_distance` (the triangle inequality of rerank_candidates, shrunk a
+  // little against float rounding). -inf for dot and cosine: no bound.
+  float ranking_lower_bound(float code_distance, uint32_t slot, float query_radius) const noexcept;
 
   // ---- Persistence: the grid parameters (the code rows are an arena).
   std::string params() const;

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "iqdb/iqdb.hpp"
@@ -37,6 +38,30 @@ TEST_CASE("wrong dimension, NaN, Inf and empty vectors are rejected at upsert") 
   CHECK(db->search(v({1, 0}), 1).status().code() == StatusCode::kInvalidArgument);
   CHECK(db->search(v({1, 0, NAN}), 1).status().code() == StatusCode::kInvalidArgument);
   CHECK(db->search(v({1, 0, 0}), 0).status().code() == StatusCode::kInvalidArgument);
+}
+
+TEST_CASE("a query's first non-finite value is named; the extreme finite floats pass") {
+  const size_t dim = 67;  // not a multiple of any vector width
+  auto db = Database::open_in_memory(dim, Metric::kL2);
+  REQUIRE(db.ok());
+  std::vector<float> row(dim, 0.5f);
+  row[3] = std::numeric_limits<float>::max();
+  row[5] = -std::numeric_limits<float>::max();
+  row[7] = std::numeric_limits<float>::denorm_min();
+  row[dim - 1] = -0.0f;
+  REQUIRE(db->upsert(1, row).ok());
+  CHECK(db->search(row, 1).ok());
+  for (const size_t at : {size_t{0}, size_t{40}, dim - 1}) {
+    for (const float bad : {NAN, INFINITY, -INFINITY}) {
+      std::vector<float> q = row;
+      q[at] = bad;
+      if (at + 2 < dim) q[at + 2] = NAN;  // a later one is not the one named
+      auto r = db->search(q, 1);
+      REQUIRE(r.status().code() == StatusCode::kInvalidArgument);
+      CHECK(std::string(r.status().message()).find("at index " + std::to_string(at)) !=
+            std::string::npos);
+    }
+  }
 }
 
 TEST_CASE("dim 0 cannot be opened") {

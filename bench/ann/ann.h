@@ -25,6 +25,7 @@ struct Dataset {
   std::vector<float> queries;   // query_rows x dim
   std::vector<uint32_t> truth;  // query_rows x kRecallK exact neighbour ids
   std::vector<uint8_t> base_labels;
+  std::vector<uint8_t> query_labels;  // query_rows classes (0..9)
   const float* query(size_t q) const { return queries.data() + q * dim; }
 };
 
@@ -135,6 +136,12 @@ void run_types_section(const Dataset& ds, Report& report);
 // hnswlib-native M=16 (the hnsw section's curve, or one built here when that
 // section did not run).
 void run_ivf_section(const Dataset& ds, Report& report);
+
+// Filtered search (filter_section.cpp): iqdb HNSW M=16 through
+// Database::search with a Filter (own class, far class, 1 % and 0.1 % tags)
+// against hnswlib-native given each filter as an allow-list, and iqdb's
+// exact scan of the matches, on up to `queries` queries.
+void run_filter_section(const Dataset& ds, Report& report, size_t queries);
 
 struct ScaleOptions {
   size_t max_rows = 1'000'000;  // sizes 60k, 250k, 1M up to this

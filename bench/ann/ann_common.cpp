@@ -35,6 +35,8 @@ Result<Dataset> load_dataset(const std::string& dir, size_t queries, size_t base
   ds.base_labels = std::move(fm->train_labels);
   ds.base_labels.resize(ds.base_rows);
   ds.queries.assign(fm->test.begin(), fm->test.begin() + ptrdiff_t(ds.query_rows * ds.dim));
+  ds.query_labels.assign(fm->test_labels.begin(),
+                         fm->test_labels.begin() + ptrdiff_t(ds.query_rows));
   IQDB_RETURN_IF_ERROR(compute_truth(ds));
   return ds;
 }
@@ -66,6 +68,7 @@ Result<Dataset> rotated_dataset(const Dataset& plain) {
   ds.base_rows = plain.base_rows;
   ds.query_rows = plain.query_rows;
   ds.base_labels = plain.base_labels;
+  ds.query_labels = plain.query_labels;
   const Rotation rotation = Rotation::random(plain.dim, kRotationSeed);
   ds.base = plain.base;
   ds.queries = plain.queries;

@@ -14,6 +14,7 @@
 //
 //   iqdb-ann [--queries N] [--base N] [--csv FILE] [--plot FILE] [--markdown FILE]
 //            [--only flat,hnsw,...] [--datasets plain,rotated] [--data DIR]
+//            [--filter-queries N]
 //   iqdb-ann --scale [--scale-max N] [--datasets plain,rotated] [--queries N]
 #include <algorithm>
 #include <cstdio>
@@ -43,6 +44,7 @@ struct Options {
   std::string only;
   std::string datasets = "plain,rotated";
   std::string data = dataset::kFashionMnistDir;
+  size_t filter_queries = 500;
   bool scale = false;
   size_t scale_max = 1'000'000;
 };
@@ -76,6 +78,8 @@ Options parse(int argc, char** argv) {
       o.datasets = next();
     } else if (a == "--data") {
       o.data = next();
+    } else if (a == "--filter-queries") {
+      o.filter_queries = std::strtoull(next().c_str(), nullptr, 10);
     } else if (a == "--scale") {
       o.scale = true;
     } else if (a == "--scale-max") {
@@ -84,8 +88,10 @@ Options parse(int argc, char** argv) {
       std::printf(
           "usage: iqdb-ann [--queries N] [--base N] [--csv FILE] [--plot FILE.png]\n"
           "                [--markdown FILE.md] [--only SECTIONS] [--datasets LIST] [--data DIR]\n"
+          "                [--filter-queries N]\n"
           "       iqdb-ann --scale [--scale-max N] [--datasets LIST] [--queries N]\n"
-          "sections: flat, hnsw, reopen, types, ivf (comma separated; default all)\n"
+          "sections: flat, hnsw, reopen, types, ivf, filter (comma separated; default all)\n"
+          "--filter-queries: queries of the filter section (default 500, at most --queries)\n"
           "datasets: plain, rotated (default both; flat, reopen and types run on plain)\n"
           "--scale: build / memory / QPS / reopen of iqdb HNSW, iqdb IVF-PQ and hnswlib at\n"
           "         60k, 250k and 1M rows (up to --scale-max), 1000 queries by default\n");
@@ -155,10 +161,11 @@ int main(int argc, char** argv) {
     if (wanted(opt, "reopen")) run_reopen_section(*ds, report);
     if (wanted(opt, "types")) run_types_section(*ds, report);
     if (wanted(opt, "ivf")) run_ivf_section(*ds, report);
+    if (wanted(opt, "filter")) run_filter_section(*ds, report, opt.filter_queries);
     written.emplace_back(&*ds, "");
   }
   Result<Dataset> rotated = Status::NotFound("not wanted");
-  if (rotated_wanted && (wanted(opt, "hnsw") || wanted(opt, "ivf"))) {
+  if (rotated_wanted && (wanted(opt, "hnsw") || wanted(opt, "ivf") || wanted(opt, "filter"))) {
     rotated = rotated_dataset(*ds);
     if (!rotated) {
       std::fprintf(stderr, "iqdb-ann: %s\n", rotated.status().to_string().c_str());
@@ -171,6 +178,7 @@ int main(int argc, char** argv) {
     report.set_dataset(rotated->name);
     if (wanted(opt, "hnsw")) run_hnsw_section(*rotated, report);
     if (wanted(opt, "ivf")) run_ivf_section(*rotated, report);
+    if (wanted(opt, "filter")) run_filter_section(*rotated, report, opt.filter_queries);
     written.emplace_back(&*rotated, "-rotated");
   }
   report.print_table();

@@ -26,6 +26,8 @@ class Hnswlib final : public PeerIndex {
     space_ = std::make_unique<hnswlib::L2Space>(dim);
     index_ =
         std::make_unique<hnswlib::HierarchicalNSW<float>>(space_.get(), n, m_, ef_construction_);
+    internal_.clear();
+    marked_.clear();
     // The same parallel insert hnswlib's own Python binding uses: the first
     // row alone, then threads take rows from a shared counter.
     if (n == 0) return;
@@ -47,6 +49,31 @@ class Hnswlib final : public PeerIndex {
       out[i] = static_cast<uint32_t>(result.top().second);
       result.pop();
     }
+  }
+  // 0.6.2 has no filter functor (0.7 added it), but its delete marks give
+  // the same semantics: searchBaseLayerST<has_deletions = true> walks
+  // through marked nodes, never returns them, and keeps expanding until it
+  // holds ef unmarked ones, which is what 0.8's isIdAllowed does. Marks are
+  // set per node (by internal id), so changing the list costs one pass over
+  // the rows whose mark flips, outside any timed search.
+  bool set_allowed(const std::vector<uint8_t>* allowed) override {
+    const size_t n = index_->cur_element_count;
+    if (internal_.size() != n) {
+      internal_.assign(n, 0);
+      for (const auto& [label, id] : index_->label_lookup_) internal_[label] = id;
+    }
+    marked_.resize(n, 0);
+    for (size_t label = 0; label < n; ++label) {
+      const uint8_t want = allowed != nullptr && (*allowed)[label] == 0 ? 1 : 0;
+      if (want == marked_[label]) continue;
+      if (want != 0) {
+        index_->markDeletedInternal(internal_[label]);
+      } else {
+        index_->unmarkDeletedInternal(internal_[label]);
+      }
+      marked_[label] = want;
+    }
+    return true;
   }
   size_t memory_bytes() const override {
     size_t bytes = index_->max_elements_ * index_->size_data_per_element_;
@@ -70,6 +97,8 @@ class Hnswlib final : public PeerIndex {
       index_.reset();
       space_ = std::make_unique<hnswlib::L2Space>(dim);
       index_ = std::make_unique<hnswlib::HierarchicalNSW<float>>(space_.get(), path);
+      internal_.clear();
+      marked_.clear();
       return true;
     } catch (const std::exception&) {
       return false;
@@ -80,6 +109,8 @@ class Hnswlib final : public PeerIndex {
   size_t m_, ef_construction_, threads_;
   std::unique_ptr<hnswlib::L2Space> space_;
   std::unique_ptr<hnswlib::HierarchicalNSW<float>> index_;
+  std::vector<hnswlib::tableint> internal_;  // label -> internal id
+  std::vector<uint8_t> marked_;              // label -> marked deleted
 };
 
 }  // namespace

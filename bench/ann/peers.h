@@ -30,6 +30,11 @@ class PeerIndex {
     out.resize(n);
     for (size_t i = 0; i < n; ++i) search(queries + i * dim, k, out[i]);
   }
+  // Restricts what search() may return to the rows with allowed[id] != 0
+  // (nullptr: every row), as an allow-list precomputed before the queries;
+  // the walk still passes through the other rows. False when the peer has
+  // no such filter.
+  virtual bool set_allowed(const std::vector<uint8_t>*) { return false; }
   virtual size_t memory_bytes() const = 0;
   // Writes the built index to `path` / replaces this index with the one
   // saved there (the peer's own file format). False when the peer cannot.
@@ -40,6 +45,8 @@ class PeerIndex {
 // How each peer was built, printed next to its figures.
 inline constexpr const char* kFaissLabel = "FAISS (Debian build, generic x86-64)";
 inline constexpr const char* kHnswlibLabel = "hnswlib 0.6.2 (Debian headers), -march=native";
+inline constexpr const char* kHnswlibAllowListLabel =
+    "hnswlib 0.6.2 (Debian headers), -march=native, allow-list as deleted marks";
 
 bool faiss_available();
 // FAISS IndexFlatL2, searching one query per call on one thread.

@@ -8,7 +8,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <variant>
+#include <vector>
 
 #include "iqdb/export.h"
 #include "iqdb/types.h"
@@ -277,6 +279,18 @@ class IQDB_EXPORT Config {
     storage_ = s;
     return *this;
   }
+  // The metadata fields the payload index holds, so that filters on them
+  // are answered from sets of matching rows instead of testing each row.
+  // Empty (the default): every field with at most 4,096 distinct values
+  // (a field that grows past that is tested row by row). Declared: exactly
+  // these fields, whatever their number of values; filters on any other
+  // field test each row. The snapshot records the rule its index was built
+  // under: opening with the same rule reuses it, with another rebuilds it
+  // from the records; Database::open(path, OpenOptions) keeps the file's.
+  Config& indexed_fields(std::vector<std::string> fields) {
+    indexed_fields_ = std::move(fields);
+    return *this;
+  }
 
   // Each getter carries its setter's name.
   size_t dim() const noexcept { return dim_; }
@@ -286,6 +300,7 @@ class IQDB_EXPORT Config {
   const FsyncPolicy& fsync() const noexcept { return fsync_; }
   const Compression& compression() const noexcept { return compression_; }
   const VectorStorage& storage() const noexcept { return storage_; }
+  const std::vector<std::string>& indexed_fields() const noexcept { return indexed_fields_; }
   bool is_cached() const noexcept { return cache_.capacity > 0; }
   // Earlier names of index(), cache(), fsync() and compression(), kept so
   // existing code compiles.
@@ -299,6 +314,7 @@ class IQDB_EXPORT Config {
   Status validate() const;
 
   static constexpr size_t kMaxDim = 65'536;
+  static constexpr size_t kMaxIndexedFields = 65'536;
 
  private:
   size_t dim_;
@@ -308,6 +324,7 @@ class IQDB_EXPORT Config {
   FsyncPolicy fsync_;
   Compression compression_;
   VectorStorage storage_;
+  std::vector<std::string> indexed_fields_;
 };
 
 // Per-query knobs. 0 (or null) means "the index's default".

@@ -81,6 +81,9 @@ struct DatabaseInfo {
   // SQ8: codes exist (false until VectorStorage::kSq8TrainingRows rows have
   // been written). True for every other storage type.
   bool sq8_trained = true;
+  // The fields the payload index holds by declaration (Config::
+  // indexed_fields), ascending; empty: every field under the value limit.
+  std::vector<std::string> indexed_fields;
   // Memory for one row: its values as stored, kept f32 rows and norms,
   // with padding.
   size_t vector_bytes_per_row = 0;

@@ -119,6 +119,11 @@ typedef struct iqdb_options {
   int keep_f32; /* lossy storage types: keep the f32 rows as well */
   iqdb_fsync fsync;
   uint32_t fsync_interval_ms; /* IQDB_FSYNC_PERIODIC only */
+  /* Metadata fields the payload index holds (Config::indexed_fields):
+     indexed_field_count NUL-terminated names; 0 (the default): every field
+     with at most 4,096 distinct values. */
+  const char* const* indexed_fields;
+  size_t indexed_field_count;
 } iqdb_options;
 
 /* Defaults: flat index, f32 rows, cosine, fsync always, dim 0 (must be set). */

@@ -35,7 +35,7 @@ _INDEX_PARAMS = {
 
 
 def _open(path, dim, metric, index, storage, keep_f32, fsync, fsync_interval_ms, compression,
-          compression_level, cache_capacity, index_params):
+          compression_level, cache_capacity, index_params, indexed_fields=None):
     if isinstance(dim, bool) or not isinstance(dim, int) or dim <= 0:
         raise InvalidArgument(f"dim must be a positive int, got {dim!r}")
     if index not in _INDEX_PARAMS:
@@ -44,14 +44,18 @@ def _open(path, dim, metric, index, storage, keep_f32, fsync, fsync_interval_ms,
     if unknown:
         allowed = ", ".join(sorted(_INDEX_PARAMS[index])) or "none"
         raise InvalidArgument(f"unknown {index} parameter(s) {', '.join(sorted(unknown))} (allowed: {allowed})")
+    if indexed_fields is None:
+        indexed_fields = []
+    if isinstance(indexed_fields, str) or not all(isinstance(f, str) for f in indexed_fields):
+        raise InvalidArgument(f"indexed_fields is a list of field names, got {indexed_fields!r}")
     return _iqdb._open(path, dim, str(metric), index, dict(index_params), str(storage), bool(keep_f32),
                        str(fsync), int(fsync_interval_ms), str(compression), int(compression_level),
-                       int(cache_capacity))
+                       int(cache_capacity), list(indexed_fields))
 
 
 def open(path, dim=None, metric="cosine", index="flat", *, read_only=False, storage="f32", keep_f32=False,
          fsync="always", fsync_interval_ms=0, compression="none", compression_level=0, cache_capacity=0,
-         **index_params):  # noqa: A001 - iqdb.open, like sqlite3.connect or io.open
+         indexed_fields=None, **index_params):  # noqa: A001 - iqdb.open, like sqlite3.connect or io.open
     """Open the database file at `path`.
 
     Without dim: open an existing database, taking dim, metric, index and
@@ -72,10 +76,16 @@ def open(path, dim=None, metric="cosine", index="flat", *, read_only=False, stor
     beside a lossy type). fsync: "always" (default), "periodic" (with
     fsync_interval_ms) or "never". compression: "none", "zstd" or "lz4".
     cache_capacity > 0 adds a result cache of that many entries.
+    indexed_fields: the metadata fields filters are answered from by set
+    algebra (a list of names); None (default): every field with at most
+    4,096 distinct values. Reopening with another list rebuilds that index;
+    opening without dim keeps the file's.
 
     Raises iqdb.Busy when another process has the file open for writing.
     """
     if dim is None or read_only:
+        if indexed_fields is not None:
+            raise InvalidArgument("indexed_fields is kept in the file; pass it only with dim")
         if index_params:
             raise InvalidArgument("index knobs are stored in the file; pass them only when creating (with dim)")
         handle = _iqdb._open_existing(os.fspath(path), bool(read_only), str(fsync), int(fsync_interval_ms),
@@ -85,11 +95,11 @@ def open(path, dim=None, metric="cosine", index="flat", *, read_only=False, stor
             raise ConfigMismatch(f"{os.fspath(path)} holds dim {handle.dim}, asked for {dim}")
         return handle
     return _open(os.fspath(path), dim, metric, index, storage, keep_f32, fsync, fsync_interval_ms, compression,
-                 compression_level, cache_capacity, index_params)
+                 compression_level, cache_capacity, index_params, indexed_fields)
 
 
 def open_in_memory(dim, metric="cosine", index="flat", *, storage="f32", keep_f32=False, cache_capacity=0,
-                   **index_params):
+                   indexed_fields=None, **index_params):
     """A database that lives as long as its handle; arguments as for iqdb.open()."""
     return _open(None, dim, metric, index, storage, keep_f32, "always", 0, "none", 0, cache_capacity,
-                 index_params)
+                 index_params, indexed_fields)

@@ -69,7 +69,8 @@ std::unique_ptr<PyDatabase> open_database(std::optional<std::string> path, size_
                                           const pyb::dict& index_params, const std::string& storage,
                                           bool keep_f32, const std::string& fsync,
                                           int64_t fsync_interval_ms, const std::string& compression,
-                                          int compression_level, size_t cache_capacity) {
+                                          int compression_level, size_t cache_capacity,
+                                          const std::vector<std::string>& indexed_fields) {
   Result<Metric> m = parse_metric(metric);
   check(m.status());
   Config config(dim, *m);
@@ -93,6 +94,7 @@ std::unique_ptr<PyDatabase> open_database(std::optional<std::string> path, size_
   else
     invalid("compression is 'none', 'zstd' or 'lz4'");
   if (cache_capacity > 0) config.cache(CacheConfig{}.with_capacity(cache_capacity));
+  config.indexed_fields(indexed_fields);
 
   std::optional<Result<Database>> opened;
   {
@@ -256,6 +258,7 @@ pyb::dict info(const PyDatabase& self) {
   d["index"] = i.index.name();
   d["storage"] = storage_type_name(i.storage.type);
   d["keep_f32"] = i.storage.keep_f32 && i.storage.lossy();
+  d["indexed_fields"] = i.indexed_fields;
   d["size"] = i.records;
   d["read_only"] = i.read_only;
   d["snapshot_bytes"] = i.snapshot_bytes;
@@ -461,7 +464,7 @@ exact: the exact answer whatever the index (to measure recall).)doc")
   m.def("_open", &open_database, pyb::arg("path"), pyb::arg("dim"), pyb::arg("metric"),
         pyb::arg("index"), pyb::arg("index_params"), pyb::arg("storage"), pyb::arg("keep_f32"),
         pyb::arg("fsync"), pyb::arg("fsync_interval_ms"), pyb::arg("compression"),
-        pyb::arg("compression_level"), pyb::arg("cache_capacity"));
+        pyb::arg("compression_level"), pyb::arg("cache_capacity"), pyb::arg("indexed_fields"));
 }
 
 }  // namespace iqdb::py

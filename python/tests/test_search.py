@@ -108,3 +108,32 @@ def test_bad_queries_raise_cleanly(line_db):
         line_db.search(["a", "b"], k=1)
     with pytest.raises(TypeError):
         line_db.search([0, 0], k=-1)
+
+
+def test_declared_indexed_fields_answer_filters_and_survive_reopen(tmp_path):
+    path = tmp_path / "fields.iqdb"
+    db = iqdb.open(path, dim=2, metric="l2", indexed_fields=["uid"])
+    assert db.info()["indexed_fields"] == ["uid"]
+    rows = np.array([[float(i), 0.0] for i in range(50)], dtype=np.float32)
+    metadata = [{"uid": i, "kind": "even" if i % 2 == 0 else "odd"} for i in range(50)]
+    db.upsert(list(range(50)), rows, metadata)
+    ids, _, count = db.search([0, 0], k=3, filter="uid >= 40")
+    assert count == 3 and ids.tolist() == [40, 41, 42]
+    # A field not declared is tested record by record: the same answers.
+    ids, _, _ = db.search([0, 0], k=2, filter="kind = 'odd'")
+    assert ids.tolist() == [1, 3]
+    db.close()
+    # Opened from the file alone: the file's rule; with another list: that one.
+    db = iqdb.open(path)
+    assert db.info()["indexed_fields"] == ["uid"]
+    db.close()
+    db = iqdb.open(path, dim=2, metric="l2")
+    assert db.info()["indexed_fields"] == []
+    assert db.search([0, 0], k=3, filter="uid >= 40")[0].tolist() == [40, 41, 42]
+    db.close()
+    with pytest.raises(iqdb.InvalidArgument):
+        iqdb.open_in_memory(2, indexed_fields="uid")
+    with pytest.raises(iqdb.InvalidArgument):
+        iqdb.open_in_memory(2, indexed_fields=[""])
+    with pytest.raises(iqdb.InvalidArgument):
+        iqdb.open(path, indexed_fields=["uid"])

@@ -1,6 +1,8 @@
 // The C ABI: versions, errors, options, opening and closing, info.
 #include <algorithm>
 #include <chrono>
+#include <string>
+#include <vector>
 
 #include "capi/capi_internal.h"
 
@@ -64,6 +66,19 @@ Result<Config> to_config(const iqdb_options* options) {
       break;
     case IQDB_FSYNC_NEVER: config.fsync(FsyncPolicy::never()); break;
     default: return Status::InvalidArgument("unknown fsync policy");
+  }
+  if (o.indexed_field_count != 0) {
+    if (o.indexed_fields == nullptr) return Status::InvalidArgument("indexed_fields is NULL");
+    if (o.indexed_field_count > Config::kMaxIndexedFields) {
+      return Status::InvalidArgument("too many indexed fields");
+    }
+    std::vector<std::string> fields;
+    for (size_t i = 0; i < o.indexed_field_count; ++i) {
+      if (o.indexed_fields[i] == nullptr)
+        return Status::InvalidArgument("an indexed field is NULL");
+      fields.emplace_back(o.indexed_fields[i]);
+    }
+    config.indexed_fields(std::move(fields));
   }
   return config;
 }

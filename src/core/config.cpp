@@ -35,6 +35,13 @@ Status Config::validate() const {
   }
   if (static_cast<unsigned>(storage_.type) > 4)
     return Status::InvalidArgument("unknown storage type");
+  if (indexed_fields_.size() > kMaxIndexedFields) {
+    return Status::InvalidArgument("more than " + std::to_string(kMaxIndexedFields) +
+                                   " indexed fields");
+  }
+  for (const std::string& f : indexed_fields_) {
+    if (f.empty()) return Status::InvalidArgument("an indexed field name is empty");
+  }
   if (compression_.kind() == Compression::Kind::kZstd &&
       (compression_.level() < -7 || compression_.level() > 22)) {
     return Status::InvalidArgument("zstd level must be in [-7, 22]");

@@ -10,7 +10,9 @@
 namespace iqdb::db {
 
 Contents::Contents(const Config& config)
-    : config_(config), store_(config.dim(), config.metric(), config.storage()) {}
+    : config_(config), store_(config.dim(), config.metric(), config.storage()) {
+  store_.set_indexed_fields(config.indexed_fields());
+}
 
 Result<std::unique_ptr<Contents>> Contents::create(const Config& config) {
   std::unique_ptr<Contents> c(new Contents(config));
@@ -21,13 +23,18 @@ Result<std::unique_ptr<Contents>> Contents::create(const Config& config) {
 }
 
 Result<std::unique_ptr<Contents>> Contents::load(Config config, const index::SectionSource& source,
-                                                 uint64_t record_count) {
+                                                 uint64_t record_count, bool keep_stored_fields) {
   auto store = index::VectorStore::load(config.dim(), config.metric(), source);
   if (!store) return store.status();
   if (store->size() != record_count) {
     return Status::Corruption("snapshot record count disagrees with its rows");
   }
   config.storage(store->storage());  // the stored row type wins, like the index kind
+  if (keep_stored_fields) {
+    config.indexed_fields(store->payload().declared_fields());
+  } else {
+    store->set_indexed_fields(config.indexed_fields());
+  }
   std::unique_ptr<Contents> c(new Contents(config));
   c->store_ = std::move(*store);
   auto ann = load_index(config.index_kind(), c->store_, source);

@@ -53,8 +53,12 @@ class Contents {
   static Result<std::unique_ptr<Contents>> create(const Config& config);
   // Contents loaded from snapshot sections. `config` is the reconciled one
   // (the stored index kind); its storage is replaced by the stored row type.
+  // The payload index is kept as loaded when `keep_stored_fields` (its rule
+  // then becomes config().indexed_fields()); else rebuilt when the file's
+  // rule differs from config.indexed_fields().
   static Result<std::unique_ptr<Contents>> load(Config config, const index::SectionSource& source,
-                                                uint64_t record_count);
+                                                uint64_t record_count,
+                                                bool keep_stored_fields = false);
   Contents(const Contents&) = delete;
   Contents& operator=(const Contents&) = delete;
 

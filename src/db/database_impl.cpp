@@ -24,8 +24,8 @@ Status closed_error() { return Status::Closed("the database is closed"); }
 
 Result<std::unique_ptr<DatabaseImpl>> DatabaseImpl::open(const Config& config,
                                                          const std::filesystem::path* path,
-                                                         bool read_only) {
-  auto opened = db::open_database(config, path, read_only);
+                                                         bool read_only, bool keep_stored_fields) {
+  auto opened = db::open_database(config, path, read_only, keep_stored_fields);
   if (!opened) return opened.status();
   std::unique_ptr<DatabaseImpl> impl(new DatabaseImpl(std::move(opened->contents),
                                                       std::move(opened->journal), opened->unsaved,

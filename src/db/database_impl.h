@@ -71,7 +71,8 @@ class DatabaseImpl {
   // In memory when `path` is null; else opens or creates the file.
   static Result<std::unique_ptr<DatabaseImpl>> open(const Config& config,
                                                     const std::filesystem::path* path,
-                                                    bool read_only = false);
+                                                    bool read_only = false,
+                                                    bool keep_stored_fields = false);
   // Opens the existing database at `path` with the shape its snapshot
   // records (db/open_existing.cpp).
   static Result<std::unique_ptr<DatabaseImpl>> open_existing(const std::filesystem::path& path,

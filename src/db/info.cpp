@@ -20,6 +20,7 @@ void describe_store(const index::VectorStore& store, DatabaseInfo& info) {
   info.storage = store.storage();
   info.sq8_trained = store.storage().type != StorageType::kSq8 || store.has_codes();
   info.vector_bytes_per_row = store.vector_bytes_per_slot();
+  info.indexed_fields = store.payload().declared_fields();
 }
 
 // What the files at `path` say beside the records: sections, sizes, versions.

@@ -117,7 +117,7 @@ class Replayer {
 };
 
 Result<OpenedDatabase> open_file(const Config& requested, const std::filesystem::path& path,
-                                 bool read_only) {
+                                 bool read_only, bool keep_stored_fields) {
   if (path.empty()) return Status::InvalidArgument("empty database path");
   auto lock = read_only ? util::FileLock::acquire_shared(path) : util::FileLock::acquire(path);
   if (!lock) return lock.status();
@@ -161,7 +161,7 @@ Result<OpenedDatabase> open_file(const Config& requested, const std::filesystem:
     Config config = requested;
     config.index(*kind);  // the stored index kind wins over the requested one
     SnapshotSource source(*reader);
-    auto contents = Contents::load(config, source, h.record_count);
+    auto contents = Contents::load(config, source, h.record_count, keep_stored_fields);
     if (!contents) return contents.status();
     out.contents = std::move(*contents);
     identity = h.identity;
@@ -209,9 +209,9 @@ Result<OpenedDatabase> open_file(const Config& requested, const std::filesystem:
 }  // namespace
 
 Result<OpenedDatabase> open_database(const Config& config, const std::filesystem::path* path,
-                                     bool read_only) {
+                                     bool read_only, bool keep_stored_fields) {
   IQDB_RETURN_IF_ERROR(config.validate());
-  if (path != nullptr) return open_file(config, *path, read_only);
+  if (path != nullptr) return open_file(config, *path, read_only, keep_stored_fields);
   OpenedDatabase out;
   auto contents = Contents::create(config);
   if (!contents) return contents.status();

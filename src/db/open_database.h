@@ -37,7 +37,9 @@ struct OpenedDatabase {
 // With `read_only` (a file only): takes the shared lock, never creates,
 // cuts or writes a file (kNotFound when absent), replays the log into
 // memory and returns a journal that refuses writes.
+// `keep_stored_fields`: the payload index keeps the rule the file was
+// written under (Contents::load) instead of config.indexed_fields().
 Result<OpenedDatabase> open_database(const Config& config, const std::filesystem::path* path,
-                                     bool read_only = false);
+                                     bool read_only = false, bool keep_stored_fields = false);
 
 }  // namespace iqdb::db

@@ -1,7 +1,9 @@
 // The index stage of verification: the structural invariants of the HNSW
 // graph and of the IVF lists, over an index already loaded (its loader has
-// validated every byte it read).
+// validated every byte it read), and the payload index against the rows'
+// metadata (a section can be well formed and still name the wrong rows).
 #include <deque>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -107,10 +109,42 @@ void verify_ivf(const index::IvfIndex& v, Findings& out) {
                             (v.quantizer() ? " (PQ codes)" : " (rows)"));
 }
 
+// Every indexed value's slots must be exactly the live rows holding it:
+// checked against an index rebuilt from the records.
+void verify_payload(const index::VectorStore& store, Findings& out) {
+  const index::PayloadIndex& loaded = store.payload();
+  if (!loaded.usable()) {
+    out.note(Stage::kIndex, "payload index not in use (filters test every row)");
+    return;
+  }
+  index::PayloadIndex truth(std::numeric_limits<size_t>::max());
+  for (uint32_t slot = 0; slot < store.slot_end(); ++slot) {
+    if (store.is_live(slot)) truth.add(slot, store.metadata(slot));
+  }
+  if (!truth.usable()) {
+    out.note(Stage::kIndex, "payload index not checked (out of memory)");
+    return;
+  }
+  const index::PayloadIndex::Audit audit = loaded.audit(truth);
+  if (audit.wrong_live) {
+    out.damaged(Stage::kIndex, "payload index: its live rows differ from the store's");
+  }
+  if (audit.wrong_fields != 0) {
+    out.damaged(Stage::kIndex, "payload index: " + std::to_string(audit.wrong_fields) +
+                                   " fields whose slots differ from the rows' metadata, first \"" +
+                                   audit.first_bad_field + "\"");
+  }
+  if (!audit.wrong_live && audit.wrong_fields == 0) {
+    out.ok(Stage::kIndex, "payload index, " + std::to_string(audit.fields) +
+                              " indexed fields, every value's slots match the rows' metadata");
+  }
+}
+
 }  // namespace
 
 void verify_index(const IndexKind& kind, const index::AnnIndex* ann,
                   const index::VectorStore& store, Findings& out) {
+  verify_payload(store, out);
   if (ann == nullptr) {
     out.ok(Stage::kIndex, "flat (exact search needs no structure)");
     return;

@@ -35,15 +35,36 @@ double scan_cost_units(const FilterCount& count) {
   return tested * FilterCosts::kPredicateCost + count.matches;
 }
 
-WalkPlan plan_graph_walk(const FilterCount& count, size_t ef, size_t m, bool sq8) {
+WalkPlan plan_graph_walk(const FilterCount& count, size_t ef, size_t m, bool sq8, size_t dim) {
   const double selectivity = count.selectivity();
   const double scan_cost = scan_cost_units(count);
   const double visits =
       selectivity > 0 ? std::min(count.live, static_cast<double>(ef) / selectivity) : count.live;
   const double expansion_cost =
       static_cast<double>(m) * (sq8 ? FilterCosts::kWalkSq8Cost : FilterCosts::kWalkF32Cost);
+  const double walk_cost = visits * expansion_cost;
+  const double links = 2.0 * static_cast<double>(m);
+  const bool subgraph_ok = count.exact && selectivity * links >= 1.0;
+  const double link_cost =
+      FilterCosts::kLinkListCost * (784.0 + 200.0) / (static_cast<double>(dim) + 200.0);
+  const double subgraph_cost =
+      subgraph_ok ? static_cast<double>(FilterCosts::kSubgraphSeeds) * expansion_cost /
+                            static_cast<double>(m) +
+                        FilterCosts::kSubgraphExpansionsPerEf * static_cast<double>(ef) *
+                            (expansion_cost + links * (1.0 - selectivity) * link_cost)
+                  : std::numeric_limits<double>::infinity();
   WalkPlan plan;
-  if (scan_cost <= visits * expansion_cost) {
+  // With the exact set, the walk through every node is never planned: its
+  // estimate holds only for matches spread evenly around the query, and
+  // one that overruns it pays for the scan as well. The subgraph walk has no
+  // such case.
+  if (subgraph_ok) {
+    plan.scan = scan_cost <= subgraph_cost;
+    plan.subgraph = !plan.scan;
+    plan.expansion_budget = std::numeric_limits<size_t>::max();
+    return plan;
+  }
+  if (scan_cost <= walk_cost) {
     plan.scan = true;
     return plan;
   }

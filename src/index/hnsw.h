@@ -71,6 +71,9 @@ class HnswIndex final : public AnnIndex {
     size_t sq8_min_rows = 1024;  // train the own codes once this many rows are indexed
     size_t rerank = 0;           // beam entries rescored; 0: those rounding can't rule out
     bool plan_filters = true;    // may answer selective filters by exact scan
+    // A filter that knows its exact set always walks the matching subgraph
+    // (no planning), so tests reach that walk at any selectivity.
+    bool subgraph_walk = false;
   };
 
   // `store` must outlive the index. config.m must be in [2, 256].
@@ -215,6 +218,14 @@ class HnswIndex final : public AnnIndex {
   std::vector<util::Candidate> search_in(const Space& space, const QueryScorer& query, size_t k,
                                          size_t ef, const SlotPredicate* filter, Rerank mode,
                                          float query_radius, size_t expansion_budget) const;
+  // The filtered search on the subgraph of `matching` (the filter's exact
+  // set, of `total` members), from the entry point and seeds spread over
+  // the set.
+  template <class Space>
+  std::vector<util::Candidate> search_subgraph_in(const Space& space, const QueryScorer& query,
+                                                  size_t k, size_t ef, const SlotPredicate& filter,
+                                                  const util::Bitmap& matching, size_t total,
+                                                  Rerank mode, float query_radius) const;
   std::vector<util::Candidate> rerank(const QueryScorer& query, std::span<const hnsw::Cand> found,
                                       size_t k, Rerank mode, float query_radius) const;
 

@@ -134,6 +134,9 @@ struct Scratch {
   // Used by inserts and repairs around the walks above.
   std::vector<Cand> entries, found, shrink;
   std::vector<uint32_t> selected, shrink_links, shrink_selected;
+  // A node's links and a neighbour's, read by a walk of the matching
+  // subgraph (AcceptMatchingSubgraph).
+  std::vector<uint32_t> hop, hop2;
 
   void prepare(size_t max_links) {
     if (links.size() < max_links) {
@@ -263,6 +266,10 @@ Cand greedy_descend(const HnswGraph& graph, const Space& space, Cand cur, uint32
 //       the node after that, if known
 //   float bound(const Scratch& s) const
 //       a neighbour at or past this distance cannot be kept
+// and optionally
+//   size_t links(const HnswGraph& g, uint32_t u, uint32_t level, Scratch& s,
+//                uint32_t* out)
+//       the nodes expanding u scores, instead of u's own links
 
 // Every slot may be a result: the ef nearest slots seen, expanded nearest
 // first until none is left unexpanded (HNSW's search-layer, Algorithm 2).
@@ -365,6 +372,60 @@ class AcceptMatching {
   bool exhausted_ = false;
 };
 
+// Walks the subgraph of the slots `pred` accepts (the ACORN idea): only
+// matching slots are scored, kept and expanded. Expanding u scores its
+// matching neighbours, then, through each non-matching neighbour v not
+// visited before, v's matching neighbours (two hops), at most `cap` in all:
+// the walk then expands about as many nodes as an unfiltered walk of the
+// same ef (each reading the lists of its non-matching neighbours), instead
+// of the ef / selectivity nodes a walk through every slot expands.
+// Entries need not match (the entry point found by the descent); those stay
+// in the pool as stepping stones, so results are the pool's matching
+// entries. `Pred` has bool matches(uint32_t slot) const.
+template <class Pred>
+class AcceptMatchingSubgraph : public AcceptAll {
+ public:
+  // Room for `ef` entries and the non-matching `entries` of the walk.
+  AcceptMatchingSubgraph(Scratch& s, const Pred& pred, size_t ef, size_t entries, size_t cap,
+                         size_t max_links)
+      : AcceptAll(s, ef + entries), pred_(pred), cap_(cap) {
+    s.prepare(std::max(cap, max_links));
+    if (s.hop.size() < max_links) s.hop.resize(max_links);
+    if (s.hop2.size() < max_links) s.hop2.resize(max_links);
+  }
+  size_t links(const HnswGraph& graph, uint32_t u, uint32_t level, Scratch& s,
+               uint32_t* out) const {
+    const size_t n = graph.read_links(u, level, s.hop.data());
+    size_t m = 0, through = 0;
+    for (size_t i = 0; i < n; ++i) {
+      const uint32_t v = s.hop[i];
+      if (s.visited.contains(v)) continue;
+      if (pred_.matches(v)) {
+        if (m < cap_) out[m++] = v;
+      } else {
+        // Kept in s.hop (behind the read position) for the second hop, and
+        // its list asked for now so the reads below overlap.
+        s.hop[through++] = v;
+        graph.prefetch_links(v, level);
+      }
+    }
+    for (size_t i = 0; i < through && m < cap_; ++i) {
+      const uint32_t v = s.hop[i];
+      if (s.visited.test_and_set(v)) continue;
+      const size_t n2 = graph.read_links(v, level, s.hop2.data());
+      for (size_t j = 0; j < n2 && m < cap_; ++j) {
+        const uint32_t w = s.hop2[j];
+        if (!s.visited.contains(w) && pred_.matches(w)) out[m++] = w;
+      }
+    }
+    return m;
+  }
+
+ private:
+  const Pred& pred_;
+  size_t cap_;
+};
+
 // Search of one level from `entries`, kept and ended by `beam`.
 template <class Space, class Beam>
 void search_layer(const HnswGraph& graph, const Space& space, uint32_t level,
@@ -380,7 +441,12 @@ void search_layer(const HnswGraph& graph, const Space& space, uint32_t level,
   uint32_t u = 0, next = 0;
   while (beam.pop(s, u)) {
     if (beam.peek(s, next)) graph.prefetch_links(next, level);
-    const size_t n = graph.read_links(u, level, links);
+    size_t n;
+    if constexpr (requires { beam.links(graph, u, level, s, links); }) {
+      n = beam.links(graph, u, level, s, links);
+    } else {
+      n = graph.read_links(u, level, links);
+    }
     size_t m = 0;
     for (size_t i = 0; i < n; ++i) {
       const uint32_t v = links[i];

@@ -12,8 +12,16 @@
 // frontier. A walk that runs out of its expansion budget, or finds fewer
 // than k matches, is replaced by the exact scan, so the result always has
 // min(k, matching rows) hits.
+//
+// Filtered, with the exact matching set known and a middling selectivity:
+// the planner may instead walk the subgraph of matching slots
+// (AcceptMatchingSubgraph): seeded from the descent's entry point and from
+// members spread over the set (so matches far from the query are reached
+// too), scoring only matching slots. It converges like an unfiltered walk;
+// only a subgraph too sparse to yield k matches falls back to the scan.
 
 #include <algorithm>
+#include <bit>
 #include <limits>
 
 #include "index/filter_planner.h"
@@ -48,27 +56,104 @@ std::vector<util::Candidate> HnswIndex::search(const QueryScorer& query, size_t 
   const bool sq8 = uses_sq8();
   // Nodes a filtered walk may expand before it gives up for the exact scan.
   size_t budget = std::numeric_limits<size_t>::max();
-  if (filter != nullptr && options_.plan_filters) {
-    const WalkPlan plan = plan_graph_walk(count_matches(*store_, *filter), ef, config_.m, sq8);
+  const util::Bitmap* subgraph = nullptr;
+  size_t matches = 0;  // the size of `subgraph`
+  if (filter != nullptr && options_.subgraph_walk) {
+    subgraph = filter->matching_slots();
+    if (subgraph != nullptr) matches = subgraph->count();
+  } else if (filter != nullptr && options_.plan_filters) {
+    const FilterCount count = count_matches(*store_, *filter);
+    const WalkPlan plan = plan_graph_walk(count, ef, config_.m, sq8, store_->dim());
     if (plan.scan) return flat_search(query, k, filter);
     budget = plan.expansion_budget;
+    if (plan.subgraph) {
+      subgraph = filter->matching_slots();
+      matches = static_cast<size_t>(count.matches);
+    }
   }
   if (entry().slot == kNoSlot) return flat_search(query, k, filter);
+  auto walk_in = [&](const auto& space, Rerank mode, float radius) {
+    if (subgraph != nullptr) {
+      return search_subgraph_in(space, query, k, ef, *filter, *subgraph, matches, mode, radius);
+    }
+    return search_in(space, query, k, ef, filter, mode, radius, budget);
+  };
   if (sq8) {
     Scratch& s = hnsw::search_scratch();
     s.query_codes.resize(codes_->kernel_dim());
     const float radius = codes_->encode_query(query.query(), s.query_codes.data());
-    return search_in(hnsw::Sq8Space{codes_.get(), s.query_codes.data(), radius}, query, k, ef,
-                     filter, Rerank::kSq8Bounded, radius, budget);
+    return walk_in(hnsw::Sq8Space{codes_.get(), s.query_codes.data(), radius}, Rerank::kSq8Bounded,
+                   radius);
   }
-  if (!store_->has_codes()) {
-    return search_in(hnsw::ScorerSpace{&query}, query, k, ef, filter, Rerank::kNone, 0.0f, budget);
-  }
+  if (!store_->has_codes()) return walk_in(hnsw::ScorerSpace{&query}, Rerank::kNone, 0.0f);
   // Walk on the store's codes; rescore with the caller's scorer if it reads
   // another representation (f32 rows kept beside lossy codes).
   const QueryScorer walk(*store_, query.query(), RowSource::kCodes);
   const Rerank mode = walk.on_codes() == query.on_codes() ? Rerank::kNone : Rerank::kAll;
-  return search_in(hnsw::ScorerSpace{&walk}, query, k, ef, filter, mode, 0.0f, budget);
+  return walk_in(hnsw::ScorerSpace{&walk}, mode, 0.0f);
+}
+
+namespace {
+
+struct InSet {
+  const util::Bitmap* set;
+  bool matches(uint32_t slot) const noexcept { return set->test(slot); }
+};
+
+// Up to `n` members of `set` spread evenly over it (its members at ranks
+// stride / 2, stride / 2 + stride, ...), ascending.
+size_t spread_members(const util::Bitmap& set, size_t total, size_t n, uint32_t* out) {
+  if (total == 0 || n == 0) return 0;
+  n = std::min(n, total);
+  const size_t stride = total / n;
+  size_t want = stride / 2, seen = 0, got = 0;
+  const std::vector<uint64_t>& words = set.words();
+  for (size_t w = 0; w < words.size() && got < n; ++w) {
+    const auto pc = static_cast<size_t>(std::popcount(words[w]));
+    for (uint64_t bits = words[w]; want < seen + pc && got < n; want += stride) {
+      // Drop the members below rank `want` within this word.
+      uint64_t b = bits;
+      for (size_t skip = want - seen; skip > 0; --skip) b &= b - 1;
+      out[got++] = static_cast<uint32_t>(w * 64 + static_cast<size_t>(std::countr_zero(b)));
+    }
+    seen += pc;
+  }
+  return got;
+}
+
+}  // namespace
+
+template <class Space>
+std::vector<util::Candidate> HnswIndex::search_subgraph_in(
+    const Space& space, const QueryScorer& query, size_t k, size_t ef, const SlotPredicate& filter,
+    const util::Bitmap& matching, size_t total, Rerank mode, float query_radius) const {
+  Scratch& s = hnsw::search_scratch();
+  const EntryPoint ep = entry();
+  Cand cur{space.distance(ep.slot), ep.slot};
+  cur = hnsw::greedy_descend(*graph_, space, cur, ep.level, 0, s);
+  constexpr size_t kSeeds = FilterCosts::kSubgraphSeeds;
+  uint32_t seeds[kSeeds];
+  float seed_dists[kSeeds];
+  const size_t n = spread_members(matching, total, kSeeds, seeds);
+  space.distances(seeds, n, seed_dists);
+  std::vector<Cand>& entries = s.entries;
+  entries.assign(1, cur);
+  for (size_t i = 0; i < n; ++i) entries.push_back(Cand{seed_dists[i], seeds[i]});
+
+  const InSet pred{&matching};
+  hnsw::AcceptMatchingSubgraph<InSet> beam(s, pred, ef, 1, graph_->max_links(0),
+                                           graph_->max_links(0));
+  hnsw::search_layer(*graph_, space, 0, entries, s, beam);
+  s.found.clear();
+  for (size_t i = 0; i < s.pool.size(); ++i) {
+    const Cand c = s.pool.at(i);
+    if (matching.test(c.slot) && s.found.size() < ef) s.found.push_back(c);
+  }
+  std::vector<util::Candidate> hits = rerank(query, s.found, k, mode, query_radius);
+  // A subgraph too sparse to reach k matches from the seeds: the scan keeps
+  // the promise of min(k, matching rows).
+  if (hits.size() < k && hits.size() < total) return flat_search(query, k, &filter);
+  return hits;
 }
 
 template <class Space>

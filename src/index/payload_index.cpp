@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <new>
 
 namespace iqdb::index {
@@ -47,6 +48,18 @@ bool PayloadIndex::KeyLess::operator()(const Value& a, const Value& b) const noe
   return false;
 }
 
+PayloadIndex::PayloadIndex(std::vector<std::string> declared)
+    : max_values_(std::numeric_limits<size_t>::max()), declared_(std::move(declared)) {
+  std::sort(declared_.begin(), declared_.end());
+  declared_.erase(std::unique(declared_.begin(), declared_.end()), declared_.end());
+  if (declared_.empty()) max_values_ = kDefaultMaxValues;
+}
+
+bool PayloadIndex::indexes(std::string_view field) const noexcept {
+  return declared_.empty() ||
+         std::binary_search(declared_.begin(), declared_.end(), field, std::less<>{});
+}
+
 void PayloadIndex::add(uint32_t slot, const Metadata* metadata) noexcept {
   if (!usable_) return;
   try {
@@ -63,6 +76,7 @@ void PayloadIndex::add(uint32_t slot, const Metadata* metadata) noexcept {
 }
 
 void PayloadIndex::add_field(const std::string& name, const Value& value, uint32_t slot) {
+  if (!indexes(name)) return;
   auto it = fields_.find(name);
   if (it == fields_.end()) it = fields_.emplace(name, Field{}).first;
   Field& field = it->second;
@@ -122,7 +136,7 @@ void PayloadIndex::clear() noexcept {
 }
 
 bool PayloadIndex::covers(std::string_view field) const noexcept {
-  if (!usable_) return false;
+  if (!usable_ || !indexes(field)) return false;
   auto it = fields_.find(field);
   return it == fields_.end() || !it->second.over_limit;
 }
@@ -186,6 +200,7 @@ bool PayloadIndex::evaluate_into(const Filter& filter, util::Bitmap& out) const 
     }
     default: break;
   }
+  if (!indexes(filter.field())) return false;
   auto it = fields_.find(filter.field());
   if (it == fields_.end()) return true;  // no row holds the field: nothing matches
   if (it->second.over_limit) return false;
@@ -234,6 +249,54 @@ void PayloadIndex::leaf(const Field& field, const Filter& filter, util::Bitmap& 
       return;
     default: return;
   }
+}
+
+PayloadIndex::Audit PayloadIndex::audit(const PayloadIndex& truth) const {
+  Audit audit;
+  audit.wrong_live = live_count_ != truth.live_count_ || live_.count() != truth.live_.count();
+  if (!audit.wrong_live) {
+    util::Bitmap extra = live_;
+    extra.subtract(truth.live_);
+    audit.wrong_live = !extra.none();
+  }
+  const auto same_keys = [](const Value& a, const Value& b) {
+    return a.type() == b.type() && !KeyLess{}(a, b) && !KeyLess{}(b, a);
+  };
+  const auto same_field = [&](const Field& a, const Field& b) {
+    if (a.nan != b.nan) return false;
+    for (size_t t = 0; t < a.by_type.size(); ++t) {
+      if (a.by_type[t].size() != b.by_type[t].size()) return false;
+      auto x = a.by_type[t].begin();
+      for (auto y = b.by_type[t].begin(); y != b.by_type[t].end(); ++x, ++y) {
+        if (!same_keys(x->first, y->first) || x->second != y->second) return false;
+      }
+    }
+    return true;
+  };
+  const auto empty = [](const Field& f) {
+    if (!f.nan.empty()) return false;
+    for (const auto& values : f.by_type) {
+      if (!values.empty()) return false;
+    }
+    return true;
+  };
+  const auto wrong = [&](const std::string& name) {
+    if (audit.wrong_fields++ == 0) audit.first_bad_field = name;
+  };
+  const Field none;
+  for (const auto& [name, field] : fields_) {
+    if (field.over_limit) continue;
+    ++audit.fields;
+    auto t = truth.fields_.find(name);
+    if (!same_field(field, t == truth.fields_.end() ? none : t->second)) wrong(name);
+  }
+  for (const auto& [name, field] : truth.fields_) {
+    if (indexes(name) && fields_.find(name) == fields_.end() && !empty(field)) {
+      ++audit.fields;
+      wrong(name);
+    }
+  }
+  return audit;
 }
 
 }  // namespace iqdb::index

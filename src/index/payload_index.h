@@ -2,10 +2,13 @@
 // so that a Filter can be answered by set algebra instead of testing every
 // row's metadata (see filter_predicate.h).
 //
-// What is indexed: every field, as long as it has at most
-// max_values_per_field distinct values (default kDefaultMaxValues). A field
-// that grows past the limit stops being indexed (its postings are dropped)
-// until the index is rebuilt; filters on it are tested row by row. Values
+// What is indexed (the rule): by default every field, as long as it has at
+// most max_values_per_field distinct values (default kDefaultMaxValues). A
+// field that grows past the limit stops being indexed (its postings are
+// dropped) until the index is rebuilt; filters on it are tested row by row.
+// With declared fields (Config::indexed_fields), exactly those are indexed,
+// whatever their number of values, and filters on any other field are
+// tested row by row. Values
 // are kept per type, because a filter never matches across types
 // (Value(1) is not Value(1.0)); doubles that are NaN are kept apart, since
 // they equal and order against nothing. Within a type, values are ordered as
@@ -44,13 +47,15 @@ class PayloadIndex {
 
   explicit PayloadIndex(size_t max_values_per_field = kDefaultMaxValues)
       : max_values_(max_values_per_field) {}
+  // Indexes exactly the `declared` fields (none: the value-limit rule).
+  explicit PayloadIndex(std::vector<std::string> declared);
 
   // `slot` became live holding `metadata` (null: none). noexcept: out of
   // memory makes the index unusable instead.
   void add(uint32_t slot, const Metadata* metadata) noexcept;
   // `slot` stops holding `metadata` (what add() was given for it).
   void remove(uint32_t slot, const Metadata* metadata) noexcept;
-  // Forgets everything; usable again.
+  // Forgets everything but the rule; usable again.
   void clear() noexcept;
 
   // False after an allocation failure during maintenance.
@@ -75,6 +80,30 @@ class PayloadIndex {
   // with `live` (the caller then rebuilds from the records).
   static Result<PayloadIndex> decode(std::span<const uint8_t> bytes, std::span<const uint8_t> live);
   size_t max_values_per_field() const noexcept { return max_values_; }
+  // The declared fields, ascending and distinct; empty under the value-limit
+  // rule.
+  const std::vector<std::string>& declared_fields() const noexcept { return declared_; }
+  // Whether `other` indexes by the same rule.
+  bool same_rule(const PayloadIndex& other) const noexcept {
+    return declared_ == other.declared_ && (!declared_.empty() || max_values_ == other.max_values_);
+  }
+  // Whether the rule indexes `field` at all.
+  bool indexes(std::string_view field) const noexcept;
+
+  // What audit() found wrong.
+  struct Audit {
+    size_t fields = 0;        // fields compared
+    size_t wrong_fields = 0;  // covered fields whose postings differ from the rows'
+    bool wrong_live = false;  // the live set differs
+    std::string first_bad_field;
+  };
+  // Compares this index with `truth`, one built by add() from every live
+  // row's metadata with no value limit: the live sets must agree, and every
+  // field this index covers must hold exactly truth's slots for each value
+  // (a covered field no row holds must have no postings, and a field the
+  // rows hold must be here, since covers() says an absent field matches
+  // nothing). Fields over the limit are not answered here and not compared.
+  Audit audit(const PayloadIndex& truth) const;
 
   // Distinct values of a covered field (0 when absent or not covered).
   size_t distinct_values(std::string_view field) const noexcept;
@@ -99,6 +128,7 @@ class PayloadIndex {
   void leaf(const Field& field, const Filter& filter, util::Bitmap& out) const;
 
   size_t max_values_;
+  std::vector<std::string> declared_;
   std::map<std::string, Field, std::less<>> fields_;
   util::Bitmap live_;
   size_t live_count_ = 0;

@@ -114,6 +114,11 @@ class VectorStore {
   // Which live slots hold which metadata values; kept up to date by
   // upsert() and remove(), rebuilt from the records by load().
   const PayloadIndex& payload() const noexcept { return payload_; }
+  // Which fields the payload index holds (PayloadIndex's rule): exactly
+  // `fields`, or when empty every field under the value limit. Rebuilds the
+  // index from the records when the rule changes (e.g. a snapshot written
+  // under another rule); no-op otherwise.
+  void set_indexed_fields(std::vector<std::string> fields);
   // Increases with every insert of a new id; replacing keeps it.
   uint64_t sequence(uint32_t slot) const noexcept { return sequence_[slot]; }
 

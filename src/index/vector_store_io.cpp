@@ -289,8 +289,10 @@ void VectorStore::load_payload(const SectionSource& source) {
   if (source.has(section::kPayloadIndex)) {
     auto bytes = source.bytes(section::kPayloadIndex);
     if (bytes) {
+      // Kept under whatever rule it was written with: set_indexed_fields()
+      // rebuilds it if the caller's rule differs.
       auto decoded = PayloadIndex::decode(*bytes, live_);
-      if (decoded && decoded->max_values_per_field() == payload_.max_values_per_field()) {
+      if (decoded) {
         payload_ = std::move(*decoded);
         return;
       }
@@ -300,6 +302,15 @@ void VectorStore::load_payload(const SectionSource& source) {
   for (size_t s = 0; s < live_.size(); ++s) {
     if (live_[s] != 0) payload_.add(static_cast<uint32_t>(s), metadata_[s].get());
   }
+}
+
+void VectorStore::set_indexed_fields(std::vector<std::string> fields) {
+  PayloadIndex wanted(std::move(fields));
+  if (wanted.same_rule(payload_)) return;
+  for (size_t s = 0; s < live_.size(); ++s) {
+    if (live_[s] != 0) wanted.add(static_cast<uint32_t>(s), metadata_[s].get());
+  }
+  payload_ = std::move(wanted);
 }
 
 }  // namespace iqdb::index

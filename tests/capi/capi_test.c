@@ -352,6 +352,62 @@ static void test_older_struct_size(void) {
   CHECK_OK(iqdb_close(db, NULL));
 }
 
+/* Declared indexed fields: filters on them and on other fields answer the
+   same; a NULL name is refused. */
+static void test_indexed_fields(void) {
+  const char* fields[1] = {"n"};
+  const char* bad[1] = {NULL};
+  iqdb_options o;
+  iqdb_db* db = NULL;
+  iqdb_error* err = NULL;
+  iqdb_search_options so;
+  iqdb_search_output out;
+  uint64_t ids[3];
+  float distances[3];
+  size_t count = 0;
+  const float query[2] = {0.0f, 0.0f};
+  uint64_t i;
+  iqdb_options_init(&o);
+  o.dim = 2;
+  o.metric = IQDB_METRIC_L2;
+  o.indexed_fields = bad;
+  o.indexed_field_count = 1;
+  CHECK(iqdb_open_in_memory(&o, &db, &err) == IQDB_INVALID_ARGUMENT);
+  CHECK(db == NULL);
+  iqdb_error_free(err);
+  o.indexed_fields = fields;
+  CHECK_OK(iqdb_open_in_memory(&o, &db, NULL));
+  for (i = 0; i < 20; ++i) {
+    const float v[2] = {(float)i, 0.0f};
+    iqdb_field f[2];
+    iqdb_id id;
+    memset(f, 0, sizeof f);
+    id.u64 = i;
+    id.bytes = NULL;
+    id.bytes_len = 0;
+    f[0].name = "n";
+    f[0].value.type = IQDB_VALUE_INT;
+    f[0].value.integer = (int64_t)i;
+    f[1].name = "odd";
+    f[1].value.type = IQDB_VALUE_BOOL;
+    f[1].value.boolean = (int)(i % 2);
+    CHECK_OK(iqdb_upsert(db, &id, v, 2, f, 2, NULL));
+  }
+  iqdb_search_options_init(&so);
+  iqdb_search_output_init(&out);
+  out.ids = ids;
+  out.distances = distances;
+  out.counts = &count;
+  so.k = 3;
+  so.filter = "n >= 15";
+  CHECK_OK(iqdb_search(db, query, 1, 2, &so, &out, NULL));
+  CHECK(count == 3 && ids[0] == 15 && ids[1] == 16 && ids[2] == 17);
+  so.filter = "odd = true";
+  CHECK_OK(iqdb_search(db, query, 1, 2, &so, &out, NULL));
+  CHECK(count == 3 && ids[0] == 1 && ids[1] == 3 && ids[2] == 5);
+  CHECK_OK(iqdb_close(db, NULL));
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: %s SCRATCH_DIR\n", argv[0]);
@@ -362,6 +418,7 @@ int main(int argc, char** argv) {
   test_search();
   test_byte_ids();
   test_file_round_trip(argv[1]);
+  test_indexed_fields();
   test_older_struct_size();
   printf("capi: %d passed, %d failed\n", checks - failures, failures);
   return failures == 0 ? 0 : 1;

@@ -19,6 +19,7 @@
 #include "index/ivf.h"
 #include "index/scorer.h"
 #include "index/vector_store.h"
+#include "util/bitmap.h"
 
 namespace iqdb::index {
 namespace {
@@ -53,6 +54,22 @@ class SetPredicate : public SlotPredicate {
   std::vector<uint8_t> mask_;
 };
 
+// The same with its exact set known, as a filter evaluated on the payload
+// index is: planners count it and HNSW may walk its subgraph.
+class BitmapPredicate : public SlotPredicate {
+ public:
+  explicit BitmapPredicate(const std::vector<uint8_t>& mask) {
+    for (size_t i = 0; i < mask.size(); ++i) {
+      if (mask[i] != 0) set_.set(i);
+    }
+  }
+  bool matches(uint32_t slot) const override { return set_.test(slot); }
+  const util::Bitmap* matching_slots() const override { return &set_; }
+
+ private:
+  util::Bitmap set_;
+};
+
 struct Selectivity {
   std::string name;
   size_t matches;
@@ -63,14 +80,17 @@ const Selectivity kSelectivities[] = {
 };
 
 // Exactly `matches` of the store's slots, chosen at random.
-SetPredicate pick(const VectorStore& store, size_t matches, uint32_t seed) {
+std::vector<uint8_t> pick_mask(const VectorStore& store, size_t matches, uint32_t seed) {
   std::vector<uint32_t> slots(store.slot_end());
   std::iota(slots.begin(), slots.end(), 0u);
   std::mt19937 rng(seed);
   std::shuffle(slots.begin(), slots.end(), rng);
   std::vector<uint8_t> mask(store.slot_end(), 0);
   for (size_t i = 0; i < matches; ++i) mask[slots[i]] = 1;
-  return SetPredicate(std::move(mask));
+  return mask;
+}
+SetPredicate pick(const VectorStore& store, size_t matches, uint32_t seed) {
+  return SetPredicate(pick_mask(store, matches, seed));
 }
 
 struct Store {
@@ -153,6 +173,66 @@ TEST_CASE("hnsw: filtered search equals the exact filtered scan at every selecti
   }
 }
 
+TEST_CASE("hnsw: the walk of the matching subgraph is sound and exact when wide") {
+  Store s;
+  const std::vector<float> queries = mixture(20, 16);
+  HnswIndex::Options options;
+  options.sq8_min_rows = 256;
+  options.subgraph_walk = true;  // every filter below walks its subgraph
+  HnswIndex index(s.store, HnswConfig{}, options);
+  REQUIRE(index.insert_batch(s.slots).ok());
+  index.repair_reachability();
+  REQUIRE(index.unreachable() == 0);
+  for (const Selectivity& sel : kSelectivities) {
+    CAPTURE(sel.name);
+    const BitmapPredicate filter(pick_mask(s.store, sel.matches, 17));
+    double recall = 0;
+    for (size_t q = 0; q < queries.size() / kDim; ++q) {
+      QueryScorer scorer(s.store, queries.data() + q * kDim);
+      const auto exact = flat_search(scorer, kK, &filter);
+      const auto got = index.search(scorer, kK, 0, &filter);
+      recall += check_sound(s.store, filter, got, exact);
+      if (sel.matches <= kK) check_equal(got, exact);
+      // A beam as wide as the graph holds every match the walk reaches;
+      // at 10 % and more the two-hop subgraph reaches them all.
+      if (sel.matches >= kRows / 10) check_equal(index.search(scorer, kK, kRows, &filter), exact);
+    }
+    recall /= double(queries.size() / kDim);
+    MESSAGE(sel.name, " subgraph walk: recall@10 at the default ef ", recall);
+    if (sel.matches >= kRows / 10) CHECK(recall >= 0.9);
+  }
+}
+
+TEST_CASE("hnsw: the subgraph walk reaches matches far from the query") {
+  Store s;
+  HnswIndex::Options options;
+  options.sq8_min_rows = 256;
+  options.subgraph_walk = true;
+  HnswIndex index(s.store, HnswConfig{}, options);
+  REQUIRE(index.insert_batch(s.slots).ok());
+  // Matches: a group of 10 % of the rows far from the query (the rows
+  // nearest the row farthest from it), as a filter on another class is, so
+  // the entry point's neighbourhood holds none and only the seeds spread
+  // over the set reach them.
+  const std::vector<float> query = mixture(1, 18);
+  QueryScorer scorer(s.store, query.data());
+  uint32_t farthest = s.slots[0];
+  for (uint32_t slot : s.slots) {
+    if (scorer(slot) > scorer(farthest)) farthest = slot;
+  }
+  QueryScorer around(s.store, s.store.row(farthest));
+  std::vector<std::pair<float, uint32_t>> by_distance;
+  for (uint32_t slot : s.slots) by_distance.emplace_back(around(slot), slot);
+  std::sort(by_distance.begin(), by_distance.end());
+  std::vector<uint8_t> mask(s.store.slot_end(), 0);
+  for (size_t i = 0; i < kRows / 10; ++i) mask[by_distance[i].second] = 1;
+  const BitmapPredicate filter(mask);
+  const auto exact = flat_search(scorer, kK, &filter);
+  const auto got = index.search(scorer, kK, 0, &filter);
+  CHECK(check_sound(s.store, filter, got, exact) >= 0.9);
+  check_equal(index.search(scorer, kK, kRows, &filter), exact);
+}
+
 TEST_CASE("ivf: filtered search equals the exact filtered scan at every selectivity") {
   Store s;
   const std::vector<float> queries = mixture(12, 14);
@@ -205,10 +285,10 @@ TEST_CASE("filter planner: counts, walk budgets and the IVF scan rule") {
   CHECK(every.matches == double(kRows));
   CHECK(every.selectivity() == 1.0);
   // Nothing matches: nothing to walk towards, scan (it scores no row).
-  CHECK(plan_graph_walk(zero, 64, 16, true).scan);
+  CHECK(plan_graph_walk(zero, 64, 16, true, 784).scan);
   CHECK(plan_ivf_scan(zero, 10));
   // Everything matches: walk, with a budget of twice the scan's cost.
-  const WalkPlan walk = plan_graph_walk(every, 64, 16, true);
+  const WalkPlan walk = plan_graph_walk(every, 64, 16, true, 784);
   CHECK_FALSE(walk.scan);
   const double scan_cost = kRows * FilterCosts::kPredicateCost + kRows;
   CHECK(walk.expansion_budget ==
@@ -217,8 +297,32 @@ TEST_CASE("filter planner: counts, walk budgets and the IVF scan rule") {
   // The walk's cost grows with ef / selectivity: a wide beam at a low
   // selectivity is planned as a scan.
   const FilterCount two_percent{1e6, 2e4, true};
-  CHECK_FALSE(plan_graph_walk(two_percent, 64, 16, true).scan);
-  CHECK(plan_graph_walk(two_percent, 400, 16, true).scan);
+  CHECK_FALSE(plan_graph_walk(two_percent, 64, 16, true, 784).scan);
+  CHECK(plan_graph_walk(two_percent, 400, 16, true, 784).scan);
+  // With the exact set, a middling selectivity walks the matching subgraph
+  // (cheaper than walking through ef / selectivity nodes); a sampled
+  // estimate never does, nor does a selectivity below 1 / 2m.
+  const FilterCount ten_percent{1e6, 1e5, true};
+  const WalkPlan sub = plan_graph_walk(ten_percent, 64, 16, true, 784);
+  CHECK_FALSE(sub.scan);
+  CHECK(sub.subgraph);
+  FilterCount estimated = ten_percent;
+  estimated.exact = false;
+  CHECK_FALSE(plan_graph_walk(estimated, 64, 16, true, 784).subgraph);
+  const FilterCount two_per_mille{1e6, 2e3, true};
+  CHECK_FALSE(plan_graph_walk(two_per_mille, 10, 16, true, 784).subgraph);
+  // Growing ef never leaves the scan once chosen: the planned cost is the
+  // least of the scan's (fixed) and the walks' (growing with ef).
+  for (const double matches : {6e3, 6e4, 3e5}) {
+    const FilterCount c{6e5, matches, true};
+    bool scanned = false;
+    for (size_t ef = 10; ef <= 200000; ef += ef / 4) {
+      const WalkPlan p = plan_graph_walk(c, ef, 16, true, 784);
+      if (scanned) CHECK(p.scan);
+      scanned = scanned || p.scan;
+    }
+    CHECK(scanned);
+  }
   // IVF scans when the matches are at most 4x the candidates it keeps.
   const FilterCount sixty{double(kRows), 60, true};
   CHECK(plan_ivf_scan(sixty, 20));

@@ -330,5 +330,92 @@ TEST_CASE("exact scan over the matching set equals the scan that tests every row
   }
 }
 
+TEST_CASE("payload index: declared fields, kept by a section of their rule") {
+  // 5,000 distinct "uid" values: past the default limit, indexed once declared.
+  VectorStore store(4, Metric::kL2);
+  std::mt19937 rng(21);
+  for (uint64_t id = 0; id < 5000; ++id) {
+    const Metadata m{{"uid", Value(static_cast<int64_t>(id))},
+                     {"cls", Value(static_cast<int64_t>(id % 7))}};
+    REQUIRE(store.upsert(VectorId(id), vec(rng), &m).ok());
+  }
+  CHECK_FALSE(store.payload().covers("uid"));
+  CHECK(store.payload().covers("cls"));
+  store.set_indexed_fields({"uid"});
+  CHECK(store.payload().covers("uid"));
+  CHECK_FALSE(store.payload().covers("cls"));
+  CHECK_FALSE(store.payload().covers("absent"));
+  CHECK_FALSE(store.payload().evaluate(Filter::eq("cls", Value(int64_t{1}))).has_value());
+  // Writes keep it: replace one uid, remove another.
+  const Metadata moved{{"uid", Value(int64_t{-1})}, {"cls", Value(int64_t{0})}};
+  REQUIRE(store.upsert(VectorId(uint64_t{10}), vec(rng), &moved).ok());
+  REQUIRE(store.remove(VectorId(uint64_t{11})) != kNoSlot);
+  const auto below = store.payload().evaluate(Filter::lt("uid", Value(int64_t{20})));
+  REQUIRE(below.has_value());
+  CHECK(below->count() == 19);  // -1, 0..9, 12..19
+  CHECK(below->test(store.find(VectorId(uint64_t{10}))));
+
+  const auto audit_of = [](const VectorStore& s) {
+    PayloadIndex truth(std::numeric_limits<size_t>::max());
+    for (uint32_t slot = 0; slot < s.slot_end(); ++slot) {
+      if (s.is_live(slot)) truth.add(slot, s.metadata(slot));
+    }
+    return s.payload().audit(truth);
+  };
+  Sink sink;
+  store.save(sink);
+  SUBCASE("the section keeps its rule; the same rule keeps the section") {
+    testing::FakeSource source(sink.sections);
+    auto loaded = VectorStore::load(4, Metric::kL2, source);
+    REQUIRE(loaded.ok());
+    CHECK(loaded->payload().declared_fields() == std::vector<std::string>{"uid"});
+    loaded->set_indexed_fields({"uid"});
+    CHECK(loaded->payload().covers("uid"));
+    CHECK(audit_of(*loaded).wrong_fields == 0);
+  }
+  SUBCASE("a section of another rule is replaced by a rebuild") {
+    // A well-formed section under the same rule but naming other slots is
+    // kept by the same rule (only verify() sees it) and dropped by another.
+    VectorStore other(4, Metric::kL2);
+    for (uint64_t id = 0; id < 5000; ++id) {
+      const Metadata m{{"uid", Value(static_cast<int64_t>((id + 1) % 5000))}};
+      REQUIRE(other.upsert(VectorId(id), vec(rng), &m).ok());
+    }
+    REQUIRE(other.remove(VectorId(uint64_t{11})) != kNoSlot);
+    other.set_indexed_fields({"uid"});
+    Sink planted;
+    other.save(planted);
+    auto sections = sink.sections;
+    sections[section::kPayloadIndex] = planted.sections[section::kPayloadIndex];
+    {
+      testing::FakeSource source(sections);
+      auto loaded = VectorStore::load(4, Metric::kL2, source);
+      REQUIRE(loaded.ok());
+      loaded->set_indexed_fields({"uid"});
+      CHECK(audit_of(*loaded).wrong_fields == 1);
+    }
+    testing::FakeSource source(sections);
+    auto loaded = VectorStore::load(4, Metric::kL2, source);
+    REQUIRE(loaded.ok());
+    loaded->set_indexed_fields({"cls", "uid"});
+    CHECK(loaded->payload().covers("cls"));
+    CHECK(audit_of(*loaded).wrong_fields == 0);
+    loaded->set_indexed_fields({});
+    CHECK_FALSE(loaded->payload().covers("uid"));
+    CHECK(audit_of(*loaded).wrong_fields == 0);
+  }
+  SUBCASE("cut sections of the declared format are rejected") {
+    const std::vector<uint8_t> whole = sink.sections[section::kPayloadIndex];
+    std::vector<uint8_t> live(store.slot_end());
+    for (uint32_t s = 0; s < store.slot_end(); ++s) live[s] = store.is_live(s) ? 1 : 0;
+    REQUIRE(PayloadIndex::decode(whole, live).ok());
+    for (size_t cut = 0; cut < whole.size(); cut += 1 + cut / 8) {
+      const std::vector<uint8_t> part(whole.begin(),
+                                      whole.begin() + static_cast<std::ptrdiff_t>(cut));
+      CHECK_FALSE(PayloadIndex::decode(part, live).ok());
+    }
+  }
+}
+
 }  // namespace
 }  // namespace iqdb::index

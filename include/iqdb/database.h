@@ -15,7 +15,8 @@
 // or a slice of 256 rows of a batch: steps bounded by a row, a node or a
 // slice, never by the size of the database (one exception: SQ8 row storage
 // learns its codes once, inside the write that reaches
-// VectorStorage::kSq8TrainingRows rows). A search sees each record
+// VectorStorage::kSq8TrainingRows rows). Growing the storage those steps
+// write into happens beside searches, before the step. A search sees each record
 // wholly or not at all, and every hit is a record get() would return at
 // that moment. Writes apply one at a time in log order; a snapshot (flush,
 // close, background compaction) holds writers only while memory is copied

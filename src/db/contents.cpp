@@ -46,7 +46,12 @@ Result<std::unique_ptr<Contents>> Contents::load(Config config, const index::Sec
 Status Contents::upsert(const VectorId& id, std::span<const float> vector, const Metadata* metadata,
                         ResultCache* cache, index::Publisher& publisher) {
   Result<index::VectorStore::UpsertResult> r = Status::OK();
-  publisher.exclusive([&] { r = store_.upsert(id, vector, metadata); });
+  // Grown beside reads; the old arrays are freed when `room` goes, after.
+  index::VectorStore::Room room = store_.prepare_room(1);
+  publisher.exclusive([&] {
+    store_.commit_room(room);
+    r = store_.upsert(id, vector, metadata);
+  });
   if (!r) return r.status();
   util::maybe_throw_injected_apply_fault();
   Status s;
@@ -54,7 +59,10 @@ Status Contents::upsert(const VectorId& id, std::span<const float> vector, const
     s = r->replaced ? ann_->update(r->slot, publisher)
                     : ann_->insert_batch(std::span<const uint32_t>(&r->slot, 1), publisher);
   }
-  if (cache) publisher.exclusive([&] { cache->on_upsert(store_, r->slot, r->replaced); });
+  if (cache) {
+    publisher.exclusive([&] { cache->on_upsert(store_, r->slot, r->replaced); });
+    cache->release_cleared();
+  }
   return s;
 }
 
@@ -68,13 +76,17 @@ Status Contents::upsert_batch(std::span<const VectorId> ids, std::span<const flo
   // batch may have replaced it again).
   std::vector<uint8_t> fresh;
   inserted.reserve(ids.size());
+  // Sized beside reads: new slots are below slot_end() + ids.size().
+  if (ann_) fresh.assign(size_t{store_.slot_end()} + ids.size(), 0);
   if (cache) touched.reserve(ids.size());
   bool any_replaced = false;
   Status failed;
   for (size_t begin = 0; begin < ids.size() && failed.ok(); begin += kPublishRows) {
     const size_t end = std::min(ids.size(), begin + kPublishRows);
     replaced.clear();
+    index::VectorStore::Room room = store_.prepare_room(end - begin);
     publisher.exclusive([&] {
+      store_.commit_room(room);
       for (size_t i = begin; i < end; ++i) {
         auto r = store_.upsert(ids[i], rows.subspan(i * dim, dim),
                                metadata.empty() ? nullptr : metadata[i]);
@@ -105,7 +117,10 @@ Status Contents::upsert_batch(std::span<const VectorId> ids, std::span<const flo
   IQDB_RETURN_IF_ERROR(failed);
   Status s;
   if (ann_ && !inserted.empty()) s = ann_->insert_batch(inserted, publisher);
-  if (cache) publisher.exclusive([&] { cache->on_upsert_many(store_, touched, any_replaced); });
+  if (cache) {
+    publisher.exclusive([&] { cache->on_upsert_many(store_, touched, any_replaced); });
+    cache->release_cleared();
+  }
   return s;
 }
 
@@ -118,6 +133,7 @@ bool Contents::remove(const VectorId& id, ResultCache* cache, index::Publisher& 
     store_.reclaim(slot);
     if (cache) cache->on_remove(id);
   });
+  if (cache) cache->release_cleared();
   return true;
 }
 

@@ -16,7 +16,10 @@
 // one get() would return:
 //   upsert of a new id   exclusive: row, id and metadata into a slot (the
 //                        record is now live and get() returns it); then
-//                        the index links it alongside reads.
+//                        the index links it alongside reads. Per-slot
+//                        arrays and the id table about to grow are copied
+//                        bigger alongside reads first and only swapped in
+//                        by that step (VectorStore::prepare_room).
 //   upsert of an id      exclusive: the row overwritten in place (and the
 //                        index's codes of it); the relink runs alongside.
 //   remove               exclusive: the record retired (no longer live, so
@@ -26,7 +29,8 @@
 //                        in flight holds the shared lock, so no read can
 //                        still hold the slot when it is reused.
 // The result cache is told in a last exclusive step, after the index holds
-// the write, so no result computed before it can outlive it.
+// the write, so no result computed before it can outlive it; entries a
+// clear drops are freed after that step (ResultCache::release_cleared).
 #pragma once
 
 #include <memory>

@@ -13,6 +13,7 @@
 #include "index/flat.h"
 #include "index/flat_batch.h"
 #include "index/scorer.h"
+#include "util/lock_trace.h"
 
 namespace iqdb {
 namespace {
@@ -117,7 +118,9 @@ Result<std::vector<Hit>> DatabaseImpl::search(std::span<const float> query,
     return Status::InvalidArgument(
         "per-query filters are for search_batch; search takes one filter");
   }
+  const uint64_t asked = util::lock_trace::now_ns();
   std::shared_lock lock(mutex_);
+  util::lock_trace::search_wait(util::lock_trace::now_ns() - asked);
   return search_one(query, params);
 }
 

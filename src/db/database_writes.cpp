@@ -9,6 +9,8 @@
 #include "db/snapshot_sections.h"
 #include "db/validate.h"
 #include "db/wal_ops.h"
+#include "util/lock_trace.h"
+#include "util/thread_priority.h"
 
 namespace iqdb {
 namespace {
@@ -36,8 +38,15 @@ class ReaderLockPublisher final : public index::Publisher {
       std::shared_mutex& mu;
       ~Relock() { mu.lock_shared(); }
     } relock{mu_};
+    const uint64_t asked = util::lock_trace::now_ns();
     std::unique_lock exclusive(mu_);
+    const uint64_t got = util::lock_trace::now_ns();
+    const uint64_t cpu = util::lock_trace::thread_cpu_ns();
     call(step);
+    if constexpr (util::lock_trace::kEnabled) {
+      util::lock_trace::exclusive_step(got - asked, util::lock_trace::now_ns() - got,
+                                       util::lock_trace::thread_cpu_ns() - cpu);
+    }
   }
 
  private:
@@ -171,7 +180,10 @@ Status DatabaseImpl::optimize() {
     // or codes are swapped in exclusively, and the cache cleared after.
     ReaderLockPublisher publisher(mutex_);
     Status done = contents_->optimize(publisher);
-    if (cache_) publisher.exclusive([&] { cache_->clear(); });
+    if (cache_) {
+      publisher.exclusive([&] { cache_->clear(); });
+      cache_->release_cleared();
+    }
     return done;
   });
   // A rebuild that failed halfway leaves an index nobody can vouch for.
@@ -263,6 +275,10 @@ void DatabaseImpl::maybe_compact() {
 }
 
 void DatabaseImpl::compactor_loop() {
+  // Searches and writers come first: the copy holds writers (not readers)
+  // back, and writers blocked there leave a core to it.
+  util::lower_this_thread_priority();
+  util::name_this_thread("iqdb-compact");  // named once lowered
   std::unique_lock l(compact_mu_);
   for (;;) {
     compact_cv_.wait(l, [&] { return compact_wanted_ || compact_stop_; });

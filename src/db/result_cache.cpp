@@ -147,8 +147,7 @@ void ResultCache::on_upsert(const index::VectorStore& store, uint32_t slot, bool
   std::lock_guard l(mu_);
   if (entries_.empty()) return;
   if (!exact_index_) {
-    entries_.clear();
-    eviction_.clear();
+    clear_locked();
     return;
   }
   invalidate_for(store, slot, replaced);
@@ -161,8 +160,7 @@ void ResultCache::on_upsert_many(const index::VectorStore& store, std::span<cons
   // Checking every entry against every row costs entries x rows distances;
   // past a budget, clearing is cheaper than checking.
   if (!exact_index_ || entries_.size() * slots.size() > (1u << 20)) {
-    entries_.clear();
-    eviction_.clear();
+    clear_locked();
     return;
   }
   for (uint32_t slot : slots) invalidate_for(store, slot, any_replaced);
@@ -171,8 +169,7 @@ void ResultCache::on_upsert_many(const index::VectorStore& store, std::span<cons
 void ResultCache::on_remove(const VectorId& id) {
   std::lock_guard l(mu_);
   if (!exact_index_) {
-    entries_.clear();
-    eviction_.clear();
+    clear_locked();
     return;
   }
   invalidate_containing(id);
@@ -180,8 +177,31 @@ void ResultCache::on_remove(const VectorId& id) {
 
 void ResultCache::clear() {
   std::lock_guard l(mu_);
-  entries_.clear();
-  eviction_.clear();
+  clear_locked();
+}
+
+void ResultCache::clear_locked() {
+  if (entries_.empty()) return;
+  if (cleared_.empty()) {
+    // The eviction keys point into the map's nodes, which move with it.
+    cleared_.swap(entries_);
+    cleared_eviction_.swap(eviction_);
+  } else {  // a second clear before the first was released
+    entries_.clear();
+    eviction_.clear();
+  }
+}
+
+void ResultCache::release_cleared() {
+  Map entries;
+  Eviction eviction;
+  {
+    std::lock_guard l(mu_);
+    if (cleared_.empty()) return;
+    entries.swap(cleared_);
+    eviction.swap(cleared_eviction_);
+  }
+  // Freed here, with no lock held.
 }
 
 CacheStats ResultCache::stats() const {

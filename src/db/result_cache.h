@@ -60,6 +60,10 @@ class ResultCache {
                       bool any_replaced);
   void on_remove(const VectorId& id);
   void clear();
+  // A clear (above, or one of the hooks on an approximate index) only sets
+  // the entries aside, so the exclusive step it runs in stays O(1); this
+  // frees them, and is called after that step.
+  void release_cleared();
 
   CacheStats stats() const;
 
@@ -84,12 +88,18 @@ class ResultCache {
   // Drops entries the write of `slot` can change. Caller holds mu_.
   void invalidate_for(const index::VectorStore& store, uint32_t slot, bool replaced);
   void invalidate_containing(const VectorId& id);
+  // Empties the cache, setting the entries aside for release_cleared().
+  // Caller holds mu_.
+  void clear_locked();
 
   CacheConfig config_;
   bool exact_index_;
   mutable std::mutex mu_;
   Map entries_;
-  std::set<std::pair<uint64_t, const std::string*>> eviction_;  // lowest rank goes first
+  using Eviction = std::set<std::pair<uint64_t, const std::string*>>;
+  Eviction eviction_;  // lowest rank goes first
+  Map cleared_;        // set aside by clear_locked()
+  Eviction cleared_eviction_;
   uint64_t tick_ = 0;
   uint64_t hits_ = 0, misses_ = 0, evictions_ = 0;
 };

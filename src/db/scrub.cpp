@@ -97,6 +97,7 @@ void SnapshotScrub::stop() {
 
 void SnapshotScrub::run() {
   util::lower_this_thread_priority();  // yield the CPU to queries and writers
+  util::name_this_thread("iqdb-scrub");
   for (;;) {
     size_t index;
     {

@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <source_location>
 #include <span>
 #include <type_traits>
 #include <vector>
@@ -21,6 +22,7 @@
 #include "index/scorer.h"
 #include "index/sections.h"
 #include "index/slot_predicate.h"
+#include "util/lock_trace.h"
 #include "util/topk.h"
 
 namespace iqdb::index {
@@ -40,8 +42,10 @@ struct AnnKnobs {
 // pass over the index); everything else runs alongside searches.
 class Publisher {
  public:
+  // `where` names the step in a lock-tracing build (util/lock_trace.h).
   template <typename Fn>
-  void exclusive(Fn&& step) {
+  void exclusive(Fn&& step, std::source_location where = std::source_location::current()) {
+    util::lock_trace::set_site(where.file_name(), where.line());
     using F = std::remove_reference_t<Fn>;
     run(static_cast<void*>(&step), [](void* f) { (*static_cast<F*>(f))(); });
   }

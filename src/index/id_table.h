@@ -14,6 +14,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "iqdb/types.h"
@@ -41,19 +42,33 @@ class IdTable {
   // Room for `n` entries without growing. May throw std::bad_alloc, and
   // then changes nothing.
   void reserve(size_t n) {
-    if (2 * n <= table_.size()) return;
+    if (fits(n)) return;
+    IdTable bigger = grown(n);  // the only allocation; throws before any change
+    swap(bigger);
+  }
+  // Whether `n` entries fit without growing.
+  bool fits(size_t n) const noexcept { return 2 * n <= table_.size(); }
+  // A copy with room for `n` entries (only reads this one, so it may be
+  // built alongside readers and swapped in later). May throw std::bad_alloc.
+  IdTable grown(size_t n) const {
     size_t cap = 16;
     while (cap < 2 * n) cap *= 2;
-    std::vector<Entry> bigger(cap);  // the only allocation; throws before any change
-    const size_t mask = cap - 1;
+    IdTable bigger;
+    bigger.table_.resize(cap);
+    bigger.mask_ = cap - 1;
+    bigger.size_ = size_;
     for (const Entry& e : table_) {
       if (e.slot == kEmpty) continue;
-      size_t i = e.hash & mask;
-      while (bigger[i].slot != kEmpty) i = (i + 1) & mask;
-      bigger[i] = e;
+      size_t i = e.hash & bigger.mask_;
+      while (bigger.table_[i].slot != kEmpty) i = (i + 1) & bigger.mask_;
+      bigger.table_[i] = e;
     }
-    table_.swap(bigger);
-    mask_ = mask;
+    return bigger;
+  }
+  void swap(IdTable& other) noexcept {
+    table_.swap(other.table_);
+    std::swap(mask_, other.mask_);
+    std::swap(size_, other.size_);
   }
 
   // Adds `slot` under `id`. Requires the id absent and reserve(size() + 1).

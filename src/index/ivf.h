@@ -57,11 +57,13 @@
 // Thread-safety: search() may run concurrently with other searches. Every
 // other method that changes the index (insert, insert_batch, remove,
 // update, optimize) needs exclusive access; save() may run concurrently
-// with searches. insert_batch() with a Publisher (ann_index.h) runs
-// alongside searches, one write at a time: filing rows in their lists is an
-// exclusive step (O(rows) appends), while an automatic (re)training runs
-// k-means and files every row into a new model alongside searches and only
-// swaps it in exclusively.
+// with searches. insert_batch() and update() with a Publisher (ann_index.h)
+// run alongside searches, one write at a time: each row's list and codes
+// are computed, and lists about to overflow copied bigger, alongside
+// searches; the exclusive step only swaps those lists in and appends
+// (O(rows) appends of at most 256 rows, no allocation, no free). An
+// automatic (re)training runs k-means and files every row into a new model
+// alongside searches and only swaps it in exclusively.
 #pragma once
 
 #include <cstddef>
@@ -126,6 +128,9 @@ class IvfIndex final : public AnnIndex {
   using AnnIndex::remove;
   using AnnIndex::update;
   Status insert_batch(std::span<const uint32_t> slots, Publisher& publisher) override;
+  // Refiles alongside searches (file_alongside); the old entry leaves and
+  // the new one arrives in the same exclusive step.
+  Status update(uint32_t slot, Publisher& publisher) override;
   // Retrains alongside searches; only swapping the new model in is exclusive.
   Status optimize(Publisher& publisher) override;
 
@@ -213,6 +218,19 @@ class IvfIndex final : public AnnIndex {
   Status prepare_training(Training& out) const;
   void install(Training& t);
   Status add_rows(Model& model, std::span<const uint32_t> slots) const;
+  // add_rows() in two halves, for filing alongside searches.
+  struct Filing;
+  // kInvalidArgument unless every slot is (`filed`) or is not in a list.
+  Status check_filed(const Model& model, std::span<const uint32_t> slots, bool filed) const;
+  Status encode_rows(const Model& model, std::span<const uint32_t> slots, Filing& out) const;
+  // The list entry of row i of `slots`: its codes, or its row (IVF-Flat).
+  const uint8_t* entry(const Model& model, const Filing& filing, std::span<const uint32_t> slots,
+                       size_t i) const noexcept;
+  // Files `slots` (or with `refile`, moves each to where its new vector
+  // belongs) with searches running: the lists and codes are computed, and
+  // lists about to overflow copied bigger, alongside them; one exclusive
+  // step then swaps the bigger lists in and appends, O(slots + lists grown).
+  Status file_alongside(std::span<const uint32_t> slots, bool refile, Publisher& publisher);
   Status insert_trained(std::span<const uint32_t> slots);
 
   std::vector<util::Candidate> search_flat(const QueryScorer& query, size_t k, size_t n_probes,

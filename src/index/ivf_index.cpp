@@ -195,38 +195,65 @@ size_t IvfIndex::memory_bytes() const {
 
 // ---- Training.
 
+// Each row's list and (PQ) codes under `model`; only reads the store and
+// the model, so it may run alongside searches.
+struct IvfIndex::Filing {
+  std::vector<uint32_t> labels;
+  std::vector<uint8_t> codes;  // num_sub per row; empty for IVF-Flat
+};
+
+Status IvfIndex::check_filed(const Model& model, std::span<const uint32_t> slots,
+                             bool filed) const {
+  for (uint32_t slot : slots) {
+    if ((model.lists.list_of(slot) != kNoList) != filed) {
+      return Status::InvalidArgument("IVF: slot " + std::to_string(slot) +
+                                     (filed ? " is not indexed" : " is already indexed"));
+    }
+  }
+  return Status::OK();
+}
+
+Status IvfIndex::encode_rows(const Model& model, std::span<const uint32_t> slots,
+                             Filing& out) const {
+  const size_t n = slots.size();
+  const size_t dim = store_->dim(), stride = centroid_stride_, num_sub = pq_shape_.num_sub;
+  const float* centroids = model.centroid(0, stride);
+  out.labels.resize(n);
+  out.codes.resize(n * num_sub);
+  exec::parallel_for(0, n, kEncodeGrain, [&](size_t begin, size_t end) {
+    std::vector<float> rows((end - begin) * stride);
+    for (size_t i = begin; i < end; ++i) index_vector(slots[i], rows.data() + (i - begin) * stride);
+    ivf::assign_nearest(partition_, rows.data(), stride, end - begin, dim, centroids, stride,
+                        model.norms.data(), model.n_lists, out.labels.data() + begin, nullptr);
+    if (num_sub == 0) return;
+    for (size_t i = begin; i < end; ++i) {
+      float* r = rows.data() + (i - begin) * stride;
+      const float* c = centroids + size_t{out.labels[i]} * stride;
+      for (size_t d = 0; d < pq_shape_.code_dim(); ++d) r[d] -= c[d];
+      model.pq.encode(r, out.codes.data() + i * num_sub);
+    }
+  });
+  return Status::OK();
+}
+
+const uint8_t* IvfIndex::entry(const Model& model, const Filing& filing,
+                               std::span<const uint32_t> slots, size_t i) const noexcept {
+  const size_t num_sub = pq_shape_.num_sub;
+  if (num_sub != 0) return filing.codes.data() + i * num_sub;
+  return model.code_rows ? store_->code_row(slots[i])
+                         : reinterpret_cast<const uint8_t*>(store_->row(slots[i]));
+}
+
 Status IvfIndex::add_rows(Model& model, std::span<const uint32_t> slots) const {
   const size_t n = slots.size();
   if (n == 0) return Status::OK();
   ivf::InvertedLists& lists = model.lists;
   IQDB_RETURN_IF_ERROR(lists.prepare_slots(store_->slot_end()));
-  for (uint32_t slot : slots) {
-    if (lists.list_of(slot) != kNoList) {
-      return Status::InvalidArgument("IVF: slot " + std::to_string(slot) + " is already indexed");
-    }
-  }
-  const size_t dim = store_->dim(), stride = centroid_stride_, num_sub = pq_shape_.num_sub;
-  const float* centroids = model.centroid(0, stride);
-  std::vector<uint32_t> labels(n);
-  std::vector<uint8_t> codes(n * num_sub);
-  exec::parallel_for(0, n, kEncodeGrain, [&](size_t begin, size_t end) {
-    std::vector<float> rows((end - begin) * stride);
-    for (size_t i = begin; i < end; ++i) index_vector(slots[i], rows.data() + (i - begin) * stride);
-    ivf::assign_nearest(partition_, rows.data(), stride, end - begin, dim, centroids, stride,
-                        model.norms.data(), model.n_lists, labels.data() + begin, nullptr);
-    if (num_sub == 0) return;
-    for (size_t i = begin; i < end; ++i) {
-      float* r = rows.data() + (i - begin) * stride;
-      const float* c = centroids + size_t{labels[i]} * stride;
-      for (size_t d = 0; d < pq_shape_.code_dim(); ++d) r[d] -= c[d];
-      model.pq.encode(r, codes.data() + i * num_sub);
-    }
-  });
-  auto entry = [&](size_t i) -> const uint8_t* {
-    if (num_sub != 0) return codes.data() + i * num_sub;
-    return model.code_rows ? store_->code_row(slots[i])
-                           : reinterpret_cast<const uint8_t*>(store_->row(slots[i]));
-  };
+  IQDB_RETURN_IF_ERROR(check_filed(model, slots, false));
+  Filing filing;
+  IQDB_RETURN_IF_ERROR(encode_rows(model, slots, filing));
+  const std::vector<uint32_t>& labels = filing.labels;
+  auto entry = [&](size_t i) { return this->entry(model, filing, slots, i); };
   if (n < kParallelFillRows) {
     for (size_t i = 0; i < n; ++i)
       IQDB_RETURN_IF_ERROR(lists.append(labels[i], slots[i], entry(i)));
@@ -284,9 +311,8 @@ void IvfIndex::install(Training& t) {
   trained_rows_ = model_ ? t.live.size() : 0;
 }
 
-// Rows filed per exclusive step: each is assigned to its list (and
-// encoded) with searches held off, so a large batch holds them for a
-// slice at a time.
+// Rows filed per exclusive step: a large batch is encoded and appended a
+// slice at a time, so each step's appends stay bounded.
 constexpr size_t kFileRowsPerStep = 256;
 
 Status IvfIndex::prepare_training(Training& t) const {
@@ -377,13 +403,11 @@ Status IvfIndex::insert_batch(std::span<const uint32_t> slots, Publisher& publis
       Status s;
       for (size_t begin = 0; begin < slots.size() && s.ok(); begin += kFileRowsPerStep) {
         const auto slice = slots.subspan(begin, std::min(kFileRowsPerStep, slots.size() - begin));
-        publisher.exclusive([&] {
-          if (trained()) {
-            s = add_rows(*model_, slice);
-          } else {
-            pending_.insert(pending_.end(), slice.begin(), slice.end());
-          }
-        });
+        if (trained()) {
+          s = file_alongside(slice, false, publisher);
+        } else {
+          publisher.exclusive([&] { pending_.insert(pending_.end(), slice.begin(), slice.end()); });
+        }
       }
       if (!s.ok() || !trained() || !wants_retrain()) return s;
     }
@@ -394,6 +418,38 @@ Status IvfIndex::insert_batch(std::span<const uint32_t> slots, Publisher& publis
     IQDB_RETURN_IF_ERROR(prepare_training(t));
     publisher.exclusive([&] { install(t); });
     return Status::OK();
+  } catch (const std::bad_alloc&) {
+    return out_of_memory();
+  }
+}
+
+Status IvfIndex::file_alongside(std::span<const uint32_t> slots, bool refile,
+                                Publisher& publisher) {
+  // The writer is the only one changing the lists, so what is read here
+  // stays as read until the exclusive step below.
+  IQDB_RETURN_IF_ERROR(check_filed(*model_, slots, refile));
+  Filing filing;
+  IQDB_RETURN_IF_ERROR(encode_rows(*model_, slots, filing));
+  ivf::InvertedLists& lists = model_->lists;
+  ivf::InvertedLists::Growth growth;
+  IQDB_RETURN_IF_ERROR(lists.prepare_growth(filing.labels, store_->slot_end(), growth));
+  publisher.exclusive([&] {
+    lists.commit_growth(growth);
+    for (size_t i = 0; i < slots.size(); ++i) {
+      if (refile) lists.remove(slots[i]);
+      lists.append_reserved(filing.labels[i], slots[i], entry(*model_, filing, slots, i));
+    }
+    lists.add_to_total(slots.size());
+  });
+  return Status::OK();  // buffers the lists outgrew are freed with `growth`, here
+}
+
+Status IvfIndex::update(uint32_t slot, Publisher& publisher) {
+  try {
+    if (!trained() || model_->lists.list_of(slot) == kNoList) {
+      return AnnIndex::update(slot, publisher);
+    }
+    return file_alongside({&slot, 1}, true, publisher);
   } catch (const std::bad_alloc&) {
     return out_of_memory();
   }

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <new>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "index/vector_store.h"
 #include "kernels/pq.h"
@@ -89,29 +91,50 @@ void InvertedLists::codes_at(uint32_t list, size_t pos, uint8_t* out) const {
   }
 }
 
-Status InvertedLists::grow(List& list, size_t entries) {
+struct InvertedLists::Growth::Grown {
+  uint32_t list = 0;
+  uint32_t capacity = 0;
+  Buffer slots, payload;
+};
+
+InvertedLists::Growth::Growth() = default;
+InvertedLists::Growth::Growth(Growth&&) noexcept = default;
+InvertedLists::Growth::~Growth() = default;
+
+Status InvertedLists::make_bigger(const List& list, size_t entries, Growth::Grown& out) const {
   const size_t capacity = layout_.round_capacity(
       std::max({entries, size_t{list.capacity} + list.capacity / 2, kMinCapacity}));
   if (capacity > UINT32_MAX) return Status::ResourceExhausted("IVF list longer than 2^32 entries");
   try {
-    Buffer slots = Buffer::allocate(capacity * sizeof(uint32_t));
-    Buffer payload = Buffer::allocate(round_up(layout_.bytes_for(capacity), kAlign));
-    // Zeroed so that fast-scan blocks never hold stale nibbles past the end.
-    if (payload.size != 0) std::memset(payload.bytes.get(), 0, payload.size);
-    if (list.size != 0) {
-      std::memcpy(slots.bytes.get(), list.slots, list.size * sizeof(uint32_t));
-      std::memcpy(payload.bytes.get(), list.payload, layout_.bytes_for(list.size));
-    }
-    owned_bytes_ -= list.own_slots.size + list.own_payload.size;
-    owned_bytes_ += slots.size + payload.size;
-    list.own_slots = std::move(slots);
-    list.own_payload = std::move(payload);
+    out.slots = Buffer::allocate(capacity * sizeof(uint32_t));
+    out.payload = Buffer::allocate(round_up(layout_.bytes_for(capacity), kAlign));
   } catch (const std::bad_alloc&) {
     return Status::ResourceExhausted("out of memory growing an IVF list");
   }
+  // Zeroed so that fast-scan blocks never hold stale nibbles past the end.
+  if (out.payload.size != 0) std::memset(out.payload.bytes.get(), 0, out.payload.size);
+  if (list.size != 0) {
+    std::memcpy(out.slots.bytes.get(), list.slots, list.size * sizeof(uint32_t));
+    std::memcpy(out.payload.bytes.get(), list.payload, layout_.bytes_for(list.size));
+  }
+  out.capacity = static_cast<uint32_t>(capacity);
+  return Status::OK();
+}
+
+void InvertedLists::install(List& list, Growth::Grown& bigger) noexcept {
+  owned_bytes_ -= list.own_slots.size + list.own_payload.size;
+  owned_bytes_ += bigger.slots.size + bigger.payload.size;
+  std::swap(list.own_slots, bigger.slots);
+  std::swap(list.own_payload, bigger.payload);
   list.slots = reinterpret_cast<uint32_t*>(list.own_slots.bytes.get());
   list.payload = list.own_payload.bytes.get();
-  list.capacity = static_cast<uint32_t>(capacity);
+  list.capacity = bigger.capacity;
+}
+
+Status InvertedLists::grow(List& list, size_t entries) {
+  Growth::Grown bigger;
+  IQDB_RETURN_IF_ERROR(make_bigger(list, entries, bigger));
+  install(list, bigger);
   return Status::OK();
 }
 
@@ -119,6 +142,38 @@ Status InvertedLists::reserve(uint32_t list, size_t entries) {
   List& l = lists_[list];
   if (entries <= l.capacity) return Status::OK();
   return grow(l, entries);
+}
+
+Status InvertedLists::prepare_growth(std::span<const uint32_t> labels, uint32_t slot_end,
+                                     Growth& out) const {
+  try {
+    std::vector<uint32_t> sorted(labels.begin(), labels.end());
+    std::sort(sorted.begin(), sorted.end());
+    for (size_t i = 0; i < sorted.size();) {
+      size_t j = i;
+      while (j < sorted.size() && sorted[j] == sorted[i]) ++j;
+      const List& l = lists_[sorted[i]];
+      if (size_t{l.size} + (j - i) > l.capacity) {
+        out.lists.emplace_back();
+        out.lists.back().list = sorted[i];
+        IQDB_RETURN_IF_ERROR(make_bigger(l, size_t{l.size} + (j - i), out.lists.back()));
+      }
+      i = j;
+    }
+    if (list_of_slot_.size() < slot_end) {
+      out.slot_map.assign(std::max<size_t>(slot_end, list_of_slot_.size() * 3 / 2), kNoList);
+      std::copy(list_of_slot_.begin(), list_of_slot_.end(), out.slot_map.begin());
+      out.slot_map_grown = true;
+    }
+  } catch (const std::bad_alloc&) {
+    return Status::ResourceExhausted("out of memory growing the IVF lists");
+  }
+  return Status::OK();
+}
+
+void InvertedLists::commit_growth(Growth& growth) noexcept {
+  for (Growth::Grown& g : growth.lists) install(lists_[g.list], g);
+  if (growth.slot_map_grown) list_of_slot_.swap(growth.slot_map);
 }
 
 Status InvertedLists::prepare_slots(uint32_t slot_end) {

@@ -83,6 +83,37 @@ class InvertedLists {
   // recount_total() once they are done.
   void append_reserved(uint32_t list, uint32_t slot, const uint8_t* entry) noexcept;
   void recount_total() noexcept;
+
+ private:
+  struct Buffer;
+
+ public:
+  // Room for appends made beside readers: prepare_growth() copies every
+  // list the appends of `labels` (one entry per list label) would overfill,
+  // and the slot map when `slot_end` outgrows it, into bigger buffers while
+  // the lists are only read; commit_growth() swaps them in, O(lists grown),
+  // after which append_reserved() has room for those appends. The replaced
+  // buffers move into the Growth and are freed with it, outside whatever
+  // step held readers off.
+  class Growth {
+   public:
+    Growth();
+    Growth(Growth&&) noexcept;
+    ~Growth();
+
+   private:
+    friend class InvertedLists;
+    struct Grown;
+    std::vector<Grown> lists;
+    std::vector<uint32_t> slot_map;
+    bool slot_map_grown = false;
+  };
+  // kResourceExhausted when memory runs out (nothing changes).
+  Status prepare_growth(std::span<const uint32_t> labels, uint32_t slot_end, Growth& out) const;
+  void commit_growth(Growth& growth) noexcept;
+  // Counts `n` entries added through append_reserved() (recount_total()
+  // without the pass over the lists).
+  void add_to_total(size_t n) noexcept { total_ += n; }
   // Takes `slot` out of its list; false when it was in none.
   bool remove(uint32_t slot);
 
@@ -127,6 +158,9 @@ class InvertedLists {
   };
 
   Status grow(List& list, size_t entries);
+  // A copy of `list` with room for `entries`; install() swaps it in.
+  Status make_bigger(const List& list, size_t entries, Growth::Grown& out) const;
+  void install(List& list, Growth::Grown& bigger) noexcept;
   uint8_t* entry_address(List& list, size_t pos) noexcept;
   void write_entry(List& list, size_t pos, const uint8_t* entry) noexcept;
   void move_entry(List& list, size_t from, size_t to) noexcept;

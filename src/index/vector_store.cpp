@@ -82,6 +82,67 @@ Result<uint32_t> VectorStore::allocate_slot() {
   return slot;
 }
 
+namespace {
+
+// Grows `arena` to hold rows [from, to) of `row_bytes` each and writes to
+// every page of them, so the first touch happens here. Only bytes of those
+// rows are written (each with the value it holds), never a byte a reader
+// may be reading. Skipped for an arena that holds nothing yet: its first
+// grow() sets the base address readers use.
+void touch_rows(util::Arena& arena, size_t row_bytes, size_t from, size_t to) noexcept {
+  if (arena.committed_bytes() == 0 || row_bytes == 0 || to <= from) return;
+  const size_t begin = from * row_bytes, end = to * row_bytes;
+  if (!arena.grow(end).ok()) return;
+  constexpr size_t kPage = 4096;
+  volatile uint8_t* base = arena.data();
+  for (size_t at = begin; at < end; at = (at / kPage + 1) * kPage) base[at] = base[at];
+}
+
+}  // namespace
+
+VectorStore::Room VectorStore::prepare_room(size_t n) {
+  Room room;
+  {
+    const size_t fresh = n > free_slots_.size() ? n - free_slots_.size() : 0;
+    const size_t from = slot_end_, to = size_t{slot_end_} + fresh;
+    if (has_f32_) touch_rows(rows_, stride_floats_ * sizeof(float), from, to);
+    if (has_codes_) touch_rows(codes_, code_stride_bytes_, from, to);
+    touch_rows(norms_, sizeof(float), from, to);
+    touch_rows(sq_norms_, sizeof(float), from, to);
+  }
+  if (!slot_of_.fits(slot_of_.size() + n)) {
+    room.id_table = slot_of_.grown(slot_of_.size() + n);
+    room.table = true;
+  }
+  const size_t fresh = n > free_slots_.size() ? n - free_slots_.size() : 0;
+  const size_t need = size_t{slot_end_} + fresh;
+  if (need > ids_.capacity() || need > metadata_.capacity() || need > sequence_.capacity() ||
+      need > live_.capacity()) {
+    // Grown like push_back would, so appends stay amortised O(1).
+    const size_t cap = std::max(need, ids_.size() * 2);
+    room.slots = true;
+    room.ids.reserve(cap);
+    room.ids.assign(ids_.begin(), ids_.end());
+    room.metadata.reserve(cap);
+    room.metadata.resize(metadata_.size());
+    room.sequence.reserve(cap);
+    room.sequence.assign(sequence_.begin(), sequence_.end());
+    room.live.reserve(cap);
+    room.live.assign(live_.begin(), live_.end());
+  }
+  return room;
+}
+
+void VectorStore::commit_room(Room& room) noexcept {
+  if (room.table) slot_of_.swap(room.id_table);
+  if (!room.slots) return;
+  for (size_t s = 0; s < metadata_.size(); ++s) room.metadata[s] = std::move(metadata_[s]);
+  ids_.swap(room.ids);
+  metadata_.swap(room.metadata);
+  sequence_.swap(room.sequence);
+  live_.swap(room.live);
+}
+
 Result<VectorStore::UpsertResult> VectorStore::upsert(const VectorId& id,
                                                       std::span<const float> vector,
                                                       const Metadata* metadata) {

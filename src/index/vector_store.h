@@ -141,6 +141,31 @@ class VectorStore {
   // when it reaches VectorStorage::kSq8TrainingRows live rows.
   Result<UpsertResult> upsert(const VectorId& id, std::span<const float> vector,
                               const Metadata* metadata);
+  // Room for `n` more records, made alongside readers (a writer applying
+  // while searches run, db/contents.h), so that the writer's exclusive step
+  // neither allocates nor faults pages in:
+  //  - the arenas are grown and the pages of the next n rows touched (they
+  //    lie past slot_end(), where no reader looks; a first touch may be a
+  //    huge page zeroed by the kernel);
+  //  - when the per-slot arrays or the id table would grow, bigger copies
+  //    are built, which commit_room(), in the exclusive step, swaps in:
+  //    O(1) but for moving the metadata pointers. The replaced storage
+  //    leaves with the Room, to be freed after that step.
+  // Between the two calls the store must not change. May throw
+  // std::bad_alloc; a failure to grow an arena is left for upsert() to
+  // report.
+  struct Room {
+    bool slots = false;  // the per-slot arrays below replace the store's
+    std::vector<VectorId> ids;
+    std::vector<std::unique_ptr<Metadata>> metadata;
+    std::vector<uint64_t> sequence;
+    std::vector<uint8_t> live;
+    bool table = false;  // `id_table` replaces the store's
+    IdTable id_table;
+  };
+  Room prepare_room(size_t n);
+  void commit_room(Room& room) noexcept;
+
   // Frees the slot of `id`; returns it, or kNoSlot when absent.
   uint32_t remove(const VectorId& id);
   // remove() in two steps, for indices that unlink a slot while searches

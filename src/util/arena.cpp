@@ -19,7 +19,7 @@ constexpr size_t kHugePage = size_t{2} << 20;
 Arena::Arena(Arena&& other) noexcept
     : max_bytes_(other.max_bytes_),
       reserved_(std::exchange(other.reserved_, 0)),
-      committed_(std::exchange(other.committed_, 0)),
+      committed_(other.committed_.exchange(0, std::memory_order_relaxed)),
       base_(std::exchange(other.base_, nullptr)),
       os_base_(std::exchange(other.os_base_, nullptr)),
       maps_file_(std::exchange(other.maps_file_, false)) {}
@@ -29,7 +29,8 @@ Arena& Arena::operator=(Arena&& other) noexcept {
     release();
     max_bytes_ = other.max_bytes_;
     reserved_ = std::exchange(other.reserved_, 0);
-    committed_ = std::exchange(other.committed_, 0);
+    committed_.store(other.committed_.exchange(0, std::memory_order_relaxed),
+                     std::memory_order_relaxed);
     base_ = std::exchange(other.base_, nullptr);
     os_base_ = std::exchange(other.os_base_, nullptr);
     maps_file_ = std::exchange(other.maps_file_, false);
@@ -43,7 +44,8 @@ void Arena::release() noexcept {
   if (base_ != nullptr) os_release(base_, reserved_, os_base_);
   base_ = nullptr;
   os_base_ = nullptr;
-  reserved_ = committed_ = 0;
+  reserved_ = 0;
+  committed_.store(0, std::memory_order_relaxed);
   maps_file_ = false;
 }
 
@@ -63,7 +65,8 @@ Status Arena::reserve() {
 }
 
 Status Arena::grow(size_t bytes) {
-  if (bytes <= committed_) return Status::OK();
+  const size_t committed = committed_.load(std::memory_order_relaxed);
+  if (bytes <= committed) return Status::OK();
   IQDB_RETURN_IF_ERROR(reserve());
   if (bytes > reserved_) {
     return Status::ResourceExhausted("arena is full: " + std::to_string(bytes) +
@@ -71,15 +74,15 @@ Status Arena::grow(size_t bytes) {
                                      " reserved");
   }
   // Grow geometrically so appends cost amortised O(1) system calls.
-  size_t target = std::max(bytes, committed_ + committed_ / 2);
+  size_t target = std::max(bytes, committed + committed / 2);
   target = std::min(round_up(target, page_size()), reserved_);
-  IQDB_RETURN_IF_ERROR(os_commit(base_ + committed_, target - committed_));
-  committed_ = target;
+  IQDB_RETURN_IF_ERROR(os_commit(base_ + committed, target - committed));
+  committed_.store(target, std::memory_order_relaxed);
   return Status::OK();
 }
 
 Status Arena::adopt_file(const File& file, uint64_t offset, size_t length) {
-  if (committed_ != 0) return Status::InvalidArgument("adopt_file needs an empty arena");
+  if (committed_bytes() != 0) return Status::InvalidArgument("adopt_file needs an empty arena");
   if (length == 0) return Status::OK();
   Result<uint64_t> file_bytes = file.size();
   if (!file_bytes.ok()) return file_bytes.status();
@@ -94,7 +97,7 @@ Status Arena::adopt_file(const File& file, uint64_t offset, size_t length) {
   if (offset % mapping_granularity() == 0) {
     Status s = os_map_file(base_, file, offset, mapped);
     if (s.ok()) {
-      committed_ = mapped;
+      committed_.store(mapped, std::memory_order_relaxed);
       maps_file_ = true;
       return s;
     }

@@ -18,9 +18,12 @@
 // it exists) and arena_win32.cpp (VirtualAlloc reserve/commit).
 //
 // Thread-safety: grow() and adopt_file() need exclusive access; data() and
-// reads of committed bytes may run concurrently with grow().
+// reads of committed bytes may run concurrently with grow() once the arena
+// holds memory (the first grow() sets data()), and so may
+// committed_bytes().
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -60,7 +63,7 @@ class Arena {
   uint8_t* data() noexcept { return base_; }
   const uint8_t* data() const noexcept { return base_; }
   // Bytes usable now.
-  size_t committed_bytes() const noexcept { return committed_; }
+  size_t committed_bytes() const noexcept { return committed_.load(std::memory_order_relaxed); }
 
   // Address space an arena reserves unless told otherwise: 1 TiB, or the
   // build's arena_reserve_gib (meson_options.txt). It bounds how large one
@@ -84,7 +87,7 @@ class Arena {
 
   size_t max_bytes_;
   size_t reserved_ = 0;
-  size_t committed_ = 0;
+  std::atomic<size_t> committed_{0};
   uint8_t* base_ = nullptr;
   void* os_base_ = nullptr;
   bool maps_file_ = false;

@@ -9,6 +9,7 @@
 #endif
 #include <windows.h>
 #else
+#include <pthread.h>
 #include <sys/resource.h>
 #include <unistd.h>
 #endif
@@ -22,6 +23,18 @@ void lower_this_thread_priority() noexcept {
   (void)setpriority(PRIO_DARWIN_THREAD, 0, PRIO_DARWIN_BG);
 #elif defined(__linux__)
   (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 19);
+#endif
+}
+
+void name_this_thread(const char* name) noexcept {
+#if defined(__APPLE__)
+  (void)pthread_setname_np(name);
+#elif defined(__linux__)
+  char shortened[16] = {};
+  for (size_t i = 0; i + 1 < sizeof shortened && name[i] != '\0'; ++i) shortened[i] = name[i];
+  (void)pthread_setname_np(pthread_self(), shortened);
+#else
+  (void)name;
 #endif
 }
 

@@ -148,3 +148,30 @@ TEST_CASE("cache_stats is empty without a cache") {
   auto db = Database::open_in_memory(1, Metric::kL2);
   CHECK_FALSE(db->cache_stats().has_value());
 }
+
+TEST_CASE("on an approximate index every write empties the cache, which then fills again") {
+  auto db = Database::open_in_memory(
+      Config(2, Metric::kL2).index(HnswConfig{}.with_m(4)).cache(CacheConfig{}.with_capacity(8)));
+  REQUIRE(db.ok());
+  for (uint64_t i = 0; i < 10; ++i) REQUIRE(db->upsert(i, std::vector<float>{float(i), 0}).ok());
+  std::vector<float> q{0, 0}, r{5, 0};
+  for (int round = 0; round < 3; ++round) {
+    CAPTURE(round);
+    REQUIRE(db->search(q, 3).ok());
+    REQUIRE(db->search(r, 3).ok());
+    CHECK(db->cache_stats()->length == 2);
+    const uint64_t hits = db->cache_stats()->hits;
+    REQUIRE(db->search(q, 3).ok());
+    CHECK(db->cache_stats()->hits == hits + 1);
+    if (round == 1) {
+      REQUIRE(db->remove(9).value());
+    } else {
+      REQUIRE(db->upsert(100 + uint64_t(round), std::vector<float>{0.5f, 0}).ok());
+    }
+    CHECK(db->cache_stats()->length == 0);
+  }
+  auto hits = db->search(q, 3);
+  REQUIRE(hits.ok());
+  CHECK((*hits)[0].id == VectorId(0));
+  CHECK(db->cache_stats()->length == 1);
+}

@@ -9,14 +9,21 @@
 //  - an id whose removal was acknowledged before a search began is never
 //    in its hits;
 //  - after the writers stop and after a reopen, every acknowledged write is
-//    there and nothing else.
+//    there and nothing else;
+//  - the background compactor yields the CPU: it runs at the lowest
+//    priority (Linux, where a thread's nice value can be read back).
 // Kept short: tools/test runs these under ThreadSanitizer.
 #include <doctest/doctest.h>
 
 #include <atomic>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
+#include <optional>
 #include <set>
+#include <sstream>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -210,3 +217,49 @@ TEST_CASE("concurrent writers racing background compactions lose nothing after r
     }
   }
 }
+
+#if defined(__linux__)
+namespace {
+
+// The nice value of this process's thread named `name`, or nullopt when no
+// thread has that name (from /proc/self/task/*/comm and stat).
+std::optional<int> nice_of_thread(const std::string& name) {
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string got;
+    if (!std::getline(comm, got) || got != name) continue;
+    std::ifstream stat(task.path() / "stat");
+    std::string line;
+    if (!std::getline(stat, line)) continue;
+    // Fields after the parenthesised name: state is field 3, nice field 19.
+    std::istringstream fields(line.substr(line.rfind(')') + 2));
+    std::string field;
+    for (int i = 3; i <= 19 && fields >> field; ++i) {
+      if (i == 19) return std::stoi(field);
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+TEST_CASE("background compaction runs at the lowest thread priority") {
+  iqdb::testing::TempDir dir;
+  db::set_compact_log_bytes(2048);
+  std::optional<int> nice;
+  {
+    auto db = Database::open(dir / "db", Config(kDim, Metric::kL2).fsync(FsyncPolicy::never()));
+    REQUIRE(db.ok());
+    // The compactor starts once the log passes the threshold and stays
+    // until close; it names itself once its priority is lowered.
+    for (uint64_t id = 0; id < 2000 && !nice; ++id) {
+      REQUIRE(db->upsert(id, vec(id)).ok());
+      nice = nice_of_thread("iqdb-compact");
+    }
+    CHECK(db->close().ok());
+  }
+  db::set_compact_log_bytes(uint64_t{256} << 20);
+  REQUIRE(nice.has_value());
+  CHECK(*nice == 19);
+}
+#endif

@@ -1,0 +1,144 @@
+#include "util/lock_trace.h"
+
+#if defined(IQDB_LOCK_TRACE)
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <mutex>
+#include <vector>
+
+namespace iqdb::util::lock_trace {
+namespace {
+
+// Upper bounds of the histogram buckets, in microseconds (the last is open).
+constexpr std::array<uint64_t, 5> kBucketUs = {10, 100, 1'000, 10'000, ~uint64_t{0}};
+
+struct Stats {
+  uint64_t count = 0, total_ns = 0, max_ns = 0, wait_ns = 0, max_wait_ns = 0, cpu_ns = 0,
+           max_cpu_ns = 0;
+  std::array<uint64_t, kBucketUs.size()> buckets{};
+
+  void add(uint64_t ns, uint64_t wait, uint64_t cpu = 0) {
+    ++count;
+    cpu_ns += cpu;
+    max_cpu_ns = std::max(max_cpu_ns, cpu);
+    total_ns += ns;
+    max_ns = std::max(max_ns, ns);
+    wait_ns += wait;
+    max_wait_ns = std::max(max_wait_ns, wait);
+    size_t b = 0;
+    while (ns / 1000 >= kBucketUs[b]) ++b;
+    ++buckets[b];
+  }
+};
+
+struct Site {
+  const char* file;
+  uint32_t line;
+  Stats stats;
+};
+
+const char* short_name(const char* file) {
+  const char* src = std::strstr(file, "src/");
+  return src ? src + 4 : file;
+}
+
+class Table {
+ public:
+  ~Table() { print(); }
+
+  void add_hold(const char* file, uint32_t line, uint64_t wait_ns, uint64_t hold_ns,
+                uint64_t cpu_ns) {
+    std::lock_guard l(mu_);
+    auto it = std::find_if(sites_.begin(), sites_.end(),
+                           [&](const Site& s) { return s.file == file && s.line == line; });
+    if (it == sites_.end()) it = sites_.insert(sites_.end(), Site{file, line, {}});
+    it->stats.add(hold_ns, wait_ns, cpu_ns);
+  }
+  void add_search(uint64_t wait_ns) {
+    std::lock_guard l(mu_);
+    searches_.add(wait_ns, wait_ns);
+  }
+
+ private:
+  static void line(const char* name, const Stats& s) {
+    std::fprintf(stderr, "%-28s %9llu %10.1f %10.1f", name,
+                 static_cast<unsigned long long>(s.count), double(s.total_ns) / 1e3,
+                 double(s.max_ns) / 1e3);
+    for (uint64_t b : s.buckets) std::fprintf(stderr, " %8llu", static_cast<unsigned long long>(b));
+    std::fprintf(stderr, " %10.1f %10.1f %10.1f %10.1f\n", double(s.wait_ns) / 1e3,
+                 double(s.max_wait_ns) / 1e3, double(s.cpu_ns) / 1e3, double(s.max_cpu_ns) / 1e3);
+  }
+
+  void print() {
+    std::lock_guard l(mu_);
+    std::sort(sites_.begin(), sites_.end(),
+              [](const Site& a, const Site& b) { return a.stats.max_ns > b.stats.max_ns; });
+    std::fprintf(stderr,
+                 "\nlock trace: exclusive holds of the readers' lock by call site (us)\n"
+                 "%-28s %9s %10s %10s %8s %8s %8s %8s %8s %10s %10s %10s %10s\n",
+                 "site", "count", "total", "max", "<10", "<100", "<1000", "<10000", ">=10000",
+                 "wait", "max wait", "cpu", "max cpu");
+    for (const Site& s : sites_) {
+      char name[64];
+      std::snprintf(name, sizeof name, "%s:%u", short_name(s.file), s.line);
+      line(name, s.stats);
+    }
+    std::fprintf(stderr, "searches waiting for the lock shared (us; wait = hold here)\n");
+    line("search", searches_);
+  }
+
+  std::mutex mu_;
+  std::vector<Site> sites_;
+  Stats searches_;
+};
+
+Table& table() {
+  static Table t;
+  return t;
+}
+
+thread_local const char* site_file = "(unnamed)";
+thread_local uint32_t site_line = 0;
+
+}  // namespace
+
+void set_site(const char* file, uint32_t line) noexcept {
+  site_file = file;
+  site_line = line;
+}
+
+void exclusive_step(uint64_t wait_ns, uint64_t hold_ns, uint64_t cpu_ns) noexcept {
+  try {
+    table().add_hold(site_file, site_line, wait_ns, hold_ns, cpu_ns);
+  } catch (...) {
+    // A measuring aid: a failed allocation loses one sample.
+  }
+}
+
+void search_wait(uint64_t wait_ns) noexcept {
+  try {
+    table().add_search(wait_ns);
+  } catch (...) {
+  }
+}
+
+uint64_t now_ns() noexcept {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count());
+}
+
+uint64_t thread_cpu_ns() noexcept {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<uint64_t>(t.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(t.tv_nsec);
+}
+
+}  // namespace iqdb::util::lock_trace
+
+#endif  // IQDB_LOCK_TRACE

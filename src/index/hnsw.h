@@ -218,6 +218,8 @@ class HnswIndex final : public AnnIndex {
   std::vector<util::Candidate> search_in(const Space& space, const QueryScorer& query, size_t k,
                                          size_t ef, const SlotPredicate* filter, Rerank mode,
                                          float query_radius, size_t expansion_budget) const;
+  // Whether `slot` or a node within two level-0 links of it is in `matching`.
+  bool near_match(uint32_t slot, const util::Bitmap& matching, hnsw::Scratch& s) const;
   // The filtered search on the subgraph of `matching` (the filter's exact
   // set, of `total` members), from the entry point and seeds spread over
   // the set.

@@ -18,7 +18,9 @@
 // (AcceptMatchingSubgraph): seeded from the descent's entry point and from
 // members spread over the set (so matches far from the query are reached
 // too), scoring only matching slots. It converges like an unfiltered walk;
-// only a subgraph too sparse to yield k matches falls back to the scan.
+// only a subgraph too sparse to yield k matches falls back to the scan, and
+// a query whose neighbourhood (the descent's last node and its links) holds
+// no match is answered by the scan: its matches lie elsewhere.
 
 #include <algorithm>
 #include <bit>
@@ -123,6 +125,22 @@ size_t spread_members(const util::Bitmap& set, size_t total, size_t n, uint32_t*
 
 }  // namespace
 
+bool HnswIndex::near_match(uint32_t slot, const util::Bitmap& matching, Scratch& s) const {
+  if (matching.test(slot)) return true;
+  const size_t max_links = graph_->max_links(0);
+  if (s.hop.size() < max_links) s.hop.resize(max_links);
+  if (s.hop2.size() < max_links) s.hop2.resize(max_links);
+  const size_t n = graph_->read_links(slot, 0, s.hop.data());
+  for (size_t i = 0; i < n; ++i)
+    if (matching.test(s.hop[i])) return true;
+  for (size_t i = 0; i < n; ++i) {
+    const size_t n2 = graph_->read_links(s.hop[i], 0, s.hop2.data());
+    for (size_t j = 0; j < n2; ++j)
+      if (matching.test(s.hop2[j])) return true;
+  }
+  return false;
+}
+
 template <class Space>
 std::vector<util::Candidate> HnswIndex::search_subgraph_in(
     const Space& space, const QueryScorer& query, size_t k, size_t ef, const SlotPredicate& filter,
@@ -131,6 +149,12 @@ std::vector<util::Candidate> HnswIndex::search_subgraph_in(
   const EntryPoint ep = entry();
   Cand cur{space.distance(ep.slot), ep.slot};
   cur = hnsw::greedy_descend(*graph_, space, cur, ep.level, 0, s);
+  // Matches far from the query: when no node within two links of the one
+  // the descent ends at matches, the query's neighbourhood holds no match,
+  // and a walk among the matches would approach the nearest of them from
+  // outside, where their subgraph is thin and its recall poor. The exact
+  // scan of the matches answers those queries.
+  if (!near_match(cur.slot, matching, s)) return flat_search(query, k, &filter);
   constexpr size_t kSeeds = FilterCosts::kSubgraphSeeds;
   uint32_t seeds[kSeeds];
   float seed_dists[kSeeds];

@@ -17,16 +17,7 @@
 namespace iqdb::db {
 namespace {
 
-class Sink : public index::SectionSink {
- public:
-  void add(uint32_t kind, std::span<const uint8_t> bytes) override {
-    sections[kind].assign(bytes.begin(), bytes.end());
-  }
-  void add_owned(uint32_t kind, std::string bytes) override {
-    sections[kind].assign(bytes.begin(), bytes.end());
-  }
-  std::map<uint32_t, std::vector<uint8_t>> sections;
-};
+using Sink = iqdb::testing::FakeSink;
 
 constexpr size_t kRows = 40;
 

@@ -1,5 +1,6 @@
-// Snapshot sections held in memory, for index save/load tests: hands them
-// out as a SectionSource, adopting like a mapping would (the rest of the
+// Snapshot sections held in memory, for index save/load tests: FakeSink
+// collects what a save writes; FakeSource hands sections out as a
+// SectionSource, adopting like a mapping would (the rest of the
 // last page holds unrelated bytes, so a loader that reads past a section's
 // end sees garbage, not zeros).
 #pragma once
@@ -8,12 +9,24 @@
 #include <cstring>
 #include <map>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "index/sections.h"
 #include "util/arena.h"
 
 namespace iqdb::testing {
+
+class FakeSink : public index::SectionSink {
+ public:
+  void add(uint32_t kind, std::span<const uint8_t> bytes) override {
+    sections[kind].assign(bytes.begin(), bytes.end());
+  }
+  void add_owned(uint32_t kind, std::string bytes) override {
+    sections[kind].assign(bytes.begin(), bytes.end());
+  }
+  std::map<uint32_t, std::vector<uint8_t>> sections;
+};
 
 class FakeSource : public index::SectionSource {
  public:

@@ -480,16 +480,7 @@ TEST_CASE("hnsw: update relinks a moved vector") {
 
 // ---- Persistence.
 
-class FakeSink : public SectionSink {
- public:
-  void add(uint32_t kind, std::span<const uint8_t> bytes) override {
-    sections[kind].assign(bytes.begin(), bytes.end());
-  }
-  void add_owned(uint32_t kind, std::string bytes) override {
-    sections[kind].assign(bytes.begin(), bytes.end());
-  }
-  std::map<uint32_t, std::vector<uint8_t>> sections;
-};
+using FakeSink = iqdb::testing::FakeSink;
 
 using testing::FakeSource;
 

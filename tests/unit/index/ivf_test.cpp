@@ -664,16 +664,7 @@ TEST_CASE("ivf: filtered search returns k matching hits when k matches exist, at
 
 // ---- Persistence.
 
-class FakeSink : public SectionSink {
- public:
-  void add(uint32_t kind, std::span<const uint8_t> bytes) override {
-    sections[kind].assign(bytes.begin(), bytes.end());
-  }
-  void add_owned(uint32_t kind, std::string bytes) override {
-    sections[kind].assign(bytes.begin(), bytes.end());
-  }
-  std::map<uint32_t, std::vector<uint8_t>> sections;
-};
+using FakeSink = iqdb::testing::FakeSink;
 
 using testing::FakeSource;
 

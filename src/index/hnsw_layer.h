@@ -145,6 +145,10 @@ struct Scratch {
       dists.resize(max_links);
     }
   }
+  void prepare_hops(size_t max_links) {
+    if (hop.size() < max_links) hop.resize(max_links);
+    if (hop2.size() < max_links) hop2.resize(max_links);
+  }
 };
 // The calling thread's scratch for searches (a separate one serves inserts,
 // which run searches of their own).
@@ -390,8 +394,7 @@ class AcceptMatchingSubgraph : public AcceptAll {
                          size_t max_links)
       : AcceptAll(s, ef + entries), pred_(pred), cap_(cap) {
     s.prepare(std::max(cap, max_links));
-    if (s.hop.size() < max_links) s.hop.resize(max_links);
-    if (s.hop2.size() < max_links) s.hop2.resize(max_links);
+    s.prepare_hops(max_links);
   }
   size_t links(const HnswGraph& graph, uint32_t u, uint32_t level, Scratch& s,
                uint32_t* out) const {

@@ -127,9 +127,7 @@ size_t spread_members(const util::Bitmap& set, size_t total, size_t n, uint32_t*
 
 bool HnswIndex::near_match(uint32_t slot, const util::Bitmap& matching, Scratch& s) const {
   if (matching.test(slot)) return true;
-  const size_t max_links = graph_->max_links(0);
-  if (s.hop.size() < max_links) s.hop.resize(max_links);
-  if (s.hop2.size() < max_links) s.hop2.resize(max_links);
+  s.prepare_hops(graph_->max_links(0));
   const size_t n = graph_->read_links(slot, 0, s.hop.data());
   for (size_t i = 0; i < n; ++i)
     if (matching.test(s.hop[i])) return true;

@@ -135,6 +135,24 @@ std::string flip_in_section(const std::filesystem::path& path, uint32_t kind) {
     REQUIRE(at + needle.size() <= section_end);
     offset = at + needle.size() - 1;
   }
+  if (kind == index::section::kHnswFirst + 1) {
+    // Level-0 lists: a count word, then 2m link words. A flip in a count
+    // or a link can be one open's structure checks see (an over-full list,
+    // a self link), and which it is depends on the graph a parallel build
+    // made. A byte in the unused tail of a list that is not full is damage
+    // only the checksum can tell.
+    const size_t words = 1 + 2 * HnswConfig{}.m;
+    const size_t stride = words * sizeof(uint32_t);
+    for (size_t slot = (offset - section_begin) / stride;; ++slot) {
+      const size_t record = section_begin + slot * stride;
+      REQUIRE(record + stride <= section_end);
+      const size_t count = static_cast<uint8_t>(bytes[record]);  // < 256: the low byte
+      if (count + 1 < words) {
+        offset = record + (words - 1) * sizeof(uint32_t);
+        break;
+      }
+    }
+  }
   bytes[offset] = static_cast<char>(bytes[offset] ^ 0x01);
   write_file(path, bytes);
   return bytes;

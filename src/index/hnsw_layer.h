@@ -231,20 +231,36 @@ class PairFrom {
 
 // Greedy walk on levels top..bottom+1 (ef = 1): moves to the nearest
 // neighbour while that improves.
+//
+// A slot scored once in the descent (on any of its levels) is not scored
+// again: it was either moved to or found no nearer than `cur` was then, and
+// cur only gets nearer, so it can never be moved to. The result is the one
+// a descent scoring every neighbour finds; it only skips the links back to
+// where it came from and the neighbours two lists share.
 template <class Space>
 Cand greedy_descend(const HnswGraph& graph, const Space& space, Cand cur, uint32_t top,
                     uint32_t bottom, Scratch& s) {
+  if (top <= bottom) return cur;
   s.prepare(graph.max_links(1));
+  s.visited.begin(graph.capacity());
+  s.visited.test_and_set(cur.slot);
+  uint32_t* links = s.links.data();
+  uint32_t* ids = s.ids.data();
+  float* dists = s.dists.data();
   for (uint32_t level = top; level > bottom; --level) {
     for (bool moved = true; moved;) {
       moved = false;
-      const size_t n = graph.read_links(cur.slot, level, s.links.data());
+      const size_t n = graph.read_links(cur.slot, level, links);
+      size_t m = 0;
+      for (size_t i = 0; i < n; ++i) {
+        if (!s.visited.test_and_set(links[i])) ids[m++] = links[i];
+      }
       // Only a neighbour nearer than `cur` is moved to, so a distance may be
       // abandoned once it exceeds cur.dist (cur only gets nearer below).
-      space.distances_within(s.links.data(), n, cur.dist, s.dists.data());
-      for (size_t i = 0; i < n; ++i) {
-        if (s.dists[i] < cur.dist) {
-          cur = Cand{s.dists[i], s.links[i]};
+      space.distances_within(ids, m, cur.dist, dists);
+      for (size_t i = 0; i < m; ++i) {
+        if (dists[i] < cur.dist) {
+          cur = Cand{dists[i], ids[i]};
           moved = true;
         }
       }

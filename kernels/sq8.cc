@@ -55,7 +55,9 @@ inline constexpr size_t kPrefetchAhead = 6;
 struct L2Op {
   template <class D, class V16 = hn::Vec<D>, class V32 = hn::Vec<hn::Repartition<int32_t, D>>>
   static HWY_INLINE V32 accumulate(D, V16 a, V16 b, V32 sum0, V32& sum1) {
-    const V16 diff = hn::Sub(a, b);
+    // b - a: `a` (the query, read as is) is then the operand x86 can take
+    // from memory; the square is the same.
+    const V16 diff = hn::Sub(b, a);
     return hn::ReorderWidenMulAccumulate(hn::Repartition<int32_t, D>(), diff, diff, sum0, sum1);
   }
   static HWY_INLINE int64_t term(int32_t a, int32_t b) { return int64_t{a - b} * int64_t{a - b}; }
@@ -64,7 +66,7 @@ struct L2Op {
 struct L1Op {
   template <class D, class V16 = hn::Vec<D>, class V32 = hn::Vec<hn::Repartition<int32_t, D>>>
   static HWY_INLINE V32 accumulate(D d, V16 a, V16 b, V32 sum0, V32& sum1) {
-    const V16 abs = hn::Abs(hn::Sub(a, b));
+    const V16 abs = hn::Abs(hn::Sub(b, a));  // b - a: see L2Op
     return hn::ReorderWidenMulAccumulate(hn::Repartition<int32_t, D>(), abs, hn::Set(d, int16_t{1}),
                                          sum0, sum1);
   }

@@ -105,8 +105,8 @@ struct SignedLoad {  // int8 codes in uint8 storage
   static HWY_INLINE int32_t at(const uint8_t* p, size_t i) { return static_cast<int8_t>(p[i]); }
 };
 
-// sum over i of Op::term(a[i], b[i]): full vectors with four independent
-// accumulator pairs, then 8-lane vectors, then scalars. kBounded: the sum
+// sum over i of Op::term(a[i], b[i]): full vectors four at a time, then
+// 8-lane vectors, then scalars. kBounded: the sum
 // is checked every kCheckDims dimensions and returned early, partial, once
 // it exceeds `bound` (terms are >= 0, so the full sum would too).
 template <class Op, class LoadA, class LoadB, typename TA, bool kBounded = false>
@@ -120,23 +120,26 @@ HWY_INLINE int64_t row_sum(const TA* a, const uint8_t* b, size_t dim, float boun
   while (i + lanes <= dim) {
     if (kBounded && static_cast<float>(total) > bound) return total;
     const size_t block_end = dim - i < kBlock ? dim : i + kBlock;
-    auto s0 = hn::Zero(d32), s1 = hn::Zero(d32), t0 = hn::Zero(d32), t1 = hn::Zero(d32);
-    auto u0 = hn::Zero(d32), u1 = hn::Zero(d32), w0 = hn::Zero(d32), w1 = hn::Zero(d32);
+    // Four products per step are summed into one accumulator: on x86 the
+    // only loop-carried dependency is then one add, and the compiler keeps
+    // the accumulator in place (four of them cost a register copy each).
+    // Targets that also use the second accumulator keep four of those.
+    const auto zero = hn::Zero(d32);
+    auto s0 = zero, s1 = zero, t1 = zero, u1 = zero, w1 = zero;
     for (; i + 4 * lanes <= block_end; i += 4 * lanes) {
-      s0 = Op::accumulate(d16, LoadA::load(d16, a, i), LoadB::load(d16, b, i), s0, s1);
-      t0 = Op::accumulate(d16, LoadA::load(d16, a, i + lanes), LoadB::load(d16, b, i + lanes), t0,
-                          t1);
-      u0 = Op::accumulate(d16, LoadA::load(d16, a, i + 2 * lanes),
-                          LoadB::load(d16, b, i + 2 * lanes), u0, u1);
-      w0 = Op::accumulate(d16, LoadA::load(d16, a, i + 3 * lanes),
-                          LoadB::load(d16, b, i + 3 * lanes), w0, w1);
+      const auto p0 = Op::accumulate(d16, LoadA::load(d16, a, i), LoadB::load(d16, b, i), zero, s1);
+      const auto p1 = Op::accumulate(d16, LoadA::load(d16, a, i + lanes),
+                                     LoadB::load(d16, b, i + lanes), zero, t1);
+      const auto p2 = Op::accumulate(d16, LoadA::load(d16, a, i + 2 * lanes),
+                                     LoadB::load(d16, b, i + 2 * lanes), zero, u1);
+      const auto p3 = Op::accumulate(d16, LoadA::load(d16, a, i + 3 * lanes),
+                                     LoadB::load(d16, b, i + 3 * lanes), zero, w1);
+      s0 = hn::Add(s0, hn::Add(hn::Add(p0, p1), hn::Add(p2, p3)));
     }
     for (; i + lanes <= block_end; i += lanes) {
       s0 = Op::accumulate(d16, LoadA::load(d16, a, i), LoadB::load(d16, b, i), s0, s1);
     }
-    const auto sum =
-        hn::Add(hn::Add(hn::RearrangeToOddPlusEven(s0, s1), hn::RearrangeToOddPlusEven(t0, t1)),
-                hn::Add(hn::RearrangeToOddPlusEven(u0, u1), hn::RearrangeToOddPlusEven(w0, w1)));
+    const auto sum = hn::RearrangeToOddPlusEven(s0, hn::Add(hn::Add(s1, t1), hn::Add(u1, w1)));
     total += hn::GetLane(hn::SumOfLanes(d32, sum));
   }
   // Fewer than `lanes` remain (< 1024, so one int32 block suffices).
@@ -154,9 +157,19 @@ HWY_INLINE int64_t row_sum(const TA* a, const uint8_t* b, size_t dim, float boun
   return total;
 }
 
+// Every line of the row's first `dim` bytes (up to kPrefetchBytes), four
+// per step: a prefetch is one instruction, its loop's count and test would
+// be three more.
 HWY_INLINE void prefetch_codes(const uint8_t* row, size_t dim) {
   const size_t bytes = dim < kPrefetchBytes ? dim : kPrefetchBytes;
-  for (size_t offset = 0; offset < bytes; offset += 64) hwy::Prefetch(row + offset);
+  size_t offset = 0;
+  for (; offset + 4 * 64 <= bytes; offset += 4 * 64) {
+    hwy::Prefetch(row + offset);
+    hwy::Prefetch(row + offset + 64);
+    hwy::Prefetch(row + offset + 2 * 64);
+    hwy::Prefetch(row + offset + 3 * 64);
+  }
+  for (; offset < bytes; offset += 64) hwy::Prefetch(row + offset);
 }
 
 // ---- The functions stored in the Sq8Kernels table.

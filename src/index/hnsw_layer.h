@@ -174,11 +174,11 @@ struct Sq8Space {
   // once, so their first misses overlap; the gather kernel prefetches each
   // whole row a little before it reads it. Asking for every line of every
   // row here instead queues more misses than the core can keep in flight.
-  static constexpr size_t kPrefetchHeadBytes = 128;
+  // (Its first 128 bytes, as two prefetches.)
   void prefetch(uint32_t slot) const noexcept {
     const char* p = reinterpret_cast<const char*>(codes->codes(slot));
-    const size_t bytes = std::min<size_t>(codes->kernel_dim(), kPrefetchHeadBytes);
-    for (size_t offset = 0; offset < bytes; offset += 64) __builtin_prefetch(p + offset, 0, 3);
+    __builtin_prefetch(p, 0, 3);
+    if (codes->kernel_dim() > 64) __builtin_prefetch(p + 64, 0, 3);
   }
 };
 

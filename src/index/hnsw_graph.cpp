@@ -100,8 +100,16 @@ size_t HnswGraph::read_links(uint32_t slot, uint32_t level, uint32_t* out) const
       size_t n = level == 0 ? before & kCountMask
                             : word(list).load(std::memory_order_acquire) & kCountMask;
       n = std::min(n, cap);
-      // Acquire loads keep the second head load after the copy.
-      for (size_t i = 0; i < n; ++i) out[i] = word(list + 1 + i).load(std::memory_order_acquire);
+      // Acquire loads keep the second head load after the copy. Four per
+      // step: the loop's count and test cost as much as a copied link.
+      size_t i = 0;
+      for (; i + 4 <= n; i += 4) {
+        out[i] = word(list + 1 + i).load(std::memory_order_acquire);
+        out[i + 1] = word(list + 2 + i).load(std::memory_order_acquire);
+        out[i + 2] = word(list + 3 + i).load(std::memory_order_acquire);
+        out[i + 3] = word(list + 4 + i).load(std::memory_order_acquire);
+      }
+      for (; i < n; ++i) out[i] = word(list + 1 + i).load(std::memory_order_acquire);
       if (h.load(std::memory_order_acquire) == before) return n;
     }
     if (spins < 64) {

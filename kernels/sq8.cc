@@ -226,10 +226,13 @@ void quantize_kernel(const float* q, const float* offset, float inv_scale, size_
     auto x = hn::LoadU(df, q + i);
     if (offset != nullptr) x = hn::Sub(x, hn::LoadU(df, offset + i));
     const auto v = hn::Mul(x, inv);
-    const auto c = hn::Min(hn::Max(hn::IfThenElse(hn::IsNaN(v), vlo, v), vlo), vhi);
+    const auto nan = hn::IsNaN(v);
+    const auto c = hn::Min(hn::Max(hn::IfThenElse(nan, vlo, v), vlo), vhi);
     const auto r = hn::Floor(hn::Add(c, half));
     hn::StoreU(hn::DemoteTo(d16, hn::ConvertTo(di, r)), d16, out + i);
-    const auto e = hn::IfThenElse(hn::IsFinite(v), hn::Sub(v, r), inf);
+    // An infinite v leaves v - r infinite (r is clamped): only NaN needs
+    // replacing to give the scalar path's infinite error.
+    const auto e = hn::IfThenElse(nan, inf, hn::Sub(v, r));
     sq = hn::MulAdd(e, e, sq);
     ab = hn::Add(ab, hn::Abs(e));
   }

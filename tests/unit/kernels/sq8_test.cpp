@@ -227,6 +227,24 @@ TEST_CASE("sq8 query quantisation rounds half up, clamps, and sums its rounding 
       k->quantize(bad.data(), nullptr, 1.0f, dim, -7, 7, got.data(), err);
       CHECK(got[dim - 1] == -7);
       CHECK(std::isinf(err[0]));
+      // So does an infinite value, which clamps; wherever it sits (vector
+      // body or tail).
+      for (size_t at : {size_t{0}, dim / 2, dim - 1}) {
+        for (float inf :
+             {std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity()}) {
+          CAPTURE(at);
+          CAPTURE(inf);
+          std::vector<float> big(dim, 1.0f);
+          big[at] = inf;
+          float e[2] = {0.0f, 0.0f};
+          k->quantize(big.data(), nullptr, 1.0f, dim, -7, 7, got.data(), e);
+          CHECK(got[at] == (inf > 0 ? 7 : -7));
+          CHECK(std::isinf(e[0]));
+          CHECK(std::isinf(e[1]));
+          CHECK(e[0] > 0.0f);
+          CHECK(e[1] > 0.0f);
+        }
+      }
     }
   }
 }

@@ -65,15 +65,15 @@ std::vector<util::Candidate> HnswIndex::search(const QueryScorer& query, size_t 
     if (subgraph != nullptr) matches = subgraph->count();
   } else if (filter != nullptr && options_.plan_filters) {
     const FilterCount count = count_matches(*store_, *filter);
-    const WalkPlan plan = plan_graph_walk(count, ef, config_.m, sq8, store_->dim());
-    if (plan.scan) return flat_search(query, k, filter);
+    const WalkPlan plan = plan_graph_walk(count, ef, config_.m, sq8, store_->dim(), scans_codes());
+    if (plan.scan) return scan_matches(query, k, filter);
     budget = plan.expansion_budget;
     if (plan.subgraph) {
       subgraph = filter->matching_slots();
       matches = static_cast<size_t>(count.matches);
     }
   }
-  if (entry().slot == kNoSlot) return flat_search(query, k, filter);
+  if (entry().slot == kNoSlot) return scan_matches(query, k, filter);
   auto walk_in = [&](const auto& space, Rerank mode, float radius) {
     if (subgraph != nullptr) {
       return search_subgraph_in(space, query, k, ef, *filter, *subgraph, matches, mode, radius);
@@ -152,7 +152,7 @@ std::vector<util::Candidate> HnswIndex::search_subgraph_in(
   // and a walk among the matches would approach the nearest of them from
   // outside, where their subgraph is thin and its recall poor. The exact
   // scan of the matches answers those queries.
-  if (!near_match(cur.slot, matching, s)) return flat_search(query, k, &filter);
+  if (!near_match(cur.slot, matching, s)) return scan_matches(query, k, &filter);
   constexpr size_t kSeeds = FilterCosts::kSubgraphSeeds;
   uint32_t seeds[kSeeds];
   float seed_dists[kSeeds];
@@ -177,7 +177,7 @@ std::vector<util::Candidate> HnswIndex::search_subgraph_in(
   // in about 20 builds, missing the nearest match). Whatever the beam, the
   // scan answers those queries exactly; it also keeps the promise of
   // min(k, matching rows).
-  if (s.found.size() < std::min(std::max(ef, k), total)) return flat_search(query, k, &filter);
+  if (s.found.size() < std::min(std::max(ef, k), total)) return scan_matches(query, k, &filter);
   return rerank(query, s.found, k, mode, query_radius);
 }
 
@@ -203,9 +203,9 @@ std::vector<util::Candidate> HnswIndex::search_in(const Space& space, const Quer
   }
   hnsw::AcceptMatching<SlotPredicate> beam(*filter, ef, expansion_budget, s.entries, s.found);
   hnsw::search_layer(*graph_, space, 0, {&cur, 1}, s, beam);
-  if (beam.exhausted()) return flat_search(query, k, filter);
+  if (beam.exhausted()) return scan_matches(query, k, filter);
   std::vector<util::Candidate> hits = rerank(query, beam.take_sorted(), k, mode, query_radius);
-  if (hits.size() < k) return flat_search(query, k, filter);
+  if (hits.size() < k) return scan_matches(query, k, filter);
   return hits;
 }
 

@@ -102,23 +102,23 @@ struct InSet {
   bool matches(uint32_t slot) const noexcept { return set->test(slot); }
 };
 
-// Up to `n` members of `set` spread evenly over it (its members at ranks
-// stride / 2, stride / 2 + stride, ...), ascending.
-size_t spread_members(const util::Bitmap& set, size_t total, size_t n, uint32_t* out) {
-  if (total == 0 || n == 0) return 0;
-  n = std::min(n, total);
-  const size_t stride = total / n;
-  size_t want = stride / 2, seen = 0, got = 0;
+// Up to `n` members of `set` spread over its slot range: the first member
+// at or after each of n evenly spaced points (and after the member taken
+// before), ascending. Reads each word at most once and counts none.
+size_t spread_members(const util::Bitmap& set, size_t n, uint32_t* out) {
   const std::vector<uint64_t>& words = set.words();
-  for (size_t w = 0; w < words.size() && got < n; ++w) {
-    const auto pc = static_cast<size_t>(std::popcount(words[w]));
-    for (uint64_t bits = words[w]; want < seen + pc && got < n; want += stride) {
-      // Drop the members below rank `want` within this word.
-      uint64_t b = bits;
-      for (size_t skip = want - seen; skip > 0; --skip) b &= b - 1;
-      out[got++] = static_cast<uint32_t>(w * 64 + static_cast<size_t>(std::countr_zero(b)));
-    }
-    seen += pc;
+  const size_t bits = words.size() * 64;
+  size_t got = 0, from = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const size_t point = std::max(from, (2 * i + 1) * bits / (2 * n));
+    size_t w = point / 64;
+    if (w >= words.size()) break;
+    uint64_t word = words[w] & (~uint64_t{0} << (point % 64));
+    while (word == 0 && ++w < words.size()) word = words[w];
+    if (word == 0) break;
+    const size_t member = w * 64 + static_cast<size_t>(std::countr_zero(word));
+    out[got++] = static_cast<uint32_t>(member);
+    from = member + 1;
   }
   return got;
 }
@@ -156,7 +156,7 @@ std::vector<util::Candidate> HnswIndex::search_subgraph_in(
   constexpr size_t kSeeds = FilterCosts::kSubgraphSeeds;
   uint32_t seeds[kSeeds];
   float seed_dists[kSeeds];
-  const size_t n = spread_members(matching, total, kSeeds, seeds);
+  const size_t n = spread_members(matching, kSeeds, seeds);
   space.distances(seeds, n, seed_dists);
   std::vector<Cand>& entries = s.entries;
   entries.assign(1, cur);

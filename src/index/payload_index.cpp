@@ -30,9 +30,7 @@ void erase_sorted(std::vector<uint32_t>& postings, uint32_t slot) noexcept {
 
 template <class It>
 void set_range(It first, It last, util::Bitmap& out) {
-  for (; first != last; ++first) {
-    for (uint32_t slot : first->second) out.set(slot);
-  }
+  for (; first != last; ++first) out.set_sorted(first->second);
 }
 
 }  // namespace

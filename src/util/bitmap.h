@@ -66,6 +66,13 @@ class Bitmap {
     }
     words_[w] |= bits;
   }
+  // Adds the members in the first n words of `o` (a set_sorted() of them
+  // would leave the same words).
+  void or_words(const Bitmap& o, size_t n) {
+    n = std::min(n, o.words_.size());
+    if (words_.size() < n) words_.resize(n, 0);
+    for (size_t i = 0; i < n; ++i) words_[i] |= o.words_[i];
+  }
   size_t count() const noexcept {
     size_t n = 0;
     for (uint64_t w : words_) n += popcount64(w);

@@ -28,18 +28,16 @@ FilterCount count_matches(const VectorStore& store, const SlotPredicate& filter)
   return count;
 }
 
-double scan_cost_units(const FilterCount& count, bool codes) {
+double scan_cost_units(const FilterCount& count) {
   // With the exact set, the scan reads a bitmap word per 64 rows instead of
   // testing every row.
   const double tested = count.exact ? count.live / 64.0 : count.live;
-  return tested * FilterCosts::kPredicateCost +
-         count.matches * (codes ? FilterCosts::kScanSq8Cost : 1.0);
+  return tested * FilterCosts::kPredicateCost + count.matches;
 }
 
-WalkPlan plan_graph_walk(const FilterCount& count, size_t ef, size_t m, bool sq8, size_t dim,
-                         bool scan_codes) {
+WalkPlan plan_graph_walk(const FilterCount& count, size_t ef, size_t m, bool sq8, size_t dim) {
   const double selectivity = count.selectivity();
-  const double scan_cost = scan_cost_units(count, scan_codes);
+  const double scan_cost = scan_cost_units(count);
   const double visits =
       selectivity > 0 ? std::min(count.live, static_cast<double>(ef) / selectivity) : count.live;
   const double expansion_cost =

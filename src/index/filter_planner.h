@@ -13,9 +13,10 @@
 //   exact scan of the matches   live * kPredicateCost + matches
 //     (every live row is tested; only matching rows are scored). With the
 //     exact set (SlotPredicate::matching_slots) only its members are
-//     visited: live / 64 * kPredicateCost + matches. A scan on 8-bit codes
-//     (HNSW's SQ8 codes, L2 and L1) scores a match at kScanSq8Cost instead
-//     of 1, and rescores only the few rows its error bounds leave open
+//     visited: live / 64 * kPredicateCost + matches. HNSW's scan on its
+//     8-bit codes (hnsw_scan.cpp) is priced the same: it executes about as
+//     many instructions a row as the f32 scan, the units the walks' costs
+//     were fitted in; what it saves is memory traffic
 //   filtered graph walk         visits * m * walk_cost
 //     visits = min(live, ef / selectivity): to hold ef matches the walk
 //     expands about ef / selectivity nodes when matches are spread evenly
@@ -79,7 +80,6 @@ struct FilterCosts {
   static constexpr double kPredicateCost = 0.01;
   static constexpr double kWalkSq8Cost = 0.25;
   static constexpr double kWalkF32Cost = 0.6;
-  static constexpr double kScanSq8Cost = 0.3;
   static constexpr double kWalkBudgetFactor = 2.0;  // walk budget, in scans
   static constexpr double kIvfScanFactor = 4.0;
   // Subgraph walk: nodes expanded per unit of ef, the cost of reading one
@@ -91,8 +91,8 @@ struct FilterCosts {
 
 FilterCount count_matches(const VectorStore& store, const SlotPredicate& filter);
 
-// The exact scan's cost, in the units above; `codes`: it scores 8-bit codes.
-double scan_cost_units(const FilterCount& count, bool codes = false);
+// The exact scan's cost, in the units above.
+double scan_cost_units(const FilterCount& count);
 
 // How HNSW answers a filtered search.
 struct WalkPlan {
@@ -104,9 +104,8 @@ struct WalkPlan {
   size_t expansion_budget = 0;
 };
 // `m`: the graph's M; `sq8`: the walk runs on 8-bit codes; `dim`: the
-// rows' dimension; `scan_codes`: the scan runs on 8-bit codes too.
-WalkPlan plan_graph_walk(const FilterCount& count, size_t ef, size_t m, bool sq8, size_t dim,
-                         bool scan_codes = false);
+// rows' dimension.
+WalkPlan plan_graph_walk(const FilterCount& count, size_t ef, size_t m, bool sq8, size_t dim);
 
 // Whether IVF answers by exact scan rather than probing; `wanted` is the
 // candidates the probe keeps.

@@ -65,7 +65,7 @@ std::vector<util::Candidate> HnswIndex::search(const QueryScorer& query, size_t 
     if (subgraph != nullptr) matches = subgraph->count();
   } else if (filter != nullptr && options_.plan_filters) {
     const FilterCount count = count_matches(*store_, *filter);
-    const WalkPlan plan = plan_graph_walk(count, ef, config_.m, sq8, store_->dim(), scans_codes());
+    const WalkPlan plan = plan_graph_walk(count, ef, config_.m, sq8, store_->dim());
     if (plan.scan) return scan_matches(query, k, filter);
     budget = plan.expansion_budget;
     if (plan.subgraph) {

@@ -48,7 +48,7 @@ Status Contents::upsert(const VectorId& id, std::span<const float> vector, const
   Result<index::VectorStore::UpsertResult> r = Status::OK();
   // Grown beside reads; the old arrays are freed when `room` goes, after.
   index::VectorStore::Room room = store_.prepare_room(1);
-  if (ann_ && store_.find(id) == index::kNoSlot) {
+  if (ann_ && ann_->prepares_inserts() && store_.find(id) == index::kNoSlot) {
     // A new id: row and filing alongside reads, then one step publishes both.
     auto staged = store_.stage(vector);
     if (!staged) return staged.status();

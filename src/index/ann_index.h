@@ -114,6 +114,9 @@ class AnnIndex {
   // finish_insert(), after that step, does whatever the insert still owes
   // (IVF: a retrain the new rows call for). A null preparation means the
   // index cannot: the caller publishes the rows and calls insert_batch().
+  // Whether prepare_insert() would prepare now (so the caller stages rows
+  // only for an index that files them that way).
+  virtual bool prepares_inserts() const noexcept { return false; }
   virtual Result<std::unique_ptr<PreparedInsert>> prepare_insert(std::span<const uint32_t> slots,
                                                                  uint32_t slot_end) {
     (void)slots;

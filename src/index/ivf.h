@@ -135,6 +135,7 @@ class IvfIndex final : public AnnIndex {
   Status optimize(Publisher& publisher) override;
   // Once trained: the filing of file_alongside(), prepared before the
   // store publishes the rows and committed in the step that does.
+  bool prepares_inserts() const noexcept override { return trained(); }
   Result<std::unique_ptr<PreparedInsert>> prepare_insert(std::span<const uint32_t> slots,
                                                          uint32_t slot_end) override;
   void commit_insert(PreparedInsert& prepared) noexcept override;

@@ -16,6 +16,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -254,6 +255,13 @@ TEST_CASE("background compaction runs at the lowest thread priority") {
     // until close; it names itself once its priority is lowered.
     for (uint64_t id = 0; id < 2000 && !nice; ++id) {
       REQUIRE(db->upsert(id, vec(id)).ok());
+      nice = nice_of_thread("iqdb-compact");
+    }
+    // On a loaded machine the thread may not have run yet: wait for it
+    // (a bound on liveness, not a timing expectation).
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!nice && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
       nice = nice_of_thread("iqdb-compact");
     }
     CHECK(db->close().ok());

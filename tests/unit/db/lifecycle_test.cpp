@@ -263,7 +263,7 @@ TEST_CASE(
     // The write that crossed the threshold returned at once; a background
     // thread folds the log into the snapshot and starts an empty one.
     bool compacted = false;
-    for (int wait = 0; wait < 2000 && !compacted; ++wait) {
+    for (int wait = 0; wait < 12000 && !compacted; ++wait) {  // up to a minute
       compacted = std::filesystem::file_size(wal) < 4096;
       if (!compacted) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }

@@ -36,7 +36,7 @@ TEST_CASE("hnsw graph: a reader takes a held node's links as they stand instead 
   CHECK(out[0] == 4);
 }
 
-TEST_CASE("hnsw graph: links read while a writer keeps rewriting a node are ones it wrote") {
+TEST_CASE("hnsw graph: links read concurrently with a writer rewriting a node are ones it wrote") {
   HnswGraph graph(2);
   REQUIRE(graph.reserve(16).ok());
   const std::vector<uint32_t> a = {1, 2, 3}, b = {4, 5, 6, 7};

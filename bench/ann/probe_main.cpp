@@ -11,16 +11,23 @@
 // `query` prints recall@10 and queries per second of thread CPU time
 // (steadier than wall time on a shared machine).
 //
-//   iqdb-ann-probe build DIR plain|rotated [--data DIR] [--queries N]
-//   iqdb-ann-probe query DIR EF [QUERIES] [PASSES]
+// With `--classes`, `build` also stores each row's Fashion-MNIST label as
+// the metadata field "class" and the exact own-class neighbours of every
+// query; `query ... own` then filters each query on its own class (10 % of
+// the rows, walked), `query ... scan` does the same by exact scan.
+//
+//   iqdb-ann-probe build DIR plain|rotated [--data DIR] [--queries N] [--classes]
+//   iqdb-ann-probe query DIR EF [QUERIES] [PASSES] [own|scan]
 #include <time.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ann/ann.h"
@@ -32,8 +39,9 @@ namespace {
 
 int usage() {
   std::fprintf(stderr,
-               "usage: iqdb-ann-probe build DIR plain|rotated [--data DIR] [--queries N]\n"
-               "       iqdb-ann-probe query DIR EF [QUERIES] [PASSES]\n");
+               "usage: iqdb-ann-probe build DIR plain|rotated [--data DIR] [--queries N] "
+               "[--classes]\n"
+               "       iqdb-ann-probe query DIR EF [QUERIES] [PASSES] [own|scan]\n");
   return 2;
 }
 
@@ -43,8 +51,28 @@ double thread_seconds() {
   return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
 }
 
+// The exact k nearest rows of `query` among the rows of class `label`.
+std::vector<uint32_t> own_class_truth(const Dataset& ds, const float* query, uint8_t label) {
+  std::vector<std::pair<float, uint32_t>> all;
+  for (uint32_t i = 0; i < ds.base_rows; ++i) {
+    if (ds.base_labels[i] != label) continue;
+    const float* row = ds.base.data() + size_t(i) * ds.dim;
+    float d = 0;
+    for (size_t j = 0; j < ds.dim; ++j) d += (row[j] - query[j]) * (row[j] - query[j]);
+    all.emplace_back(d, i);
+  }
+  const size_t k = std::min(kRecallK, all.size());
+  std::partial_sort(all.begin(), all.begin() + ptrdiff_t(k), all.end());
+  std::vector<uint32_t> out(kRecallK, UINT32_MAX);
+  for (size_t i = 0; i < k; ++i) out[i] = all[i].second;
+  return out;
+}
+
 // queries.bin: u64 rows, u64 dim, rows x dim f32, rows x kRecallK u32.
-int build(const std::filesystem::path& dir, bool rotated, const std::string& data, size_t queries) {
+// classes.bin (with `classes`): rows u8 labels, rows x kRecallK u32 own-class
+// neighbours.
+int build(const std::filesystem::path& dir, bool rotated, const std::string& data, size_t queries,
+          bool classes) {
   auto plain = load_dataset(data, queries);
   if (!plain) {
     std::fprintf(stderr, "iqdb-ann-probe: %s\n", plain.status().to_string().c_str());
@@ -61,7 +89,18 @@ int build(const std::filesystem::path& dir, bool rotated, const std::string& dat
       Config(ds->dim, Metric::kL2).index(HnswConfig{}.with_m(16).with_ef_construction(200)));
   std::vector<VectorId> ids;
   for (size_t i = 0; i < ds->base_rows; ++i) ids.emplace_back(i);
-  Status st = db ? db->upsert_batch(ids, ds->base) : db.status();
+  std::vector<Metadata> metadata;
+  std::vector<const Metadata*> metadata_ptrs;
+  if (classes) {
+    metadata.resize(ds->base_rows);
+    for (size_t i = 0; i < ds->base_rows; ++i) {
+      metadata[i] = Metadata{{"class", Value(int64_t{ds->base_labels[i]})}};
+      metadata_ptrs.push_back(&metadata[i]);
+    }
+  }
+  Status st = !db       ? db.status()
+              : classes ? db->upsert_batch(ids, ds->base, metadata_ptrs)
+                        : db->upsert_batch(ids, ds->base);
   if (st.ok()) st = db->close();
   if (!st.ok()) {
     std::fprintf(stderr, "iqdb-ann-probe: %s\n", st.to_string().c_str());
@@ -74,10 +113,22 @@ int build(const std::filesystem::path& dir, bool rotated, const std::string& dat
             std::streamsize(ds->queries.size() * sizeof(float)));
   out.write(reinterpret_cast<const char*>(ds->truth.data()),
             std::streamsize(ds->truth.size() * sizeof(uint32_t)));
-  return out ? 0 : 1;
+  if (!out) return 1;
+  if (!classes) return 0;
+  std::ofstream cls(dir / "classes.bin", std::ios::binary);
+  cls.write(reinterpret_cast<const char*>(ds->query_labels.data()),
+            std::streamsize(ds->query_rows));
+  for (size_t q = 0; q < ds->query_rows; ++q) {
+    const std::vector<uint32_t> t =
+        own_class_truth(*ds, ds->queries.data() + q * ds->dim, ds->query_labels[q]);
+    cls.write(reinterpret_cast<const char*>(t.data()),
+              std::streamsize(t.size() * sizeof(uint32_t)));
+  }
+  return cls ? 0 : 1;
 }
 
-int query(const std::filesystem::path& dir, size_t ef, size_t limit, int passes) {
+int query(const std::filesystem::path& dir, size_t ef, size_t limit, int passes,
+          const std::string& filter) {
   std::ifstream in(dir / "queries.bin", std::ios::binary);
   uint64_t head[2] = {0, 0};
   in.read(reinterpret_cast<char*>(head), sizeof(head));
@@ -90,6 +141,20 @@ int query(const std::filesystem::path& dir, size_t ef, size_t limit, int passes)
     std::fprintf(stderr, "iqdb-ann-probe: cannot read %s\n", (dir / "queries.bin").c_str());
     return 1;
   }
+  std::vector<Filter> filters;
+  if (!filter.empty()) {
+    std::ifstream cls(dir / "classes.bin", std::ios::binary);
+    std::vector<uint8_t> labels(rows);
+    cls.read(reinterpret_cast<char*>(labels.data()), std::streamsize(rows));
+    cls.read(reinterpret_cast<char*>(truth.data()),
+             std::streamsize(truth.size() * sizeof(uint32_t)));
+    if (!cls) {
+      std::fprintf(stderr, "iqdb-ann-probe: cannot read %s (build with --classes)\n",
+                   (dir / "classes.bin").c_str());
+      return 1;
+    }
+    for (uint8_t label : labels) filters.push_back(Filter::eq("class", Value(int64_t{label})));
+  }
   auto db = Database::open(dir / "db");
   if (!db) {
     std::fprintf(stderr, "iqdb-ann-probe: %s\n", db.status().to_string().c_str());
@@ -99,10 +164,12 @@ int query(const std::filesystem::path& dir, size_t ef, size_t limit, int passes)
   SearchParams params;
   params.k = kRecallK;
   params.ef = ef;
+  params.exact = filter == "scan";
   size_t found = 0;
   const double start = thread_seconds();
   for (int pass = 0; pass < passes; ++pass) {
     for (size_t q = 0; q < n; ++q) {
+      if (!filters.empty()) params.filter = &filters[q];
       auto hits = db->search(std::span<const float>(queries.data() + q * dim, dim), params);
       if (!hits) {
         std::fprintf(stderr, "iqdb-ann-probe: %s\n", hits.status().to_string().c_str());
@@ -120,6 +187,7 @@ int query(const std::filesystem::path& dir, size_t ef, size_t limit, int passes)
     }
   }
   const double seconds = thread_seconds() - start;
+  if (!filter.empty()) std::printf("filter=%s ", filter.c_str());
   std::printf("ef=%zu queries=%zu recall@10=%.4f qps(cpu)=%.0f\n", ef, n,
               double(found) / double(n * kRecallK), double(n) * passes / seconds);
   return 0;
@@ -138,9 +206,15 @@ int main(int argc, char** argv) {
     if (which != "plain" && which != "rotated") return usage();
     std::string data = iqdb::dataset::kFashionMnistDir;
     size_t queries = 2000;
-    for (int i = 4; i + 1 < argc; i += 2) {
+    bool classes = false;
+    for (int i = 4; i < argc; i += 2) {
       const std::string a = argv[i];
-      if (a == "--data") {
+      if (a == "--classes") {
+        classes = true;
+        --i;
+      } else if (i + 1 >= argc) {
+        return usage();
+      } else if (a == "--data") {
         data = argv[i + 1];
       } else if (a == "--queries") {
         queries = std::strtoull(argv[i + 1], nullptr, 10);
@@ -148,14 +222,16 @@ int main(int argc, char** argv) {
         return usage();
       }
     }
-    return build(dir, which == "rotated", data, queries);
+    return build(dir, which == "rotated", data, queries, classes);
   }
   if (mode == "query") {
     const size_t ef = std::strtoull(argv[3], nullptr, 10);
     const size_t limit = argc > 4 ? std::strtoull(argv[4], nullptr, 10) : 0;
     const int passes = argc > 5 ? std::atoi(argv[5]) : 1;
+    const std::string filter = argc > 6 ? argv[6] : "";
     if (ef == 0 || passes < 1) return usage();
-    return query(dir, ef, limit, passes);
+    if (!filter.empty() && filter != "own" && filter != "scan") return usage();
+    return query(dir, ef, limit, passes, filter);
   }
   return usage();
 }

@@ -48,6 +48,17 @@ Status Contents::upsert(const VectorId& id, std::span<const float> vector, const
   Result<index::VectorStore::UpsertResult> r = Status::OK();
   // Grown beside reads; the old arrays are freed when `room` goes, after.
   index::VectorStore::Room room = store_.prepare_room(1);
+  if (ann_ && ann_->prepares_inserts() && store_.find(id) == index::kNoSlot) {
+    // A new id: row and filing alongside reads, then one step publishes both.
+    auto staged = store_.stage(vector);
+    if (!staged) return staged.status();
+    if (*staged != index::kNoSlot) {
+      const uint32_t slot = *staged;
+      auto prepared = ann_->prepare_insert(std::span<const uint32_t>(&slot, 1), slot + 1);
+      if (!prepared) return prepared.status();
+      if (*prepared) return upsert_staged(id, slot, metadata, **prepared, room, cache, publisher);
+    }
+  }
   publisher.exclusive([&] {
     store_.commit_room(room);
     r = store_.upsert(id, vector, metadata);
@@ -64,6 +75,24 @@ Status Contents::upsert(const VectorId& id, std::span<const float> vector, const
     cache->release_cleared();
   }
   return s;
+}
+
+Status Contents::upsert_staged(const VectorId& id, uint32_t slot, const Metadata* metadata,
+                               index::PreparedInsert& prepared, index::VectorStore::Room& room,
+                               ResultCache* cache, index::Publisher& publisher) {
+  std::unique_ptr<Metadata> meta = metadata ? std::make_unique<Metadata>(*metadata) : nullptr;
+  Status s;
+  publisher.exclusive([&] {
+    store_.commit_room(room);
+    s = store_.publish(slot, id, std::move(meta));
+    if (!s.ok()) return;
+    ann_->commit_insert(prepared);
+    if (cache) cache->on_upsert(store_, slot, false);
+  });
+  if (cache) cache->release_cleared();
+  IQDB_RETURN_IF_ERROR(s);
+  util::maybe_throw_injected_apply_fault();
+  return ann_->finish_insert(publisher);
 }
 
 Status Contents::upsert_batch(std::span<const VectorId> ids, std::span<const float> rows,

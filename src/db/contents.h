@@ -16,7 +16,13 @@
 // one get() would return:
 //   upsert of a new id   exclusive: row, id and metadata into a slot (the
 //                        record is now live and get() returns it); then
-//                        the index links it alongside reads. Per-slot
+//                        the index links it alongside reads. An index that
+//                        can prepare its filing first (IVF once trained,
+//                        AnnIndex::prepare_insert) gets the row written
+//                        alongside reads into a slot no read looks at
+//                        (VectorStore::stage), and one exclusive step then
+//                        publishes the record, files it and tells the
+//                        cache. Per-slot
 //                        arrays and the id table about to grow are copied
 //                        bigger alongside reads first and only swapped in
 //                        by that step (VectorStore::prepare_room).
@@ -87,6 +93,12 @@ class Contents {
 
  private:
   explicit Contents(const Config& config);
+  // The rest of upsert() for a new id whose row the store staged and whose
+  // filing the index prepared: one exclusive step publishes the record,
+  // files it and tells the cache.
+  Status upsert_staged(const VectorId& id, uint32_t slot, const Metadata* metadata,
+                       index::PreparedInsert& prepared, index::VectorStore::Room& room,
+                       ResultCache* cache, index::Publisher& publisher);
 
   Config config_;
   index::VectorStore store_;

@@ -118,6 +118,7 @@ Result<std::vector<Hit>> DatabaseImpl::search(std::span<const float> query,
     return Status::InvalidArgument(
         "per-query filters are for search_batch; search takes one filter");
   }
+  [[maybe_unused]] util::lock_trace::SearchScope timed;
   const uint64_t asked = util::lock_trace::now_ns();
   std::shared_lock lock(mutex_);
   util::lock_trace::search_wait(util::lock_trace::now_ns() - asked);

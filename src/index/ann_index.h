@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <source_location>
 #include <span>
 #include <type_traits>
@@ -62,6 +63,13 @@ class ExcludedAlready final : public Publisher {
   void run(void* step, void (*call)(void*)) override { call(step); }
 };
 
+// The filing of new rows, prepared alongside searches before the store
+// publishes them (AnnIndex::prepare_insert).
+class PreparedInsert {
+ public:
+  virtual ~PreparedInsert() = default;
+};
+
 class AnnIndex {
  public:
   virtual ~AnnIndex() = default;
@@ -95,6 +103,30 @@ class AnnIndex {
   }
   virtual void remove(uint32_t slot, Publisher& publisher) {
     publisher.exclusive([&] { remove(slot); });
+  }
+
+  // Inserting new rows with one exclusive step, shared with the store's
+  // publication of them (db/contents.h): prepare_insert() runs alongside
+  // searches once the store holds the rows of `slots` but before it
+  // publishes them (VectorStore::stage), `slot_end` being the store's
+  // slot_end() after publication; commit_insert(), inside the exclusive
+  // step that publishes them, files them without allocating or freeing;
+  // finish_insert(), after that step, does whatever the insert still owes
+  // (IVF: a retrain the new rows call for). A null preparation means the
+  // index cannot: the caller publishes the rows and calls insert_batch().
+  // Whether prepare_insert() would prepare now (so the caller stages rows
+  // only for an index that files them that way).
+  virtual bool prepares_inserts() const noexcept { return false; }
+  virtual Result<std::unique_ptr<PreparedInsert>> prepare_insert(std::span<const uint32_t> slots,
+                                                                 uint32_t slot_end) {
+    (void)slots;
+    (void)slot_end;
+    return std::unique_ptr<PreparedInsert>();
+  }
+  virtual void commit_insert(PreparedInsert& prepared) noexcept { (void)prepared; }
+  virtual Status finish_insert(Publisher& publisher) {
+    (void)publisher;
+    return Status::OK();
   }
 
   // Rebuild or retrain from the store's live rows.

@@ -115,6 +115,12 @@ class HnswIndex final : public AnnIndex {
                                       const SlotPredicate* filter) const;
   std::vector<util::Candidate> search(const QueryScorer& query, size_t k, const AnnKnobs& knobs,
                                       const SlotPredicate* filter) const override;
+  // The exact k nearest live slots matching `filter` (every live slot when
+  // null), by a scan of them: on the SQ8 codes where their error bounds
+  // allow, see hnsw_scan.cpp. Filtered searches answer through it when the
+  // planner or a failed walk chooses the scan.
+  std::vector<util::Candidate> scan_matches(const QueryScorer& query, size_t k,
+                                            const SlotPredicate* filter) const;
 
   // Refits the SQ8 grid to the current rows and re-encodes them.
   Status optimize() override;
@@ -197,6 +203,8 @@ class HnswIndex final : public AnnIndex {
   // The codes walks run on (own and trained, or a u8 store's borrowed);
   // null when walks go through QueryScorer (store codes or f32 rows).
   const hnsw::Sq8Codes* walk_codes() const noexcept;
+  // Whether scan_matches() scores the codes (they bound the true distances).
+  bool scans_codes() const noexcept;
   // What unlink() does with the nodes it takes out: kFree releases them
   // (exclusive access); kDetach moves the entry point off them and leaves
   // them, still holding their own lists, for release_detached(); kKeep

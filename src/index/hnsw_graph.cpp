@@ -5,6 +5,8 @@
 #include <thread>
 #include <utility>
 
+#include "util/lock_trace.h"
+
 namespace iqdb::index::hnsw {
 namespace {
 
@@ -94,29 +96,51 @@ size_t HnswGraph::read_links(uint32_t slot, uint32_t level, uint32_t* out) const
   std::atomic_ref<uint32_t> h = word(head(slot));
   uint32_t* list = level == 0 ? head(slot) : upper_list(slot, level);
   const size_t cap = max_links(level);
+  // Every word is loaded with acquire: a count seen is preceded by the
+  // links stored before it, and the second head load stays after the copy.
+  auto copy = [&](uint32_t head_word) {
+    size_t n = level == 0 ? head_word & kCountMask
+                          : word(list).load(std::memory_order_acquire) & kCountMask;
+    n = std::min(n, cap);
+    // Four per step: the loop's count and test cost as much as a copied link.
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+      out[i] = word(list + 1 + i).load(std::memory_order_acquire);
+      out[i + 1] = word(list + 2 + i).load(std::memory_order_acquire);
+      out[i + 2] = word(list + 3 + i).load(std::memory_order_acquire);
+      out[i + 3] = word(list + 4 + i).load(std::memory_order_acquire);
+    }
+    for (; i < n; ++i) out[i] = word(list + 1 + i).load(std::memory_order_acquire);
+    return n;
+  };
+  uint64_t waited_from = 0;
   for (unsigned spins = 0;; ++spins) {
     const uint32_t before = h.load(std::memory_order_acquire);
-    if ((before & kLockBit) == 0) {
-      size_t n = level == 0 ? before & kCountMask
-                            : word(list).load(std::memory_order_acquire) & kCountMask;
-      n = std::min(n, cap);
-      // Acquire loads keep the second head load after the copy. Four per
-      // step: the loop's count and test cost as much as a copied link.
-      size_t i = 0;
-      for (; i + 4 <= n; i += 4) {
-        out[i] = word(list + 1 + i).load(std::memory_order_acquire);
-        out[i + 1] = word(list + 2 + i).load(std::memory_order_acquire);
-        out[i + 2] = word(list + 3 + i).load(std::memory_order_acquire);
-        out[i + 3] = word(list + 4 + i).load(std::memory_order_acquire);
+    if (spins >= kReadSpins) {
+      // A writer holds the node (or keeps rewriting it), perhaps preempted
+      // while it does: never wait on it. Each link copied is one the list
+      // held at some moment of that write, so the copy is a list of nodes
+      // the graph links, only not one a single instant saw.
+      const size_t n = copy(before);
+      if constexpr (util::lock_trace::kEnabled) {
+        util::lock_trace::node_wait(util::lock_trace::now_ns() - waited_from, true);
       }
-      for (; i < n; ++i) out[i] = word(list + 1 + i).load(std::memory_order_acquire);
-      if (h.load(std::memory_order_acquire) == before) return n;
+      return n;
     }
-    if (spins < 64) {
-      cpu_relax();
-    } else {
-      std::this_thread::yield();
+    if ((before & kLockBit) == 0) {
+      const size_t n = copy(before);
+      if (h.load(std::memory_order_acquire) == before) {
+        if constexpr (util::lock_trace::kEnabled) {
+          if (spins != 0)
+            util::lock_trace::node_wait(util::lock_trace::now_ns() - waited_from, false);
+        }
+        return n;
+      }
     }
+    if constexpr (util::lock_trace::kEnabled) {
+      if (spins == 0) waited_from = util::lock_trace::now_ns();
+    }
+    cpu_relax();
   }
 }
 

@@ -14,8 +14,10 @@
 // Concurrency: a node's head word is a seqlock covering all of the node's
 // lists. Writers lock it (lock bit set), rewrite lists with release stores
 // and unlock (the version advances). Readers copy a list with acquire loads
-// and retry when the head changed or was locked, so they never see a torn
-// list and never block each other. Every access to list words is atomic
+// and retry when the head changed or was locked, for a bounded number of
+// spins: past them they keep the copy as read (see read_links), so a
+// reader never waits on a writer, which may be preempted while it holds a
+// node. Readers never block each other. Every access to list words is atomic
 // (std::atomic_ref), which keeps ThreadSanitizer precise.
 // A NodeInfo is written before its node is linked anywhere (the link's
 // release store publishes it), and changed otherwise only under exclusive
@@ -83,8 +85,13 @@ class HnswGraph {
   // access) and n <= max_links(level).
   void write_links(uint32_t slot, uint32_t level, const uint32_t* links, size_t n) noexcept;
 
-  // ---- Readers: a consistent copy of the list, safe against writers.
+  // ---- Readers: a copy of the list, safe against writers. Consistent
+  // (the list as it was at one instant) unless a writer holds or rewrites
+  // the node through kReadSpins retries; then each link copied is one the
+  // list held during that write (old or new), so every link is a node
+  // the graph links and the count never exceeds max_links(level).
   size_t read_links(uint32_t slot, uint32_t level, uint32_t* out) const noexcept;
+  static constexpr unsigned kReadSpins = 128;
   // Hints the cache about the node's list at `level`.
   void prefetch_links(uint32_t slot, uint32_t level) const noexcept;
 

@@ -66,14 +66,14 @@ std::vector<util::Candidate> HnswIndex::search(const QueryScorer& query, size_t 
   } else if (filter != nullptr && options_.plan_filters) {
     const FilterCount count = count_matches(*store_, *filter);
     const WalkPlan plan = plan_graph_walk(count, ef, config_.m, sq8, store_->dim());
-    if (plan.scan) return flat_search(query, k, filter);
+    if (plan.scan) return scan_matches(query, k, filter);
     budget = plan.expansion_budget;
     if (plan.subgraph) {
       subgraph = filter->matching_slots();
       matches = static_cast<size_t>(count.matches);
     }
   }
-  if (entry().slot == kNoSlot) return flat_search(query, k, filter);
+  if (entry().slot == kNoSlot) return scan_matches(query, k, filter);
   auto walk_in = [&](const auto& space, Rerank mode, float radius) {
     if (subgraph != nullptr) {
       return search_subgraph_in(space, query, k, ef, *filter, *subgraph, matches, mode, radius);
@@ -102,23 +102,23 @@ struct InSet {
   bool matches(uint32_t slot) const noexcept { return set->test(slot); }
 };
 
-// Up to `n` members of `set` spread evenly over it (its members at ranks
-// stride / 2, stride / 2 + stride, ...), ascending.
-size_t spread_members(const util::Bitmap& set, size_t total, size_t n, uint32_t* out) {
-  if (total == 0 || n == 0) return 0;
-  n = std::min(n, total);
-  const size_t stride = total / n;
-  size_t want = stride / 2, seen = 0, got = 0;
+// Up to `n` members of `set` spread over its slot range: the first member
+// at or after each of n evenly spaced points (and after the member taken
+// before), ascending. Reads each word at most once and counts none.
+size_t spread_members(const util::Bitmap& set, size_t n, uint32_t* out) {
   const std::vector<uint64_t>& words = set.words();
-  for (size_t w = 0; w < words.size() && got < n; ++w) {
-    const auto pc = static_cast<size_t>(std::popcount(words[w]));
-    for (uint64_t bits = words[w]; want < seen + pc && got < n; want += stride) {
-      // Drop the members below rank `want` within this word.
-      uint64_t b = bits;
-      for (size_t skip = want - seen; skip > 0; --skip) b &= b - 1;
-      out[got++] = static_cast<uint32_t>(w * 64 + static_cast<size_t>(std::countr_zero(b)));
-    }
-    seen += pc;
+  const size_t bits = words.size() * 64;
+  size_t got = 0, from = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const size_t point = std::max(from, (2 * i + 1) * bits / (2 * n));
+    size_t w = point / 64;
+    if (w >= words.size()) break;
+    uint64_t word = words[w] & (~uint64_t{0} << (point % 64));
+    while (word == 0 && ++w < words.size()) word = words[w];
+    if (word == 0) break;
+    const size_t member = w * 64 + static_cast<size_t>(std::countr_zero(word));
+    out[got++] = static_cast<uint32_t>(member);
+    from = member + 1;
   }
   return got;
 }
@@ -152,11 +152,11 @@ std::vector<util::Candidate> HnswIndex::search_subgraph_in(
   // and a walk among the matches would approach the nearest of them from
   // outside, where their subgraph is thin and its recall poor. The exact
   // scan of the matches answers those queries.
-  if (!near_match(cur.slot, matching, s)) return flat_search(query, k, &filter);
+  if (!near_match(cur.slot, matching, s)) return scan_matches(query, k, &filter);
   constexpr size_t kSeeds = FilterCosts::kSubgraphSeeds;
   uint32_t seeds[kSeeds];
   float seed_dists[kSeeds];
-  const size_t n = spread_members(matching, total, kSeeds, seeds);
+  const size_t n = spread_members(matching, kSeeds, seeds);
   space.distances(seeds, n, seed_dists);
   std::vector<Cand>& entries = s.entries;
   entries.assign(1, cur);
@@ -177,7 +177,7 @@ std::vector<util::Candidate> HnswIndex::search_subgraph_in(
   // in about 20 builds, missing the nearest match). Whatever the beam, the
   // scan answers those queries exactly; it also keeps the promise of
   // min(k, matching rows).
-  if (s.found.size() < std::min(std::max(ef, k), total)) return flat_search(query, k, &filter);
+  if (s.found.size() < std::min(std::max(ef, k), total)) return scan_matches(query, k, &filter);
   return rerank(query, s.found, k, mode, query_radius);
 }
 
@@ -203,9 +203,9 @@ std::vector<util::Candidate> HnswIndex::search_in(const Space& space, const Quer
   }
   hnsw::AcceptMatching<SlotPredicate> beam(*filter, ef, expansion_budget, s.entries, s.found);
   hnsw::search_layer(*graph_, space, 0, {&cur, 1}, s, beam);
-  if (beam.exhausted()) return flat_search(query, k, filter);
+  if (beam.exhausted()) return scan_matches(query, k, filter);
   std::vector<util::Candidate> hits = rerank(query, beam.take_sorted(), k, mode, query_radius);
-  if (hits.size() < k) return flat_search(query, k, filter);
+  if (hits.size() < k) return scan_matches(query, k, filter);
   return hits;
 }
 

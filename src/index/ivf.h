@@ -133,6 +133,13 @@ class IvfIndex final : public AnnIndex {
   Status update(uint32_t slot, Publisher& publisher) override;
   // Retrains alongside searches; only swapping the new model in is exclusive.
   Status optimize(Publisher& publisher) override;
+  // Once trained: the filing of file_alongside(), prepared before the
+  // store publishes the rows and committed in the step that does.
+  bool prepares_inserts() const noexcept override { return trained(); }
+  Result<std::unique_ptr<PreparedInsert>> prepare_insert(std::span<const uint32_t> slots,
+                                                         uint32_t slot_end) override;
+  void commit_insert(PreparedInsert& prepared) noexcept override;
+  Status finish_insert(Publisher& publisher) override;
 
   std::vector<util::Candidate> search(const QueryScorer& query, size_t k, const AnnKnobs& knobs,
                                       const SlotPredicate* filter) const override;
@@ -231,6 +238,12 @@ class IvfIndex final : public AnnIndex {
   // lists about to overflow copied bigger, alongside them; one exclusive
   // step then swaps the bigger lists in and appends, O(slots + lists grown).
   Status file_alongside(std::span<const uint32_t> slots, bool refile, Publisher& publisher);
+  // file_alongside() in two halves: prepared alongside searches (the slot
+  // map sized for `slot_end`), committed in an exclusive step.
+  struct PreparedFiling;
+  Status prepare_filing(std::span<const uint32_t> slots, bool refile, uint32_t slot_end,
+                        PreparedFiling& out) const;
+  void commit_filing(PreparedFiling& prepared) noexcept;
   Status insert_trained(std::span<const uint32_t> slots);
 
   std::vector<util::Candidate> search_flat(const QueryScorer& query, size_t k, size_t n_probes,

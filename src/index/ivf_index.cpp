@@ -423,25 +423,74 @@ Status IvfIndex::insert_batch(std::span<const uint32_t> slots, Publisher& publis
   }
 }
 
+// One filing prepared alongside searches: each row's list and codes, and
+// the bigger lists and slot map commit() swaps in.
+struct IvfIndex::PreparedFiling final : PreparedInsert {
+  std::vector<uint32_t> slots;
+  bool refile = false;
+  Filing filing;
+  ivf::InvertedLists::Growth growth;
+};
+
+Status IvfIndex::prepare_filing(std::span<const uint32_t> slots, bool refile, uint32_t slot_end,
+                                PreparedFiling& out) const {
+  // The writer is the only one changing the lists, so what is read here
+  // stays as read until the exclusive step that commits it.
+  IQDB_RETURN_IF_ERROR(check_filed(*model_, slots, refile));
+  out.slots.assign(slots.begin(), slots.end());
+  out.refile = refile;
+  IQDB_RETURN_IF_ERROR(encode_rows(*model_, slots, out.filing));
+  return model_->lists.prepare_growth(out.filing.labels, slot_end, out.growth);
+}
+
+void IvfIndex::commit_filing(PreparedFiling& prepared) noexcept {
+  ivf::InvertedLists& lists = model_->lists;
+  const std::span<const uint32_t> slots = prepared.slots;
+  lists.commit_growth(prepared.growth);
+  for (size_t i = 0; i < slots.size(); ++i) {
+    if (prepared.refile) lists.remove(slots[i]);
+    lists.append_reserved(prepared.filing.labels[i], slots[i],
+                          entry(*model_, prepared.filing, slots, i));
+  }
+  lists.add_to_total(slots.size());
+}
+
 Status IvfIndex::file_alongside(std::span<const uint32_t> slots, bool refile,
                                 Publisher& publisher) {
-  // The writer is the only one changing the lists, so what is read here
-  // stays as read until the exclusive step below.
-  IQDB_RETURN_IF_ERROR(check_filed(*model_, slots, refile));
-  Filing filing;
-  IQDB_RETURN_IF_ERROR(encode_rows(*model_, slots, filing));
-  ivf::InvertedLists& lists = model_->lists;
-  ivf::InvertedLists::Growth growth;
-  IQDB_RETURN_IF_ERROR(lists.prepare_growth(filing.labels, store_->slot_end(), growth));
-  publisher.exclusive([&] {
-    lists.commit_growth(growth);
-    for (size_t i = 0; i < slots.size(); ++i) {
-      if (refile) lists.remove(slots[i]);
-      lists.append_reserved(filing.labels[i], slots[i], entry(*model_, filing, slots, i));
-    }
-    lists.add_to_total(slots.size());
-  });
-  return Status::OK();  // buffers the lists outgrew are freed with `growth`, here
+  PreparedFiling prepared;
+  IQDB_RETURN_IF_ERROR(prepare_filing(slots, refile, store_->slot_end(), prepared));
+  publisher.exclusive([&] { commit_filing(prepared); });
+  return Status::OK();  // buffers the lists outgrew are freed with `prepared`, here
+}
+
+Result<std::unique_ptr<PreparedInsert>> IvfIndex::prepare_insert(std::span<const uint32_t> slots,
+                                                                 uint32_t slot_end) {
+  try {
+    // Untrained, rows wait in pending_ and a training reads the store's
+    // live rows, which do not include unpublished ones yet.
+    if (!trained()) return std::unique_ptr<PreparedInsert>();
+    auto prepared = std::make_unique<PreparedFiling>();
+    IQDB_RETURN_IF_ERROR(prepare_filing(slots, false, slot_end, *prepared));
+    return std::unique_ptr<PreparedInsert>(std::move(prepared));
+  } catch (const std::bad_alloc&) {
+    return out_of_memory();
+  }
+}
+
+void IvfIndex::commit_insert(PreparedInsert& prepared) noexcept {
+  commit_filing(static_cast<PreparedFiling&>(prepared));
+}
+
+Status IvfIndex::finish_insert(Publisher& publisher) {
+  try {
+    if (!wants_retrain()) return Status::OK();
+    Training t;
+    IQDB_RETURN_IF_ERROR(prepare_training(t));
+    publisher.exclusive([&] { install(t); });
+    return Status::OK();
+  } catch (const std::bad_alloc&) {
+    return out_of_memory();
+  }
 }
 
 Status IvfIndex::update(uint32_t slot, Publisher& publisher) {

@@ -158,6 +158,7 @@ Result<PayloadIndex> PayloadIndex::decode(std::span<const uint8_t> bytes,
       auto& values = field.by_type[static_cast<size_t>(value->type())];
       auto it = values.emplace(std::move(*value), Postings{}).first;
       if (!read_postings(in, live, false, it->second)) return corrupt("malformed postings");
+      if (!it->second.empty()) added(it->second, it->second.back());
       last = &it->first;
     }
     field.distinct = keys;

@@ -31,11 +31,35 @@ void erase_sorted(std::vector<uint32_t>& postings, uint32_t slot) noexcept {
 template <class It>
 void set_range(It first, It last, util::Bitmap& out) {
   for (; first != last; ++first) {
-    for (uint32_t slot : first->second) out.set(slot);
+    if (first->second.has_dense) {
+      // Only up to the word of the largest slot, as set_sorted() would.
+      out.or_words(first->second.dense, size_t{first->second.back()} / 64 + 1);
+    } else {
+      out.set_sorted(first->second);
+    }
   }
 }
 
 }  // namespace
+
+void PayloadIndex::added(Postings& postings, uint32_t slot) {
+  if (postings.has_dense) {
+    postings.dense.set(slot);
+  } else if (!postings.empty() && postings.size() * 32 >= size_t{postings.back()} + 1) {
+    postings.dense = util::Bitmap();
+    postings.dense.set_sorted(postings);
+    postings.has_dense = true;
+  }
+}
+
+void PayloadIndex::removed(Postings& postings, uint32_t slot) noexcept {
+  if (!postings.has_dense) return;
+  postings.dense.reset(slot);
+  if (postings.empty() || postings.size() * 64 < size_t{postings.back()} + 1) {
+    postings.dense = util::Bitmap();
+    postings.has_dense = false;
+  }
+}
 
 bool PayloadIndex::KeyLess::operator()(const Value& a, const Value& b) const noexcept {
   switch (a.type()) {
@@ -98,6 +122,7 @@ void PayloadIndex::add_field(const std::string& name, const Value& value, uint32
     ++field.distinct;
   }
   insert_sorted(v->second, slot);
+  added(v->second, slot);
 }
 
 void PayloadIndex::remove(uint32_t slot, const Metadata* metadata) noexcept {
@@ -122,6 +147,7 @@ void PayloadIndex::remove_field(const std::string& name, const Value& value, uin
   auto v = values.find(value);
   if (v == values.end()) return;
   erase_sorted(v->second, slot);
+  removed(v->second, slot);
   if (v->second.empty()) {
     values.erase(v);
     --field.distinct;
@@ -152,7 +178,8 @@ size_t PayloadIndex::memory_bytes() const noexcept {
     bytes += name.capacity() + sizeof(Field) + field.nan.capacity() * sizeof(uint32_t);
     for (const auto& values : field.by_type) {
       for (const auto& [value, postings] : values) {
-        bytes += sizeof(Value) + 48 + postings.capacity() * sizeof(uint32_t);
+        bytes += sizeof(Value) + 48 + postings.capacity() * sizeof(uint32_t) +
+                 postings.dense.memory_bytes();
       }
     }
   }

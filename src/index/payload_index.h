@@ -114,7 +114,16 @@ class PayloadIndex {
   struct KeyLess {
     bool operator()(const Value& a, const Value& b) const noexcept;
   };
-  using Postings = std::vector<uint32_t>;  // ascending slots
+  // Ascending slots. A value held by many slots also keeps them as a bitmap
+  // (dense), so a filter reads its set a word at a time: from when the list
+  // is as large as the bitmap (4 bytes a slot against one bit per slot up
+  // to the largest) until it is half that.
+  struct Postings : std::vector<uint32_t> {
+    util::Bitmap dense;
+    bool has_dense = false;
+  };
+  static void added(Postings& postings, uint32_t slot);
+  static void removed(Postings& postings, uint32_t slot) noexcept;
   struct Field {
     std::array<std::map<Value, Postings, KeyLess>, 5> by_type;  // Value::Type index
     Postings nan;                                               // doubles that are NaN

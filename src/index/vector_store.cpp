@@ -161,6 +161,20 @@ Result<VectorStore::UpsertResult> VectorStore::upsert(const VectorId& id,
     slot_of_.insert(id, slot);
     ++live_count_;
   }
+  write_row(slot, vector);
+  if (replaced) payload_.remove(slot, metadata_[slot].get());
+  payload_.add(slot, meta.get());
+  metadata_[slot] = std::move(meta);
+  if (storage_.type == StorageType::kSq8 && !has_codes_ &&
+      live_count_ >= VectorStorage::kSq8TrainingRows) {
+    // Out of memory leaves the store untrained and consistent; the next
+    // upsert tries again.
+    (void)train();
+  }
+  return UpsertResult{slot, replaced};
+}
+
+void VectorStore::write_row(uint32_t slot, std::span<const float> vector) noexcept {
   if (has_f32_) {
     float* row = mutable_row(slot);
     std::memcpy(row, vector.data(), dim_ * sizeof(float));
@@ -172,16 +186,43 @@ Result<VectorStore::UpsertResult> VectorStore::upsert(const VectorId& id,
   reinterpret_cast<float*>(sq_norms_.data())[slot] = sq <= double(std::numeric_limits<float>::max())
                                                          ? static_cast<float>(sq)
                                                          : std::numeric_limits<float>::infinity();
-  if (replaced) payload_.remove(slot, metadata_[slot].get());
-  payload_.add(slot, meta.get());
-  metadata_[slot] = std::move(meta);
-  if (storage_.type == StorageType::kSq8 && !has_codes_ &&
-      live_count_ >= VectorStorage::kSq8TrainingRows) {
-    // Out of memory leaves the store untrained and consistent; the next
-    // upsert tries again.
-    (void)train();
+}
+
+Result<uint32_t> VectorStore::stage(std::span<const float> vector) {
+  IQDB_RETURN_IF_ERROR(check_vector(vector));
+  // A reused slot may still be read by a scan that skips dead slots only
+  // after scoring them; only slots past slot_end() are never read. An
+  // untrained SQ8 store may train on publication, which rewrites every row.
+  if (!free_slots_.empty() || slot_end_ == kNoSlot) return kNoSlot;
+  if (storage_.type == StorageType::kSq8 && !has_codes_) return kNoSlot;
+  const size_t end = size_t{slot_end_} + 1;
+  // Growing an arena here would move nothing, but the first grow sets the
+  // base address readers use: only arenas prepare_room() already grew.
+  if ((has_f32_ && rows_.committed_bytes() < end * stride_floats_ * sizeof(float)) ||
+      (has_codes_ && codes_.committed_bytes() < end * code_stride_bytes_) ||
+      norms_.committed_bytes() < end * sizeof(float) ||
+      sq_norms_.committed_bytes() < end * sizeof(float)) {
+    return kNoSlot;
   }
-  return UpsertResult{slot, replaced};
+  write_row(slot_end_, vector);
+  return slot_end_;
+}
+
+Status VectorStore::publish(uint32_t slot, const VectorId& id, std::unique_ptr<Metadata> metadata) {
+  if (slot != slot_end_ || !free_slots_.empty() || find(id) != kNoSlot) {
+    return Status::InvalidArgument("publishing a row that was not staged for a new id");
+  }
+  slot_of_.reserve(slot_of_.size() + 1);  // may throw before anything changes
+  auto s = allocate_slot();               // slot_end_: the arenas already hold it
+  if (!s) return s.status();
+  ids_[slot] = id;
+  sequence_[slot] = next_sequence_++;
+  live_[slot] = 1;
+  slot_of_.insert(id, slot);
+  ++live_count_;
+  payload_.add(slot, metadata.get());
+  metadata_[slot] = std::move(metadata);
+  return Status::OK();
 }
 
 uint32_t VectorStore::remove(const VectorId& id) {

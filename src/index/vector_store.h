@@ -166,6 +166,22 @@ class VectorStore {
   Room prepare_room(size_t n);
   void commit_room(Room& room) noexcept;
 
+  // upsert() of a new id in two parts, so that the row is written alongside
+  // readers and only the record is published in the exclusive step (with
+  // whatever an index files for it, db/contents.h):
+  //  - stage() checks the vector (kInvalidArgument as upsert()) and writes
+  //    its row, codes and norms into the slot the next new record takes,
+  //    when that slot lies past slot_end(), where no reader looks, and
+  //    prepare_room() has grown the arenas for it. Returns the slot, or
+  //    kNoSlot when it cannot (a freed slot is to be reused; an SQ8 store
+  //    not trained yet); upsert() then does the whole write.
+  //  - publish() makes the staged slot the record of `id` (absent from the
+  //    store): O(1) but for the payload index. Requires commit_room() of a
+  //    prepare_room(1) first, and no other change since stage().
+  // A staged row that is never published is overwritten by the next write.
+  Result<uint32_t> stage(std::span<const float> vector);
+  Status publish(uint32_t slot, const VectorId& id, std::unique_ptr<Metadata> metadata);
+
   // Frees the slot of `id`; returns it, or kNoSlot when absent.
   uint32_t remove(const VectorId& id);
   // remove() in two steps, for indices that unlink a slot while searches
@@ -212,6 +228,8 @@ class VectorStore {
   // The payload index from its section, or rebuilt from the metadata when
   // the section is absent or rejected. Requires live_ and metadata_ loaded.
   void load_payload(const SectionSource& source);
+  // Writes the row, code row and norms of `slot` (its arenas hold it).
+  void write_row(uint32_t slot, std::span<const float> vector) noexcept;
   // Writes the code row of `slot` from f32 values (requires has_codes_).
   void encode_row(uint32_t slot, const float* values) noexcept;
 

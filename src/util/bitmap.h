@@ -13,6 +13,20 @@
 
 namespace iqdb::util {
 
+// Set bits of a word. Built without a popcount instruction (x86-64 before
+// -mpopcnt), std::popcount is a library call; the bit-parallel sum is
+// several times cheaper there.
+inline size_t popcount64(uint64_t x) noexcept {
+#if defined(__x86_64__) && !defined(__POPCNT__)
+  x -= (x >> 1) & 0x5555555555555555ull;
+  x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+  x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0Full;
+  return static_cast<size_t>((x * 0x0101010101010101ull) >> 56);
+#else
+  return static_cast<size_t>(std::popcount(x));
+#endif
+}
+
 class Bitmap {
  public:
   Bitmap() = default;
@@ -32,9 +46,36 @@ class Bitmap {
     const size_t w = i / 64;
     if (w < words_.size()) words_[w] &= ~(uint64_t{1} << (i % 64));
   }
+  // Adds `slots`, which must be ascending: one word write per run of slots
+  // sharing a word.
+  template <class Slots>
+  void set_sorted(const Slots& slots) {
+    if (slots.empty()) return;
+    const size_t need = static_cast<size_t>(slots.back()) / 64 + 1;
+    if (words_.size() < need) words_.resize(need, 0);
+    size_t w = static_cast<size_t>(slots.front()) / 64;
+    uint64_t bits = 0;
+    for (const auto slot : slots) {
+      const size_t sw = static_cast<size_t>(slot) / 64;
+      if (sw != w) {
+        words_[w] |= bits;
+        bits = 0;
+        w = sw;
+      }
+      bits |= uint64_t{1} << (slot % 64);
+    }
+    words_[w] |= bits;
+  }
+  // Adds the members in the first n words of `o` (a set_sorted() of them
+  // would leave the same words).
+  void or_words(const Bitmap& o, size_t n) {
+    n = std::min(n, o.words_.size());
+    if (words_.size() < n) words_.resize(n, 0);
+    for (size_t i = 0; i < n; ++i) words_[i] |= o.words_[i];
+  }
   size_t count() const noexcept {
     size_t n = 0;
-    for (uint64_t w : words_) n += static_cast<size_t>(std::popcount(w));
+    for (uint64_t w : words_) n += popcount64(w);
     return n;
   }
   bool none() const noexcept {

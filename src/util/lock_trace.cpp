@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <sys/resource.h>
 #include <mutex>
 #include <vector>
 
@@ -47,6 +48,11 @@ const char* short_name(const char* file) {
   return src ? src + 4 : file;
 }
 
+struct SlowSearch {
+  uint64_t count = 0, wall_ns = 0, cpu_ns = 0;
+  long minor_faults = 0, major_faults = 0, voluntary = 0, involuntary = 0;
+};
+
 class Table {
  public:
   ~Table() { print(); }
@@ -62,6 +68,26 @@ class Table {
   void add_search(uint64_t wait_ns) {
     std::lock_guard l(mu_);
     searches_.add(wait_ns, wait_ns);
+  }
+  void add_node_wait(uint64_t wait_ns, bool gave_up) {
+    std::lock_guard l(mu_);
+    (gave_up ? node_gave_up_ : node_waits_).add(wait_ns, wait_ns);
+  }
+  void add_slow_search(const SlowSearch& s) {
+    std::lock_guard l(mu_);
+    ++slow_.count;
+    slow_.wall_ns += s.wall_ns;
+    slow_.cpu_ns += s.cpu_ns;
+    slow_.minor_faults += s.minor_faults;
+    slow_.major_faults += s.major_faults;
+    slow_.voluntary += s.voluntary;
+    slow_.involuntary += s.involuntary;
+    if (slowest_.size() < kSlowest) {
+      slowest_.push_back(s);
+    } else {
+      auto least = std::min_element(slowest_.begin(), slowest_.end(), by_wall);
+      if (least->wall_ns < s.wall_ns) *least = s;
+    }
   }
 
  private:
@@ -90,11 +116,33 @@ class Table {
     }
     std::fprintf(stderr, "searches waiting for the lock shared (us; wait = hold here)\n");
     line("search", searches_);
+    std::fprintf(stderr, "graph readers waiting on a node a writer held (us; wait = hold here)\n");
+    line("node, then consistent", node_waits_);
+    line("node, took it as it stood", node_gave_up_);
+    std::fprintf(stderr,
+                 "searches over 1 ms: %llu; wall %.1f us, cpu %.1f us, minor faults %ld, major "
+                 "faults %ld, voluntary switches %ld, involuntary switches %ld\n",
+                 static_cast<unsigned long long>(slow_.count), double(slow_.wall_ns) / 1e3,
+                 double(slow_.cpu_ns) / 1e3, slow_.minor_faults, slow_.major_faults,
+                 slow_.voluntary, slow_.involuntary);
+    std::sort(slowest_.begin(), slowest_.end(),
+              [](const SlowSearch& a, const SlowSearch& b) { return by_wall(b, a); });
+    for (const SlowSearch& s : slowest_) {
+      std::fprintf(stderr,
+                   "  slow search: wall %.1f us, cpu %.1f us, faults %ld minor %ld major, "
+                   "switches %ld voluntary %ld involuntary\n",
+                   double(s.wall_ns) / 1e3, double(s.cpu_ns) / 1e3, s.minor_faults, s.major_faults,
+                   s.voluntary, s.involuntary);
+    }
   }
+  static bool by_wall(const SlowSearch& a, const SlowSearch& b) { return a.wall_ns < b.wall_ns; }
+  static constexpr size_t kSlowest = 8;
 
   std::mutex mu_;
   std::vector<Site> sites_;
-  Stats searches_;
+  Stats searches_, node_waits_, node_gave_up_;
+  SlowSearch slow_;
+  std::vector<SlowSearch> slowest_;
 };
 
 Table& table() {
@@ -123,6 +171,49 @@ void exclusive_step(uint64_t wait_ns, uint64_t hold_ns, uint64_t cpu_ns) noexcep
 void search_wait(uint64_t wait_ns) noexcept {
   try {
     table().add_search(wait_ns);
+  } catch (...) {
+  }
+}
+
+void node_wait(uint64_t wait_ns, bool gave_up) noexcept {
+  try {
+    table().add_node_wait(wait_ns, gave_up);
+  } catch (...) {
+  }
+}
+
+namespace {
+
+rusage thread_usage() noexcept {
+  rusage u{};
+  getrusage(RUSAGE_THREAD, &u);
+  return u;
+}
+
+}  // namespace
+
+SearchScope::SearchScope() noexcept : wall_ns_(now_ns()), cpu_ns_(thread_cpu_ns()) {
+  const rusage u = thread_usage();
+  minor_faults_ = u.ru_minflt;
+  major_faults_ = u.ru_majflt;
+  voluntary_ = u.ru_nvcsw;
+  involuntary_ = u.ru_nivcsw;
+}
+
+SearchScope::~SearchScope() {
+  const uint64_t wall = now_ns() - wall_ns_;
+  if (wall < 1'000'000) return;
+  const rusage u = thread_usage();
+  SlowSearch s;
+  s.count = 1;
+  s.wall_ns = wall;
+  s.cpu_ns = thread_cpu_ns() - cpu_ns_;
+  s.minor_faults = u.ru_minflt - minor_faults_;
+  s.major_faults = u.ru_majflt - major_faults_;
+  s.voluntary = u.ru_nvcsw - voluntary_;
+  s.involuntary = u.ru_nivcsw - involuntary_;
+  try {
+    table().add_slow_search(s);
   } catch (...) {
   }
 }

@@ -408,5 +408,50 @@ TEST_CASE("payload index: declared fields, kept by a section of their rule") {
   }
 }
 
+TEST_CASE("payload index: a value held by many slots answers the same through its bitmap") {
+  std::mt19937 rng(7);
+  VectorStore store(4, Metric::kL2);
+  auto put = [&](uint64_t id, int64_t cls) {
+    const Metadata m{{"cls", Value(cls)}};
+    REQUIRE(store.upsert(VectorId(id), vec(rng), &m).ok());
+  };
+  const Filter one = Filter::eq("cls", Value(int64_t{1}));
+  const Filter ones = Filter::in("cls", {Value(int64_t{1}), Value(int64_t{3})});
+  auto check = [&](const VectorStore& st) {
+    for (const Filter* f : {&one, &ones}) {
+      const auto got = st.payload().evaluate(*f);
+      REQUIRE(got.has_value());
+      size_t members = 0;
+      for (uint32_t s = 0; s < st.slot_end(); ++s) {
+        const Metadata* m = st.metadata(s);
+        const bool want = st.is_live(s) && m != nullptr && f->matches(*m);
+        CHECK(got->test(s) == want);
+        members += want ? 1 : 0;
+      }
+      CHECK(got->count() == members);
+    }
+  };
+  // Every row holds 1: its list is far larger than a bitmap of the slots.
+  for (uint64_t id = 0; id < 3000; ++id) put(id, 1);
+  check(store);
+  // Most leave (a few of the last slots stay), so the bitmap is dropped;
+  // others take value 3, then 1 again.
+  for (uint64_t id = 0; id < 2990; ++id) REQUIRE(store.remove(VectorId(id)) != kNoSlot);
+  check(store);
+  for (uint64_t id = 5000; id < 6000; ++id) put(id, id % 2 == 0 ? 1 : 3);
+  check(store);
+  for (uint64_t id = 5000; id < 5600; ++id) put(id, 2);  // replaced: leave 1 and 3
+  check(store);
+  Sink sink;
+  store.save(sink);
+  testing::FakeSource source(sink.sections);
+  auto loaded = VectorStore::load(4, Metric::kL2, source);
+  REQUIRE(loaded.ok());
+  check(*loaded);
+  for (const Filter* f : {&one, &ones}) {
+    CHECK(loaded->payload().evaluate(*f)->words() == store.payload().evaluate(*f)->words());
+  }
+}
+
 }  // namespace
 }  // namespace iqdb::index

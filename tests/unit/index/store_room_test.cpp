@@ -1,12 +1,15 @@
 // VectorStore::prepare_room / commit_room: the growth a write needs is made
 // before its exclusive step, so that step finds room for its records, and
-// making or committing room changes no record a reader can see.
+// making or committing room changes no record a reader can see. stage /
+// publish: a new record's row is written where no reader looks, and only
+// publishing it makes it a record.
 #include <doctest/doctest.h>
 
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "iqdb/filter.h"
 #include "index/vector_store.h"
 
 namespace iqdb::index {
@@ -84,6 +87,92 @@ TEST_CASE("store: room counts freed slots, and an empty room commits as a no-op"
   }
   CHECK(store.size() == 40);
   CHECK(store.slot_end() == 40);
+}
+
+TEST_CASE("store: a staged row is no record until published, then reads back as upsert writes it") {
+  VectorStore store(kDim, Metric::kL2);
+  // The first record sets the arenas' base: nothing to stage into yet.
+  {
+    VectorStore::Room room = store.prepare_room(1);
+    store.commit_room(room);
+    auto staged = store.stage(vec(0));
+    REQUIRE(staged.ok());
+    CHECK(*staged == kNoSlot);
+    REQUIRE(store.upsert(VectorId(0), vec(0), nullptr).ok());
+  }
+  for (uint64_t id = 1; id < 300; ++id) {
+    CAPTURE(id);
+    const uint32_t end = store.slot_end();
+    VectorStore::Room room = store.prepare_room(1);
+    auto staged = store.stage(vec(id));
+    REQUIRE(staged.ok());
+    REQUIRE(*staged == end);
+    // Nothing a reader sees changed: same slots, same records.
+    CHECK(store.slot_end() == end);
+    CHECK(!store.is_live(end));
+    CHECK(store.find(VectorId(id)) == kNoSlot);
+    check_records(store, id);
+    CHECK(std::vector<float>(store.row(end), store.row(end) + kDim) == vec(id));
+    store.commit_room(room);
+    const Metadata m = meta(id);
+    REQUIRE(store.publish(end, VectorId(id), id % 2 == 1 ? std::make_unique<Metadata>(m) : nullptr)
+                .ok());
+    CHECK(store.is_live(end));
+    check_records(store, id + 1);
+  }
+  // Metadata published this way is in the payload index like upsert's.
+  CHECK(store.payload().live_count() == 300);
+  const auto seven = store.payload().evaluate(Filter::eq("id", Value(int64_t(7))));
+  REQUIRE(seven.has_value());
+  CHECK(seven->count() == 1);
+  CHECK(seven->test(store.find(VectorId(7))));
+}
+
+TEST_CASE("store: stage refuses what upsert would refuse, and slots a reader may still read") {
+  VectorStore store(kDim, Metric::kL2);
+  for (uint64_t id = 0; id < 10; ++id) REQUIRE(store.upsert(VectorId(id), vec(id), nullptr).ok());
+  VectorStore::Room room = store.prepare_room(1);
+  store.commit_room(room);
+  // An unpublished staged row is overwritten by the next write there.
+  auto staged = store.stage(vec(50));
+  REQUIRE(staged.ok());
+  REQUIRE(*staged == 10);
+  auto r = store.upsert(VectorId(11), vec(11), nullptr);
+  REQUIRE(r.ok());
+  CHECK(r->slot == 10);
+  CHECK(std::vector<float>(store.row(10), store.row(10) + kDim) == vec(11));
+  // Publishing a slot that was not staged for a new id fails and changes nothing.
+  CHECK(!store.publish(3, VectorId(99), nullptr).ok());
+  CHECK(!store.publish(store.slot_end(), VectorId(4), nullptr).ok());
+  CHECK(store.size() == 11);
+  CHECK(store.find(VectorId(99)) == kNoSlot);
+  // A freed slot would be reused: a search may score it before skipping it.
+  REQUIRE(store.remove(VectorId(2)) != kNoSlot);
+  VectorStore::Room again = store.prepare_room(1);
+  store.commit_room(again);
+  staged = store.stage(vec(60));
+  REQUIRE(staged.ok());
+  CHECK(*staged == kNoSlot);
+
+  // u8 rows hold whole numbers in [0, 255] only: refused, nothing written.
+  VectorStore u8(kDim, Metric::kL2, VectorStorage{StorageType::kU8});
+  std::vector<float> whole(kDim, 3.0f);
+  REQUIRE(u8.upsert(VectorId(1), whole, nullptr).ok());
+  VectorStore::Room u8_room = u8.prepare_room(1);
+  u8.commit_room(u8_room);
+  std::vector<float> bad(kDim, 0.5f);
+  CHECK(u8.stage(bad).status().code() == StatusCode::kInvalidArgument);
+  CHECK(u8.size() == 1);
+  CHECK(u8.slot_end() == 1);
+
+  // SQ8 before training may train on publication: not staged.
+  VectorStore sq8(kDim, Metric::kL2, VectorStorage{StorageType::kSq8});
+  REQUIRE(sq8.upsert(VectorId(1), vec(1), nullptr).ok());
+  VectorStore::Room sq8_room = sq8.prepare_room(1);
+  sq8.commit_room(sq8_room);
+  auto sq8_staged = sq8.stage(vec(2));
+  REQUIRE(sq8_staged.ok());
+  CHECK(*sq8_staged == kNoSlot);
 }
 
 }  // namespace iqdb::index

@@ -73,6 +73,17 @@ class HnswGraph {
 
   NodeInfo& info(uint32_t slot) noexcept { return nodes()[slot]; }
   const NodeInfo& info(uint32_t slot) const noexcept { return nodes()[slot]; }
+  // For readers that run beside inserts without reaching the node through
+  // a link (the exact scan of a filter's matches): an insert writes the
+  // node's codes, then marks it present with a release store, so a reader
+  // that sees it present (acquire) sees its codes.
+  void mark_present(uint32_t slot) noexcept {
+    std::atomic_ref<uint8_t>(nodes()[slot].present).store(1, std::memory_order_release);
+  }
+  bool present_acquire(uint32_t slot) const noexcept {
+    return std::atomic_ref<uint8_t>(const_cast<NodeInfo&>(nodes()[slot]).present)
+               .load(std::memory_order_acquire) != 0;
+  }
 
   // ---- Writers: lock the node (through NodeLock), read or replace its
   // lists, unlock.

@@ -218,7 +218,7 @@ Status HnswIndex::insert_shared(uint32_t slot) {
   }
   const bool sq8 = sync_->sq8_ready.load(std::memory_order_acquire);
   encode_codes(slot);
-  node.present = 1;
+  graph_->mark_present(slot);
 
   std::unique_lock<std::mutex> top(sync_->entry_mutex, std::defer_lock);
   EntryPoint ep = entry();

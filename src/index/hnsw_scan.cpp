@@ -118,7 +118,7 @@ std::vector<util::Candidate> HnswIndex::scan_matches(const QueryScorer& query, s
   size_t n = 0;
   auto visit = [&](uint32_t slot) {
     if (!store_->is_live(slot)) return;
-    if (slot >= capacity || graph_->info(slot).present == 0) {
+    if (slot >= capacity || !graph_->present_acquire(slot)) {
       pending.push_back(slot);
       return;
     }

@@ -224,6 +224,8 @@ class IvfIndex final : public AnnIndex {
   // (const: may run alongside searches), then swapped in (exclusive).
   Status prepare_training(Training& out) const;
   void install(Training& t);
+  // prepare_training beside searches, then install in one exclusive step.
+  Status train_alongside(Publisher& publisher);
   Status add_rows(Model& model, std::span<const uint32_t> slots) const;
   // add_rows() in two halves, for filing alongside searches.
   struct Filing;

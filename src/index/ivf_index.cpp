@@ -411,16 +411,21 @@ Status IvfIndex::insert_batch(std::span<const uint32_t> slots, Publisher& publis
       }
       if (!s.ok() || !trained() || !wants_retrain()) return s;
     }
-    // (Re)training: k-means and filing every row run alongside searches
-    // (the store already holds `slots`, so the new model covers them); only
-    // the swap is exclusive.
-    Training t;
-    IQDB_RETURN_IF_ERROR(prepare_training(t));
-    publisher.exclusive([&] { install(t); });
-    return Status::OK();
+    // (Re)training; the store already holds `slots`, so the new model
+    // covers them.
+    return train_alongside(publisher);
   } catch (const std::bad_alloc&) {
     return out_of_memory();
   }
+}
+
+// k-means and filing every row run alongside searches; only the swap is
+// exclusive.
+Status IvfIndex::train_alongside(Publisher& publisher) {
+  Training t;
+  IQDB_RETURN_IF_ERROR(prepare_training(t));
+  publisher.exclusive([&] { install(t); });
+  return Status::OK();
 }
 
 // One filing prepared alongside searches: each row's list and codes, and
@@ -483,11 +488,7 @@ void IvfIndex::commit_insert(PreparedInsert& prepared) noexcept {
 
 Status IvfIndex::finish_insert(Publisher& publisher) {
   try {
-    if (!wants_retrain()) return Status::OK();
-    Training t;
-    IQDB_RETURN_IF_ERROR(prepare_training(t));
-    publisher.exclusive([&] { install(t); });
-    return Status::OK();
+    return wants_retrain() ? train_alongside(publisher) : Status::OK();
   } catch (const std::bad_alloc&) {
     return out_of_memory();
   }

@@ -13,6 +13,7 @@
 #include "db/result_cache.h"
 #include "index/ivf.h"
 #include "index/scorer.h"
+#include "unit/index/counting_publisher.h"
 
 namespace iqdb::db {
 namespace {
@@ -27,17 +28,7 @@ std::vector<float> vec(uint64_t id) {
   return v;
 }
 
-// Runs each step at once and counts them.
-class CountingPublisher final : public index::Publisher {
- public:
-  size_t steps = 0;
-
- protected:
-  void run(void* step, void (*call)(void*)) override {
-    ++steps;
-    call(step);
-  }
-};
+using index::testing::CountingPublisher;
 
 const index::IvfIndex& ivf_of(const Contents& c) {
   const auto* ivf = dynamic_cast<const index::IvfIndex*>(c.ann());

@@ -9,6 +9,7 @@
 
 #include "index/ivf.h"
 #include "index/scorer.h"
+#include "unit/index/counting_publisher.h"
 #include "index/vector_store.h"
 
 namespace iqdb::index {
@@ -17,17 +18,7 @@ namespace {
 using Pq = IvfConfig::Pq;
 constexpr size_t kDim = 8;
 
-// Runs each step at once and counts them.
-class CountingPublisher final : public Publisher {
- public:
-  size_t steps = 0;
-
- protected:
-  void run(void* step, void (*call)(void*)) override {
-    ++steps;
-    call(step);
-  }
-};
+using testing::CountingPublisher;
 
 std::vector<float> rows(size_t n, uint32_t seed) {
   std::mt19937 rng(seed);

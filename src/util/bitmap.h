@@ -27,6 +27,25 @@ inline size_t popcount64(uint64_t x) noexcept {
 #endif
 }
 
+// Set bits of n words: with the popcount instruction when the CPU has it,
+// even in a build that does not assume it.
+#if defined(__x86_64__) && !defined(__POPCNT__) && defined(__GNUC__)
+__attribute__((target("popcnt"))) inline size_t count_words_popcnt(const uint64_t* w,
+                                                                   size_t n) noexcept {
+  size_t total = 0;
+  for (size_t i = 0; i < n; ++i) total += static_cast<size_t>(__builtin_popcountll(w[i]));
+  return total;
+}
+#endif
+inline size_t count_words(const uint64_t* w, size_t n) noexcept {
+#if defined(__x86_64__) && !defined(__POPCNT__) && defined(__GNUC__)
+  if (__builtin_cpu_supports("popcnt")) return count_words_popcnt(w, n);
+#endif
+  size_t total = 0;
+  for (size_t i = 0; i < n; ++i) total += popcount64(w[i]);
+  return total;
+}
+
 class Bitmap {
  public:
   Bitmap() = default;
@@ -68,16 +87,15 @@ class Bitmap {
   }
   // Adds the members in the first n words of `o` (a set_sorted() of them
   // would leave the same words).
+  // Words past this set's end are copied, not cleared and or'ed.
   void or_words(const Bitmap& o, size_t n) {
     n = std::min(n, o.words_.size());
-    if (words_.size() < n) words_.resize(n, 0);
-    for (size_t i = 0; i < n; ++i) words_[i] |= o.words_[i];
+    const size_t shared = std::min(n, words_.size());
+    for (size_t i = 0; i < shared; ++i) words_[i] |= o.words_[i];
+    words_.insert(words_.end(), o.words_.begin() + static_cast<std::ptrdiff_t>(shared),
+                  o.words_.begin() + static_cast<std::ptrdiff_t>(n));
   }
-  size_t count() const noexcept {
-    size_t n = 0;
-    for (uint64_t w : words_) n += popcount64(w);
-    return n;
-  }
+  size_t count() const noexcept { return count_words(words_.data(), words_.size()); }
   bool none() const noexcept {
     return std::all_of(words_.begin(), words_.end(), [](uint64_t w) { return w == 0; });
   }

@@ -44,5 +44,42 @@ TEST_CASE("bitmap: set_sorted equals set() of each slot; count and popcount64") 
   }
 }
 
+TEST_CASE("bitmap: or_words adds the first n words, into an empty, shorter or longer set") {
+  std::mt19937 rng(5);
+  Bitmap src;
+  for (int i = 0; i < 2000; ++i) src.set(rng() % 5000);
+  for (const size_t have : {size_t{0}, size_t{10}, size_t{40}, size_t{200}}) {
+    for (const size_t n : {size_t{0}, size_t{1}, size_t{25}, size_t{79}, size_t{1000}}) {
+      CAPTURE(have);
+      CAPTURE(n);
+      Bitmap dst;
+      for (size_t i = 0; i < have * 64; i += 37) dst.set(i);
+      Bitmap want = dst;
+      src.for_each([&](size_t i) {
+        if (i / 64 < n) want.set(i);
+      });
+      dst.or_words(src, n);
+      std::vector<size_t> a, b;
+      dst.for_each([&](size_t i) { a.push_back(i); });
+      want.for_each([&](size_t i) { b.push_back(i); });
+      CHECK(a == b);
+      CHECK(dst.count() == b.size());
+    }
+  }
+}
+
+TEST_CASE("bitmap: count_words equals the bit-parallel count on any words") {
+  std::mt19937_64 rng(9);
+  std::vector<uint64_t> words(257);
+  for (uint64_t& w : words) w = rng() & rng();
+  words[3] = 0;
+  words[4] = ~uint64_t{0};
+  for (const size_t n : {size_t{0}, size_t{1}, size_t{5}, size_t{257}}) {
+    size_t slow = 0;
+    for (size_t i = 0; i < n; ++i) slow += popcount64(words[i]);
+    CHECK(count_words(words.data(), n) == slow);
+  }
+}
+
 }  // namespace
 }  // namespace iqdb::util

@@ -399,6 +399,12 @@ class AcceptMatching {
 // the walk then expands about as many nodes as an unfiltered walk of the
 // same ef (each reading the lists of its non-matching neighbours), instead
 // of the ef / selectivity nodes a walk through every slot expands.
+// A node with at least a quarter of its list matching (visited or not) is
+// connected to the subgraph by its own links, and expanding it takes no
+// second hop: where the filter follows the data (a class around a query of
+// that class) the walk then reads few lists beyond an unfiltered walk's,
+// and reaches a given recall with fewer distances than the two-hop
+// expansion everywhere; sparse neighbourhoods still take the second hop.
 // Entries need not match (the entry point found by the descent); those stay
 // in the pool as stepping stones, so results are the pool's matching
 // entries. `Pred` has bool matches(uint32_t slot) const.
@@ -408,26 +414,29 @@ class AcceptMatchingSubgraph : public AcceptAll {
   // Room for `ef` entries and the non-matching `entries` of the walk.
   AcceptMatchingSubgraph(Scratch& s, const Pred& pred, size_t ef, size_t entries, size_t cap,
                          size_t max_links)
-      : AcceptAll(s, ef + entries), pred_(pred), cap_(cap) {
+      : AcceptAll(s, ef + entries), pred_(pred), cap_(cap), linked_(max_links / 4) {
     s.prepare(std::max(cap, max_links));
     s.prepare_hops(max_links);
   }
   size_t links(const HnswGraph& graph, uint32_t u, uint32_t level, Scratch& s,
                uint32_t* out) const {
     const size_t n = graph.read_links(u, level, s.hop.data());
-    size_t m = 0, through = 0;
+    size_t m = 0, through = 0, matching = 0;
     for (size_t i = 0; i < n; ++i) {
       const uint32_t v = s.hop[i];
+      const bool match = pred_.matches(v);
+      matching += match ? 1 : 0;
       if (s.visited.contains(v)) continue;
-      if (pred_.matches(v)) {
+      if (match) {
         if (m < cap_) out[m++] = v;
       } else {
-        // Kept in s.hop (behind the read position) for the second hop, and
-        // its list asked for now so the reads below overlap.
+        // Kept in s.hop (behind the read position) for the second hop.
         s.hop[through++] = v;
-        graph.prefetch_links(v, level);
       }
     }
+    if (matching >= linked_ && linked_ != 0) return m;
+    // All lists asked for first, so the reads below overlap.
+    for (size_t i = 0; i < through; ++i) graph.prefetch_links(s.hop[i], level);
     for (size_t i = 0; i < through && m < cap_; ++i) {
       const uint32_t v = s.hop[i];
       if (s.visited.test_and_set(v)) continue;
@@ -443,6 +452,7 @@ class AcceptMatchingSubgraph : public AcceptAll {
  private:
   const Pred& pred_;
   size_t cap_;
+  size_t linked_;  // matching links that make a node's second hop unneeded
 };
 
 // Search of one level from `entries`, kept and ended by `beam`.

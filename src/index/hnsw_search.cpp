@@ -162,6 +162,12 @@ std::vector<util::Candidate> HnswIndex::search_subgraph_in(
   entries.assign(1, cur);
   for (size_t i = 0; i < n; ++i) entries.push_back(Cand{seed_dists[i], seeds[i]});
 
+  // The beam is half again as wide as ef: expansions that take no second
+  // hop (AcceptMatchingSubgraph) hold less recall per beam entry, and the
+  // wider beam gives back at least the recall per ef of taking two hops
+  // everywhere, for fewer distances (so the planner's price of the walk at
+  // ef, fitted on that walk, still bounds it).
+  ef += ef / 2;
   const InSet pred{&matching};
   hnsw::AcceptMatchingSubgraph<InSet> beam(s, pred, ef, 1, graph_->max_links(0),
                                            graph_->max_links(0));

@@ -92,18 +92,24 @@ void PayloadIndex::add(uint32_t slot, const Metadata* metadata) noexcept {
       ++live_count_;
     }
     if (metadata == nullptr) return;
-    for (const auto& [name, value] : *metadata) add_field(name, value, slot);
+    // The record's fields and fields_ are both in name order: the field
+    // after the one last found is usually the next one wanted, and one
+    // comparison finds it.
+    auto hint = fields_.begin();
+    for (const auto& [name, value] : *metadata) {
+      if (!indexes(name)) continue;
+      auto it = hint != fields_.end() && hint->first == name ? hint : fields_.find(name);
+      if (it == fields_.end()) it = fields_.emplace(name, Field{}).first;
+      add_value(it->second, value, slot);
+      hint = std::next(it);
+    }
   } catch (const std::bad_alloc&) {
     clear();
     usable_ = false;
   }
 }
 
-void PayloadIndex::add_field(const std::string& name, const Value& value, uint32_t slot) {
-  if (!indexes(name)) return;
-  auto it = fields_.find(name);
-  if (it == fields_.end()) it = fields_.emplace(name, Field{}).first;
-  Field& field = it->second;
+void PayloadIndex::add_value(Field& field, const Value& value, uint32_t slot) {
   if (field.over_limit) return;
   if (is_nan(value)) {
     insert_sorted(field.nan, slot);

@@ -131,7 +131,7 @@ class PayloadIndex {
     bool over_limit = false;
   };
 
-  void add_field(const std::string& name, const Value& value, uint32_t slot);
+  void add_value(Field& field, const Value& value, uint32_t slot);
   void remove_field(const std::string& name, const Value& value, uint32_t slot);
   bool evaluate_into(const Filter& filter, util::Bitmap& out) const;
   void leaf(const Field& field, const Filter& filter, util::Bitmap& out) const;

@@ -15,9 +15,9 @@
 //
 // Filtered, with the exact matching set known and a middling selectivity:
 // the planner may instead walk the subgraph of matching slots
-// (AcceptMatchingSubgraph): seeded from the descent's entry point and from
-// members spread over the set (so matches far from the query are reached
-// too), scoring only matching slots. It converges like an unfiltered walk;
+// (AcceptMatchingSubgraph): from the node the descent ends on and, unless
+// that node matches, from members spread over the set (so matches far from
+// the query are reached too), scoring only matching slots. It converges like an unfiltered walk;
 // only a subgraph too sparse to yield k matches falls back to the scan, and
 // a query whose neighbourhood (the descent's last node and its links) holds
 // no match is answered by the scan: its matches lie elsewhere.
@@ -156,7 +156,9 @@ std::vector<util::Candidate> HnswIndex::search_subgraph_in(
   constexpr size_t kSeeds = FilterCosts::kSubgraphSeeds;
   uint32_t seeds[kSeeds];
   float seed_dists[kSeeds];
-  const size_t n = spread_members(matching, kSeeds, seeds);
+  // A descent that ends on a match is inside the matches' region: the walk
+  // starts there alone. Otherwise members spread over the set join it.
+  const size_t n = matching.test(cur.slot) ? 0 : spread_members(matching, kSeeds, seeds);
   space.distances(seeds, n, seed_dists);
   std::vector<Cand>& entries = s.entries;
   entries.assign(1, cur);

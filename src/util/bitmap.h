@@ -32,9 +32,16 @@ inline size_t popcount64(uint64_t x) noexcept {
 #if defined(__x86_64__) && !defined(__POPCNT__) && defined(__GNUC__)
 __attribute__((target("popcnt"))) inline size_t count_words_popcnt(const uint64_t* w,
                                                                    size_t n) noexcept {
-  size_t total = 0;
-  for (size_t i = 0; i < n; ++i) total += static_cast<size_t>(__builtin_popcountll(w[i]));
-  return total;
+  // Four sums, so the additions do not wait on each other.
+  size_t t0 = 0, t1 = 0, t2 = 0, t3 = 0, i = 0;
+  for (; i + 4 <= n; i += 4) {
+    t0 += static_cast<size_t>(__builtin_popcountll(w[i]));
+    t1 += static_cast<size_t>(__builtin_popcountll(w[i + 1]));
+    t2 += static_cast<size_t>(__builtin_popcountll(w[i + 2]));
+    t3 += static_cast<size_t>(__builtin_popcountll(w[i + 3]));
+  }
+  for (; i < n; ++i) t0 += static_cast<size_t>(__builtin_popcountll(w[i]));
+  return t0 + t1 + t2 + t3;
 }
 #endif
 inline size_t count_words(const uint64_t* w, size_t n) noexcept {

@@ -259,8 +259,12 @@ std::vector<util::Candidate> HnswIndex::rerank(const QueryScorer& query,
       size_t chunk = 0;
       for (; next < n && chunk < want; ++next) {
         const Cand& c = found[picked[next]];
+        // The code distance's bound first (free), then the query's f32
+        // distance to the row's grid point (one more read of a code row,
+        // not the f32 row's four).
         if (top.full() &&
-            codes_->ranking_lower_bound(c.dist, c.slot, query_radius) > top.threshold()) {
+            (codes_->ranking_lower_bound(c.dist, c.slot, query_radius) > top.threshold() ||
+             codes_->query_lower_bound(query.query(), c.slot) > top.threshold())) {
           continue;
         }
         slots[chunk++] = c.slot;

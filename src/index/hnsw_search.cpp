@@ -213,9 +213,10 @@ std::vector<util::Candidate> HnswIndex::search_in(const Space& space, const Quer
 // query scorer's distances. kSq8Bounded rescores the first options_.rerank
 // entries, or by default every entry that can still be among the true k
 // nearest given the rounding radii (Sq8Codes::rerank_candidates) and, once
-// k true distances are known, whose lower bound does not exceed the k-th of
-// them, so the result is the exact k best of `found`; entries whose code
-// distance is exact (Sq8Codes::exact_row) are not rescored.
+// k true distances are known, whose lower bounds (from the code distance,
+// then from the query's f32 distance to the row's grid point) do not exceed
+// the k-th of them, so the result is the exact k best of `found`; entries
+// whose code distance is exact (Sq8Codes::exact_row) are not rescored.
 std::vector<util::Candidate> HnswIndex::rerank(const QueryScorer& query,
                                                std::span<const Cand> found, size_t k, Rerank mode,
                                                float query_radius) const {

@@ -261,8 +261,9 @@ std::vector<util::Candidate> HnswIndex::rerank(const QueryScorer& query,
       for (; next < n && chunk < want; ++next) {
         const Cand& c = found[picked[next]];
         // The code distance's bound first (free), then the query's f32
-        // distance to the row's grid point (one more read of a code row,
-        // not the f32 row's four).
+        // distance to the row's grid point: it reads the row's codes again
+        // (a quarter of its f32 bytes, and recently walked) to spare the
+        // f32 row of a row that cannot enter.
         if (top.full() &&
             (codes_->ranking_lower_bound(c.dist, c.slot, query_radius) > top.threshold() ||
              codes_->query_lower_bound(query.query(), c.slot) > top.threshold())) {

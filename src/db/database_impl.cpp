@@ -43,6 +43,7 @@ DatabaseImpl::DatabaseImpl(std::unique_ptr<db::Contents> contents,
       journal_(std::move(journal)),
       scrub_(std::move(scrub)),
       order_(db::Journal::AppendHold(*journal_).last_seq() + 1),
+      write_limit_(config_.write_threads()),
       unsaved_(unsaved) {
   snapshot_compression_ = config_.compression_kind();
   // After open: the stored index kind decides how the cache invalidates.

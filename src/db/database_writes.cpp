@@ -98,12 +98,16 @@ Status DatabaseImpl::write(const db::RecordSource& source, Apply&& apply) {
   }
   Status result;
   {
+    // Waking for its turn and applying, a writer never preempts a search.
+    util::NoWakeupPreemption behind_searches;
     db::ApplyOrder::Turn turn(order_, *range);
     if (!turn.ok()) return writable();
     result = db::guarded([&] {
       std::lock_guard contents_change(apply_mu_);
       ReaderLockPublisher publisher(mutex_);
-      return apply(publisher);
+      Status applied;
+      write_limit_.run([&] { applied = apply(publisher); });
+      return applied;
     });
     // The record is durable but memory does not hold it: memory no longer
     // equals the log, so no later write may build on it.
@@ -179,7 +183,8 @@ Status DatabaseImpl::optimize() {
     // The repair and the retraining run alongside searches; the new model
     // or codes are swapped in exclusively, and the cache cleared after.
     ReaderLockPublisher publisher(mutex_);
-    Status done = contents_->optimize(publisher);
+    Status done;
+    write_limit_.run([&] { done = contents_->optimize(publisher); });
     if (cache_) {
       publisher.exclusive([&] { cache_->clear(); });
       cache_->release_cleared();

@@ -10,6 +10,7 @@
 #include <windows.h>
 #else
 #include <pthread.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
 #endif
@@ -23,6 +24,11 @@ void lower_this_thread_priority() noexcept {
   (void)setpriority(PRIO_DARWIN_THREAD, 0, PRIO_DARWIN_BG);
 #elif defined(__linux__)
   (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 19);
+  // SCHED_IDLE weighs less than nice 19 and never preempts a normal thread
+  // on wakeup, so a search or a write always gets the core first.
+  sched_param param{};
+  param.sched_priority = 0;
+  (void)pthread_setschedparam(pthread_self(), SCHED_IDLE, &param);
 #endif
 }
 
@@ -37,5 +43,25 @@ void name_this_thread(const char* name) noexcept {
   (void)name;
 #endif
 }
+
+#if defined(__linux__)
+NoWakeupPreemption::NoWakeupPreemption() noexcept {
+  int policy = 0;
+  sched_param param{};
+  if (pthread_getschedparam(pthread_self(), &policy, &param) != 0 || policy != SCHED_OTHER) return;
+  param.sched_priority = 0;
+  changed_ = pthread_setschedparam(pthread_self(), SCHED_BATCH, &param) == 0;
+}
+
+NoWakeupPreemption::~NoWakeupPreemption() {
+  if (!changed_) return;
+  sched_param param{};
+  param.sched_priority = 0;
+  (void)pthread_setschedparam(pthread_self(), SCHED_OTHER, &param);
+}
+#else
+NoWakeupPreemption::NoWakeupPreemption() noexcept = default;
+NoWakeupPreemption::~NoWakeupPreemption() = default;
+#endif
 
 }  // namespace iqdb::util

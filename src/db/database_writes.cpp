@@ -98,8 +98,6 @@ Status DatabaseImpl::write(const db::RecordSource& source, Apply&& apply) {
   }
   Status result;
   {
-    // Waking for its turn and applying, a writer never preempts a search.
-    util::NoWakeupPreemption behind_searches;
     db::ApplyOrder::Turn turn(order_, *range);
     if (!turn.ok()) return writable();
     result = db::guarded([&] {

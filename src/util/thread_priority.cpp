@@ -44,24 +44,4 @@ void name_this_thread(const char* name) noexcept {
 #endif
 }
 
-#if defined(__linux__)
-NoWakeupPreemption::NoWakeupPreemption() noexcept {
-  int policy = 0;
-  sched_param param{};
-  if (pthread_getschedparam(pthread_self(), &policy, &param) != 0 || policy != SCHED_OTHER) return;
-  param.sched_priority = 0;
-  changed_ = pthread_setschedparam(pthread_self(), SCHED_BATCH, &param) == 0;
-}
-
-NoWakeupPreemption::~NoWakeupPreemption() {
-  if (!changed_) return;
-  sched_param param{};
-  param.sched_priority = 0;
-  (void)pthread_setschedparam(pthread_self(), SCHED_OTHER, &param);
-}
-#else
-NoWakeupPreemption::NoWakeupPreemption() noexcept = default;
-NoWakeupPreemption::~NoWakeupPreemption() = default;
-#endif
-
 }  // namespace iqdb::util

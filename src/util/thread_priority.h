@@ -16,20 +16,4 @@ void lower_this_thread_priority() noexcept;
 // no-op where the OS has no such name.
 void name_this_thread(const char* name) noexcept;
 
-// While it lives, the calling thread does not preempt others when it wakes
-// (Linux: the SCHED_BATCH class, same share of the CPU, restored to
-// SCHED_OTHER on destruction; a thread in any other class, or another OS,
-// is left as it is). A writer applying beside searches holds one, so the
-// wakeups of writers taking turns never cut a running search short.
-class NoWakeupPreemption {
- public:
-  NoWakeupPreemption() noexcept;
-  ~NoWakeupPreemption();
-  NoWakeupPreemption(const NoWakeupPreemption&) = delete;
-  NoWakeupPreemption& operator=(const NoWakeupPreemption&) = delete;
-
- private:
-  [[maybe_unused]] bool changed_ = false;
-};
-
 }  // namespace iqdb::util

@@ -1,5 +1,5 @@
-// util/thread_priority.h: the scheduling classes background work and
-// writers run in, read back from the OS where it reports them (Linux).
+// util/thread_priority.h: the scheduling class and nice value background
+// work runs at, read back from the OS where it reports them (Linux).
 #include <doctest/doctest.h>
 
 #include <thread>
@@ -9,6 +9,10 @@
 #if defined(__linux__)
 #include <pthread.h>
 #include <sched.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 namespace {
 
@@ -21,26 +25,14 @@ int my_policy() {
 
 }  // namespace
 
-TEST_CASE("thread priority: a writer's scope is SCHED_BATCH and restores SCHED_OTHER after") {
+TEST_CASE("thread priority: a lowered thread is SCHED_IDLE at nice 19, others are untouched") {
   std::thread([] {
     REQUIRE(my_policy() == SCHED_OTHER);
-    {
-      iqdb::util::NoWakeupPreemption scope;
-      CHECK(my_policy() == SCHED_BATCH);
-    }
-    CHECK(my_policy() == SCHED_OTHER);
-  }).join();
-}
-
-TEST_CASE("thread priority: a lowered thread is SCHED_IDLE and a writer's scope leaves it so") {
-  std::thread([] {
     iqdb::util::lower_this_thread_priority();
     CHECK(my_policy() == SCHED_IDLE);
-    {
-      iqdb::util::NoWakeupPreemption scope;
-      CHECK(my_policy() == SCHED_IDLE);
-    }
-    CHECK(my_policy() == SCHED_IDLE);
+    errno = 0;
+    CHECK(getpriority(PRIO_PROCESS, static_cast<id_t>(gettid())) == 19);
   }).join();
+  CHECK(my_policy() == SCHED_OTHER);
 }
 #endif

@@ -102,9 +102,13 @@ Status DatabaseImpl::write(const db::RecordSource& source, Apply&& apply) {
     if (!turn.ok()) return writable();
     result = db::guarded([&] {
       std::lock_guard contents_change(apply_mu_);
-      ReaderLockPublisher publisher(mutex_);
+      // Locks in one order everywhere: apply_mu_, the write limit, the
+      // readers' lock.
       Status applied;
-      write_limit_.run([&] { applied = apply(publisher); });
+      write_limit_.run([&] {
+        ReaderLockPublisher publisher(mutex_);
+        applied = apply(publisher);
+      });
       return applied;
     });
     // The record is durable but memory does not hold it: memory no longer
@@ -180,13 +184,17 @@ Status DatabaseImpl::optimize() {
   Status s = db::guarded([&] {
     // The repair and the retraining run alongside searches; the new model
     // or codes are swapped in exclusively, and the cache cleared after.
-    ReaderLockPublisher publisher(mutex_);
+    // Admitted before the readers' lock is taken (apply_mu_, then the
+    // limit, then the readers' lock: one order everywhere).
     Status done;
-    write_limit_.run([&] { done = contents_->optimize(publisher); });
-    if (cache_) {
-      publisher.exclusive([&] { cache_->clear(); });
-      cache_->release_cleared();
-    }
+    write_limit_.run([&] {
+      ReaderLockPublisher publisher(mutex_);
+      done = contents_->optimize(publisher);
+      if (cache_) {
+        publisher.exclusive([&] { cache_->clear(); });
+        cache_->release_cleared();
+      }
+    });
     return done;
   });
   // A rebuild that failed halfway leaves an index nobody can vouch for.

@@ -169,9 +169,10 @@ void run(const Options& o, const dataset::FashionMnist& data, const char* name,
   const auto path = o.dir / (std::string("mixed-") + name + ".iqdb");
   remove_files(path);
   const Config config = Config(data.dim, Metric::kL2).index(index).fsync(FsyncPolicy::always());
-  // Loaded and measured with the default write_threads, as a service would
-  // run: the load leaves a core unused on a small machine.
-  auto db = Database::open(path, config);
+  // Measured as a service that searches while it writes would run it:
+  // writes leave searches a core.
+  const size_t hardware = std::max(1u, std::thread::hardware_concurrency());
+  auto db = Database::open(path, Config(config).write_threads(hardware > 1 ? hardware - 1 : 1));
   if (!db) fail("open", db.status());
   std::vector<uint64_t> base(o.rows);
   for (size_t i = 0; i < o.rows; ++i) base[i] = i;

@@ -293,10 +293,10 @@ class IQDB_EXPORT Config {
   }
   // At most this many threads do the index work of writes at once: graph
   // inserts and relinking, list filing and encoding, batch builds, the
-  // repair and retraining of optimize(). 0 (the default): one fewer than the
-  // machine's hardware threads, at least 1, so searches keep a core while
-  // writes apply. Set it to the hardware thread count for bulk loads that
-  // no search runs beside. Not stored in the file.
+  // repair and retraining of optimize(). 0 (the default): every hardware
+  // thread, the fastest bulk load. A service that searches while it writes
+  // batches sets one fewer than its hardware threads, so searches keep a
+  // core. Not stored in the file.
   Config& write_threads(size_t n) {
     write_threads_ = n;
     return *this;

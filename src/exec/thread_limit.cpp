@@ -17,7 +17,7 @@ struct ThreadLimit::Arena {
 
 size_t effective_thread_limit(size_t threads) {
   const size_t pool = std::max<size_t>(1, concurrency());
-  if (threads == 0) return std::max<size_t>(1, pool - 1);
+  if (threads == 0) return pool;
   return std::min(threads, pool);
 }
 

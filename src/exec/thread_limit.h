@@ -17,8 +17,7 @@ namespace iqdb::exec {
 
 class ThreadLimit {
  public:
-  // At most `threads` threads (0: one fewer than the worker pool, at least
-  // 1).
+  // At most `threads` threads (0: the whole worker pool).
   explicit ThreadLimit(size_t threads);
   ~ThreadLimit();
   ThreadLimit(const ThreadLimit&) = delete;

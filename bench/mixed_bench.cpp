@@ -169,7 +169,10 @@ void run(const Options& o, const dataset::FashionMnist& data, const char* name,
   const auto path = o.dir / (std::string("mixed-") + name + ".iqdb");
   remove_files(path);
   const Config config = Config(data.dim, Metric::kL2).index(index).fsync(FsyncPolicy::always());
-  auto db = Database::open(path, config);
+  // Measured as a service that searches while it writes would run it:
+  // writes leave searches a core.
+  const size_t hardware = std::max(1u, std::thread::hardware_concurrency());
+  auto db = Database::open(path, Config(config).write_threads(hardware > 1 ? hardware - 1 : 1));
   if (!db) fail("open", db.status());
   std::vector<uint64_t> base(o.rows);
   for (size_t i = 0; i < o.rows; ++i) base[i] = i;
@@ -195,7 +198,9 @@ void run(const Options& o, const dataset::FashionMnist& data, const char* name,
   }
 
   // The same rows in one batch, in memory (the index is what differs).
-  auto batch = Database::open_in_memory(Config(data.dim, Metric::kL2).index(index));
+  auto batch = Database::open_in_memory(Config(data.dim, Metric::kL2)
+                                            .index(index)
+                                            .write_threads(std::thread::hardware_concurrency()));
   if (!batch) fail("open_in_memory", batch.status());
   std::vector<uint64_t> all = base;
   all.insert(all.end(), written.ids.begin(), written.ids.end());

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <string>
+#include <thread>
 
 #include "ann/ann.h"
 #include "ann/peers.h"
@@ -29,6 +30,7 @@ void sweep_iqdb(const Dataset& ds, size_t m, Report& report, VectorStorage stora
   auto t = std::chrono::steady_clock::now();
   auto db = Database::open_in_memory(
       Config(ds.dim, Metric::kL2)
+          .write_threads(std::thread::hardware_concurrency())
           .storage(storage)
           .index(HnswConfig{}.with_m(m).with_ef_construction(200).with_quantized_walk(
               quantized_walk)));

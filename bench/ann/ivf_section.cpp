@@ -22,6 +22,7 @@
 #include <cmath>
 #include <cstdio>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ann/ann.h"
@@ -63,6 +64,7 @@ void sweep_iqdb(const Dataset& ds, const char* name, IvfConfig::Pq pq,
     const auto t = std::chrono::steady_clock::now();
     auto db = Database::open_in_memory(
         Config(ds.dim, Metric::kL2)
+            .write_threads(std::thread::hardware_concurrency())
             .storage(storage)
             .index(IvfConfig{}.with_n_clusters(kLists).with_pq(pq).with_refine_factor(refine)));
     if (!db || !db->upsert_batch(ids, ds.base).ok()) {

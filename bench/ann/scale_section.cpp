@@ -24,6 +24,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ann/ann.h"
@@ -299,15 +300,18 @@ Status run_scale(const std::string& data_dir, const ScaleOptions& options) {
                   qs.name.c_str(), n, seconds_since(t));
       std::fflush(stdout);
       Row hnsw{qs.name, n, kHnsw};
-      IQDB_RETURN_IF_ERROR(measure_iqdb(
-          qs, base.data(), n,
-          Config(dim, Metric::kL2).index(HnswConfig{}.with_m(16)).fsync(FsyncPolicy::never()), kEfs,
-          true, dir, hnsw));
+      IQDB_RETURN_IF_ERROR(measure_iqdb(qs, base.data(), n,
+                                        Config(dim, Metric::kL2)
+                                            .write_threads(std::thread::hardware_concurrency())
+                                            .index(HnswConfig{}.with_m(16))
+                                            .fsync(FsyncPolicy::never()),
+                                        kEfs, true, dir, hnsw));
       rows.push_back(hnsw);
       Row ivf{qs.name, n, kIvfPq};
       IQDB_RETURN_IF_ERROR(measure_iqdb(
           qs, base.data(), n,
           Config(dim, Metric::kL2)
+              .write_threads(std::thread::hardware_concurrency())
               .index(IvfConfig{}.with_pq(IvfConfig::Pq::k4BitFastScan).with_refine_factor(kRefine))
               .fsync(FsyncPolicy::never()),
           kProbes, false, dir, ivf));

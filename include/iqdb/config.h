@@ -291,6 +291,16 @@ class IQDB_EXPORT Config {
     indexed_fields_ = std::move(fields);
     return *this;
   }
+  // At most this many threads do the index work of writes at once: graph
+  // inserts and relinking, list filing and encoding, batch builds, the
+  // repair and retraining of optimize(). 0 (the default): every hardware
+  // thread, the fastest bulk load. A service that searches while it writes
+  // batches sets one fewer than its hardware threads, so searches keep a
+  // core. Not stored in the file.
+  Config& write_threads(size_t n) {
+    write_threads_ = n;
+    return *this;
+  }
 
   // Each getter carries its setter's name.
   size_t dim() const noexcept { return dim_; }
@@ -301,6 +311,7 @@ class IQDB_EXPORT Config {
   const Compression& compression() const noexcept { return compression_; }
   const VectorStorage& storage() const noexcept { return storage_; }
   const std::vector<std::string>& indexed_fields() const noexcept { return indexed_fields_; }
+  size_t write_threads() const noexcept { return write_threads_; }
   bool is_cached() const noexcept { return cache_.capacity > 0; }
   // Earlier names of index(), cache(), fsync() and compression(), kept so
   // existing code compiles.
@@ -325,6 +336,7 @@ class IQDB_EXPORT Config {
   Compression compression_;
   VectorStorage storage_;
   std::vector<std::string> indexed_fields_;
+  size_t write_threads_ = 0;
 };
 
 // Per-query knobs. 0 (or null) means "the index's default".

@@ -40,6 +40,8 @@ struct OpenOptions {
   // The compression of snapshots written from now on; nullopt keeps the
   // one the file's sections use.
   std::optional<Compression> compression;
+  // Threads doing the index work of writes at once (Config::write_threads).
+  size_t write_threads = 0;
 
   OpenOptions& with_read_only(bool v) {
     read_only = v;
@@ -55,6 +57,10 @@ struct OpenOptions {
   }
   OpenOptions& with_compression(Compression v) {
     compression = v;
+    return *this;
+  }
+  OpenOptions& with_write_threads(size_t v) {
+    write_threads = v;
     return *this;
   }
 };
@@ -99,6 +105,9 @@ struct DatabaseInfo {
   // The codec of the snapshot's compressed sections (none when none is);
   // for a handle, the compression its next snapshot will use.
   Compression compression;
+  // For a handle: the threads doing the index work of writes at once
+  // (Config::write_threads, 0 resolved). 0 from inspect().
+  size_t write_threads = 0;
   std::string simd_target;      // see simd_target()
   uint32_t format_version = 0;  // of the snapshot file; 0 in memory
   uint32_t log_format_version = 0;

@@ -6,6 +6,7 @@
 
 #include "db/exception_status.h"
 #include "db/open_database.h"
+#include "db/reader_lock.h"
 #include "db/result_cache.h"
 #include "db/validate.h"
 #include "exec/parallel.h"
@@ -43,6 +44,7 @@ DatabaseImpl::DatabaseImpl(std::unique_ptr<db::Contents> contents,
       journal_(std::move(journal)),
       scrub_(std::move(scrub)),
       order_(db::Journal::AppendHold(*journal_).last_seq() + 1),
+      write_limit_(config_.write_threads()),
       unsaved_(unsaved) {
   snapshot_compression_ = config_.compression_kind();
   // After open: the stored index kind decides how the cache invalidates.
@@ -120,7 +122,7 @@ Result<std::vector<Hit>> DatabaseImpl::search(std::span<const float> query,
   }
   [[maybe_unused]] util::lock_trace::SearchScope timed;
   const uint64_t asked = util::lock_trace::now_ns();
-  std::shared_lock lock(mutex_);
+  auto lock = db::lock_shared_spinning(mutex_);
   util::lock_trace::search_wait(util::lock_trace::now_ns() - asked);
   return search_one(query, params);
 }
@@ -164,7 +166,7 @@ Result<std::vector<std::vector<Hit>>> DatabaseImpl::search_batch(std::span<const
                                    " filters for " + std::to_string(n) + " queries");
   }
   std::vector<std::vector<Hit>> results(n);
-  std::shared_lock lock(mutex_);
+  auto lock = db::lock_shared_spinning(mutex_);
   exec::run_with_threads(params.threads, [&] { search_batch_locked(queries, params, results); });
   return results;
 }

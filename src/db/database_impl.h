@@ -32,6 +32,11 @@
 // for the calls in flight, writes a snapshot if memory differs from the
 // file, and releases everything. Later calls get kClosed.
 //
+// Searches keep a core: the index work of writes (one writer at a time)
+// runs on at most Config::write_threads threads, by default one fewer than
+// the machine has. Background maintenance (compaction, the scrub) runs at
+// the lowest priority the OS offers.
+//
 // Thread-safety: every public method is safe to call concurrently. Reads
 // take the shared lock; a write takes the exclusive lock only to publish.
 #pragma once
@@ -58,6 +63,7 @@
 #include "db/contents.h"
 #include "db/journal.h"
 #include "db/scrub.h"
+#include "exec/thread_limit.h"
 #include "util/topk.h"
 
 namespace iqdb {
@@ -164,6 +170,12 @@ class DatabaseImpl {
   mutable std::mutex apply_mu_;
   mutable db::CallGate gate_;
   db::ApplyOrder order_;
+  // The index work of writes and of optimize() runs under it (at most
+  // Config::write_threads threads). Writers are admitted one at a time by
+  // order_ and apply_mu_, both sleeping waits that hold nothing a search or
+  // the log's group commit needs; the one admitted spreads its work over at
+  // most this many threads, itself included.
+  exec::ThreadLimit write_limit_;
 
   mutable std::mutex latch_mu_;
   Status latched_;  // guarded by latch_mu_

@@ -102,8 +102,14 @@ Status DatabaseImpl::write(const db::RecordSource& source, Apply&& apply) {
     if (!turn.ok()) return writable();
     result = db::guarded([&] {
       std::lock_guard contents_change(apply_mu_);
-      ReaderLockPublisher publisher(mutex_);
-      return apply(publisher);
+      // Locks in one order everywhere: apply_mu_, the write limit, the
+      // readers' lock.
+      Status applied;
+      write_limit_.run([&] {
+        ReaderLockPublisher publisher(mutex_);
+        applied = apply(publisher);
+      });
+      return applied;
     });
     // The record is durable but memory does not hold it: memory no longer
     // equals the log, so no later write may build on it.
@@ -178,12 +184,17 @@ Status DatabaseImpl::optimize() {
   Status s = db::guarded([&] {
     // The repair and the retraining run alongside searches; the new model
     // or codes are swapped in exclusively, and the cache cleared after.
-    ReaderLockPublisher publisher(mutex_);
-    Status done = contents_->optimize(publisher);
-    if (cache_) {
-      publisher.exclusive([&] { cache_->clear(); });
-      cache_->release_cleared();
-    }
+    // Admitted before the readers' lock is taken (apply_mu_, then the
+    // limit, then the readers' lock: one order everywhere).
+    Status done;
+    write_limit_.run([&] {
+      ReaderLockPublisher publisher(mutex_);
+      done = contents_->optimize(publisher);
+      if (cache_) {
+        publisher.exclusive([&] { cache_->clear(); });
+        cache_->release_cleared();
+      }
+    });
     return done;
   });
   // A rebuild that failed halfway leaves an index nobody can vouch for.

@@ -64,6 +64,7 @@ Result<DatabaseInfo> DatabaseImpl::info() const {
   info.metric = config_.metric();
   info.index = config_.index_kind();
   info.records = contents_->store().size();
+  info.write_threads = write_limit_.threads();
   describe_store(contents_->store(), info);
   if (scrub_) info.integrity = scrub_->integrity();
   return info;

@@ -16,7 +16,8 @@ Result<std::unique_ptr<DatabaseImpl>> DatabaseImpl::open_existing(const std::fil
   config.index(shape->index)
       .fsync(options.fsync)
       .cache(options.cache)
-      .compression(options.compression.value_or(shape->compression));
+      .compression(options.compression.value_or(shape->compression))
+      .write_threads(options.write_threads);
   // The payload index keeps the rule the file was written under.
   return open(config, &path, options.read_only, true);
 }

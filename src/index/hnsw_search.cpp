@@ -221,9 +221,10 @@ std::vector<util::Candidate> HnswIndex::search_in(const Space& space, const Quer
 // query scorer's distances. kSq8Bounded rescores the first options_.rerank
 // entries, or by default every entry that can still be among the true k
 // nearest given the rounding radii (Sq8Codes::rerank_candidates) and, once
-// k true distances are known, whose lower bound does not exceed the k-th of
-// them, so the result is the exact k best of `found`; entries whose code
-// distance is exact (Sq8Codes::exact_row) are not rescored.
+// k true distances are known, whose lower bounds (from the code distance,
+// then from the query's f32 distance to the row's grid point) do not exceed
+// the k-th of them, so the result is the exact k best of `found`; entries
+// whose code distance is exact (Sq8Codes::exact_row) are not rescored.
 std::vector<util::Candidate> HnswIndex::rerank(const QueryScorer& query,
                                                std::span<const Cand> found, size_t k, Rerank mode,
                                                float query_radius) const {
@@ -267,8 +268,13 @@ std::vector<util::Candidate> HnswIndex::rerank(const QueryScorer& query,
       size_t chunk = 0;
       for (; next < n && chunk < want; ++next) {
         const Cand& c = found[picked[next]];
+        // The code distance's bound first (free), then the query's f32
+        // distance to the row's grid point: it reads the row's codes again
+        // (a quarter of its f32 bytes, and recently walked) to spare the
+        // f32 row of a row that cannot enter.
         if (top.full() &&
-            codes_->ranking_lower_bound(c.dist, c.slot, query_radius) > top.threshold()) {
+            (codes_->ranking_lower_bound(c.dist, c.slot, query_radius) > top.threshold() ||
+             codes_->query_lower_bound(query.query(), c.slot) > top.threshold())) {
           continue;
         }
         slots[chunk++] = c.slot;

@@ -40,13 +40,23 @@ Sq8Codes::Sq8Codes(size_t dim, Metric metric)
       family_(family_for(metric)),
       stride_(round_up(dim, 64)),
       kernel_dim_(round_up(dim, 32)) {
-  if (family_ == Family::kUnsigned) min_.assign(dim_, 0.0f);
+  if (family_ == Family::kUnsigned) {
+    min_.assign(dim_, 0.0f);
+    steps_.assign(dim_, scale_);
+  }
   bind_kernels();
 }
 
 void Sq8Codes::bind_kernels() noexcept {
   const kernels::Sq8Kernels& k = kernels::active_sq8_kernels();
   quantize_fn_ = k.quantize;
+  const kernels::TypedKernels& typed = kernels::active_typed_kernels();
+  const auto sq8 = static_cast<size_t>(kernels::RowType::kSq8);
+  if (metric_ == Metric::kL2) {
+    grid_fn_ = typed.rows[sq8][static_cast<size_t>(kernels::TypedOp::kL2Squared)];
+  } else if (metric_ == Metric::kL1) {
+    grid_fn_ = typed.rows[sq8][static_cast<size_t>(kernels::TypedOp::kL1)];
+  }
   switch (metric_) {
     case Metric::kL2:
       query_fn_ = k.l2_query, codes_fn_ = k.l2_codes, gather_fn_ = k.l2_gather;
@@ -98,7 +108,7 @@ void Sq8Codes::train(const VectorStore& store, std::span<const uint32_t> sample)
     scale_ = max_abs > 0.0f ? max_abs / 127.0f : 1.0f;
   }
   inv_scale_ = 1.0f / scale_;
-  update_exact_grid();
+  grid_changed();
 }
 
 Status Sq8Codes::reserve(uint32_t slots) {
@@ -175,7 +185,8 @@ void Sq8Codes::widen(uint32_t slot, int16_t* out) const noexcept {
   }
 }
 
-void Sq8Codes::update_exact_grid() noexcept {
+void Sq8Codes::grid_changed() noexcept {
+  if (family_ == Family::kUnsigned) steps_.assign(dim_, scale_);
   exact_grid_ = family_ == Family::kUnsigned && scale_ == 1.0f &&
                 std::all_of(min_.begin(), min_.end(), [](float m) {
                   return std::fabs(m) < 16'777'216.0f && m == std::trunc(m);
@@ -194,6 +205,20 @@ float Sq8Codes::ranking_lower_bound(float code_distance, uint32_t slot,
   const float low = (steps - radius(slot) - query_radius) * (1.0f - 1e-4f);
   if (!(low > 0.0f)) return 0.0f;
   return l2 ? low * low * scale_ * scale_ : low * scale_;
+}
+
+float Sq8Codes::query_lower_bound(const float* query, uint32_t slot) const noexcept {
+  if (grid_fn_ == nullptr) return -std::numeric_limits<float>::infinity();
+  const kernels::TypedQuery q{query, nullptr, min_.data(), steps_.data()};
+  float d;
+  grid_fn_(q, base(), stride_, &slot, 1, dim_, &d);
+  // |true - grid| <= the row's rounding error, radius(slot) * scale (the
+  // triangle inequality), shrunk a little against float rounding.
+  const bool l2 = metric_ == Metric::kL2;
+  const float grid = l2 ? std::sqrt(std::max(d, 0.0f)) : d;
+  const float low = (grid - radius(slot) * scale_) * (1.0f - 1e-4f);
+  if (!(low > 0.0f)) return 0.0f;
+  return l2 ? low * low : low;
 }
 
 size_t Sq8Codes::rerank_candidates(std::span<const Cand> found, size_t k, float query_radius,
@@ -250,7 +275,7 @@ Status Sq8Codes::set_params(std::span<const uint8_t> bytes) {
   scale_ = scale;
   inv_scale_ = 1.0f / scale;
   min_ = std::move(mins);
-  update_exact_grid();
+  grid_changed();
   return Status::OK();
 }
 
@@ -260,7 +285,7 @@ void Sq8Codes::borrow(const VectorStore& store) noexcept {
   kernel_dim_ = dim_;  // the store's row padding is not ours to assume zero
   std::fill(min_.begin(), min_.end(), 0.0f);
   scale_ = inv_scale_ = 1.0f;
-  update_exact_grid();
+  grid_changed();
 }
 
 void Sq8Codes::adopt(util::Arena codes, util::Arena radii) noexcept {

@@ -33,6 +33,7 @@
 #include "iqdb/types.h"
 #include "index/vector_store.h"
 #include "kernels/sq8.h"
+#include "kernels/typed.h"
 #include "util/arena.h"
 
 namespace iqdb::index::hnsw {
@@ -136,6 +137,12 @@ class Sq8Codes {
   // `code_distance` (the triangle inequality of rerank_candidates, shrunk a
   // little against float rounding). -inf for dot and cosine: no bound.
   float ranking_lower_bound(float code_distance, uint32_t slot, float query_radius) const noexcept;
+  // A tighter lower bound, in ranking units, on the true distance of `slot`
+  // from the f32 query (dim values): the query's f32 distance to the row's
+  // grid point (min + scale * code) less the row's rounding radius. The
+  // query's rounding radius does not enter, at the price of reading the
+  // code row once more. -inf for dot and cosine.
+  float query_lower_bound(const float* query, uint32_t slot) const noexcept;
 
   // ---- Persistence: the grid parameters (the code rows are an arena).
   std::string params() const;
@@ -151,19 +158,23 @@ class Sq8Codes {
   void adopt(util::Arena codes, util::Arena radii) noexcept;
 
   size_t memory_bytes(uint32_t slots) const noexcept {
-    return base_ ? size_t{slots} * (stride_ + sizeof(float)) + min_.size() * sizeof(float) : 0;
+    return base_ ? size_t{slots} * (stride_ + sizeof(float)) +
+                       (min_.size() + steps_.size()) * sizeof(float)
+                 : 0;
   }
 
  private:
   void bind_kernels() noexcept;
-  void update_exact_grid() noexcept;
+  // After scale_ or min_ changed: exact_grid_ and steps_.
+  void grid_changed() noexcept;
 
   size_t dim_;
   Metric metric_;
   Family family_;
   size_t stride_;
   size_t kernel_dim_;
-  std::vector<float> min_;  // unsigned family: per-dimension offset
+  std::vector<float> min_;    // unsigned family: per-dimension offset
+  std::vector<float> steps_;  // unsigned family: scale_ for every dimension
   float scale_ = 1.0f;
   float inv_scale_ = 1.0f;
   bool exact_grid_ = false;
@@ -177,6 +188,7 @@ class Sq8Codes {
   kernels::Sq8GatherFn gather_fn_ = nullptr;
   kernels::Sq8QuantizeFn quantize_fn_ = nullptr;
   kernels::Sq8GatherBoundedFn bounded_fn_ = nullptr;  // null: dot/cosine
+  kernels::TypedRowsFn grid_fn_ = nullptr;            // f32 query to grid points; null: dot/cosine
 };
 
 }  // namespace iqdb::index::hnsw

@@ -10,6 +10,7 @@
 #include <windows.h>
 #else
 #include <pthread.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
 #endif
@@ -23,6 +24,11 @@ void lower_this_thread_priority() noexcept {
   (void)setpriority(PRIO_DARWIN_THREAD, 0, PRIO_DARWIN_BG);
 #elif defined(__linux__)
   (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 19);
+  // SCHED_IDLE weighs less than nice 19 and never preempts a normal thread
+  // on wakeup, so a search or a write always gets the core first.
+  sched_param param{};
+  param.sched_priority = 0;
+  (void)pthread_setschedparam(pthread_self(), SCHED_IDLE, &param);
 #endif
 }
 

@@ -7,7 +7,8 @@ namespace iqdb::util {
 
 // Lowers the calling thread's scheduling priority for the rest of its life;
 // best effort (an OS that refuses leaves it as it was). Linux applies nice
-// per thread (setpriority on the thread id, 19); macOS puts the thread in
+// per thread (setpriority on the thread id, 19) and puts the thread in the
+// SCHED_IDLE class; macOS puts the thread in
 // the background band; Windows uses THREAD_PRIORITY_LOWEST.
 void lower_this_thread_priority() noexcept;
 

@@ -11,7 +11,8 @@
 //  - after the writers stop and after a reopen, every acknowledged write is
 //    there and nothing else;
 //  - the background compactor yields the CPU: it runs at the lowest
-//    priority (Linux, where a thread's nice value can be read back).
+//    priority, nice 19 in the SCHED_IDLE class (Linux, where both can be
+//    read back).
 // Kept short: tools/test runs these under ThreadSanitizer.
 #include <doctest/doctest.h>
 
@@ -222,9 +223,10 @@ TEST_CASE("concurrent writers racing background compactions lose nothing after r
 #if defined(__linux__)
 namespace {
 
-// The nice value of this process's thread named `name`, or nullopt when no
-// thread has that name (from /proc/self/task/*/comm and stat).
-std::optional<int> nice_of_thread(const std::string& name) {
+// Field `number` of /proc/self/task/*/stat (3: state, 19: nice, 41:
+// scheduling policy) of this process's thread named `name`, or nullopt when
+// no thread has that name.
+std::optional<int> stat_of_thread(const std::string& name, int number) {
   for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
     std::ifstream comm(task.path() / "comm");
     std::string got;
@@ -232,11 +234,11 @@ std::optional<int> nice_of_thread(const std::string& name) {
     std::ifstream stat(task.path() / "stat");
     std::string line;
     if (!std::getline(stat, line)) continue;
-    // Fields after the parenthesised name: state is field 3, nice field 19.
+    // The fields after the parenthesised name start at field 3.
     std::istringstream fields(line.substr(line.rfind(')') + 2));
     std::string field;
-    for (int i = 3; i <= 19 && fields >> field; ++i) {
-      if (i == 19) return std::stoi(field);
+    for (int i = 3; i <= number && fields >> field; ++i) {
+      if (i == number) return std::stoi(field);
     }
   }
   return std::nullopt;
@@ -247,7 +249,7 @@ std::optional<int> nice_of_thread(const std::string& name) {
 TEST_CASE("background compaction runs at the lowest thread priority") {
   iqdb::testing::TempDir dir;
   db::set_compact_log_bytes(2048);
-  std::optional<int> nice;
+  std::optional<int> nice, policy;
   {
     auto db = Database::open(dir / "db", Config(kDim, Metric::kL2).fsync(FsyncPolicy::never()));
     REQUIRE(db.ok());
@@ -255,19 +257,24 @@ TEST_CASE("background compaction runs at the lowest thread priority") {
     // until close; it names itself once its priority is lowered.
     for (uint64_t id = 0; id < 2000 && !nice; ++id) {
       REQUIRE(db->upsert(id, vec(id)).ok());
-      nice = nice_of_thread("iqdb-compact");
+      nice = stat_of_thread("iqdb-compact", 19);
     }
     // On a loaded machine the thread may not have run yet: wait for it
     // (a bound on liveness, not a timing expectation).
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while (!nice && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      nice = nice_of_thread("iqdb-compact");
+      nice = stat_of_thread("iqdb-compact", 19);
     }
+    // It lowers its priority before naming itself.
+    if (nice) policy = stat_of_thread("iqdb-compact", 41);
     CHECK(db->close().ok());
   }
   db::set_compact_log_bytes(uint64_t{256} << 20);
   REQUIRE(nice.has_value());
   CHECK(*nice == 19);
+  // SCHED_IDLE (5): it never preempts a search or a write.
+  REQUIRE(policy.has_value());
+  CHECK(*policy == 5);
 }
 #endif

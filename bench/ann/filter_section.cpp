@@ -39,7 +39,13 @@ namespace {
 const std::vector<size_t> kEfs = {10, 20, 40, 80, 160, 320};
 constexpr size_t kM = 16;
 constexpr size_t kBuildThreads = 2;
-constexpr int kRepeats = 3;
+// Timed passes over the queries per point: at least kRepeats, and more
+// while they add up to less than kMinTimedSeconds (at most kMaxRepeats), so
+// a point answered in a few milliseconds is not measured by one scheduler
+// slice.
+constexpr size_t kRepeats = 3;
+constexpr size_t kMaxRepeats = 101;
+constexpr double kMinTimedSeconds = 0.3;
 
 uint64_t mix(uint64_t x) {  // splitmix64's finaliser: a fixed, seedless hash
   x += 0x9E3779B97F4A7C15ull;
@@ -145,11 +151,16 @@ double recall(const std::vector<std::vector<uint32_t>>& truth,
   return wanted != 0 ? double(agree) / double(wanted) : 1.0;
 }
 
-// Median over kRepeats of queries per second; `run` answers every query
-// once and returns the seconds its timed parts took.
+// Median of queries per second over the passes above; `run` answers every
+// query once and returns the seconds its timed parts took.
 double median_qps_of(size_t queries, const std::function<double()>& run) {
   std::vector<double> qps;
-  for (int r = 0; r < kRepeats; ++r) qps.push_back(double(queries) / std::max(run(), 1e-9));
+  double timed = 0;
+  while (qps.size() < kRepeats || (timed < kMinTimedSeconds && qps.size() < kMaxRepeats)) {
+    const double seconds = std::max(run(), 1e-9);
+    timed += seconds;
+    qps.push_back(double(queries) / seconds);
+  }
   std::sort(qps.begin(), qps.end());
   return qps[qps.size() / 2];
 }

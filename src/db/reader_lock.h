@@ -9,26 +9,20 @@
 #include <mutex>
 #include <shared_mutex>
 
+#include "util/cpu_relax.h"
+
 namespace iqdb::db {
 
 // How long a reader spins for the lock before it blocks; longer than any
 // publishing step's usual hold, far shorter than a scheduler slice.
 inline constexpr std::chrono::microseconds kReaderSpin{200};
 
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
-
 // The lock held shared, taken as above.
 inline std::shared_lock<std::shared_mutex> lock_shared_spinning(std::shared_mutex& mu) {
   if (mu.try_lock_shared()) return std::shared_lock(mu, std::adopt_lock);
   const auto deadline = std::chrono::steady_clock::now() + kReaderSpin;
   do {
-    for (int i = 0; i < 32; ++i) cpu_relax();
+    for (int i = 0; i < 32; ++i) util::cpu_relax();
     if (mu.try_lock_shared()) return std::shared_lock(mu, std::adopt_lock);
   } while (std::chrono::steady_clock::now() < deadline);
   return std::shared_lock(mu);

@@ -5,6 +5,7 @@
 #include <thread>
 #include <utility>
 
+#include "util/cpu_relax.h"
 #include "util/lock_trace.h"
 
 namespace iqdb::index::hnsw {
@@ -15,11 +16,7 @@ constexpr uint32_t kLockBit = 1u << 16;
 
 std::atomic_ref<uint32_t> word(uint32_t* p) noexcept { return std::atomic_ref<uint32_t>(*p); }
 
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
-}
+using util::cpu_relax;
 
 }  // namespace
 

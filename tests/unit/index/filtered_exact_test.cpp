@@ -8,6 +8,7 @@
 #include <cmath>
 #include <numeric>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -80,6 +81,19 @@ const Selectivity kSelectivities[] = {
 };
 
 // Exactly `matches` of the store's slots, chosen at random.
+// A mask of the `matches` slots nearest the row in slot `centre`: a filter
+// that follows the data.
+std::vector<uint8_t> nearest_mask(const VectorStore& store, std::span<const uint32_t> slots,
+                                  uint32_t centre, size_t matches) {
+  QueryScorer around(store, store.row(centre));
+  std::vector<std::pair<float, uint32_t>> by_distance;
+  for (uint32_t slot : slots) by_distance.emplace_back(around(slot), slot);
+  std::sort(by_distance.begin(), by_distance.end());
+  std::vector<uint8_t> mask(store.slot_end(), 0);
+  for (size_t i = 0; i < matches; ++i) mask[by_distance[i].second] = 1;
+  return mask;
+}
+
 std::vector<uint8_t> pick_mask(const VectorStore& store, size_t matches, uint32_t seed) {
   std::vector<uint32_t> slots(store.slot_end());
   std::iota(slots.begin(), slots.end(), 0u);
@@ -227,12 +241,7 @@ TEST_CASE("hnsw: a filter that follows the data is walked soundly, and exactly w
       for (uint32_t slot : s.slots) {
         if (scorer(slot) < scorer(centre)) centre = slot;
       }
-      QueryScorer around(s.store, s.store.row(centre));
-      std::vector<std::pair<float, uint32_t>> by_distance;
-      for (uint32_t slot : s.slots) by_distance.emplace_back(around(slot), slot);
-      std::sort(by_distance.begin(), by_distance.end());
-      std::vector<uint8_t> mask(s.store.slot_end(), 0);
-      for (size_t i = 0; i < kRows / 10; ++i) mask[by_distance[i].second] = 1;
+      const std::vector<uint8_t> mask = nearest_mask(s.store, s.slots, centre, kRows / 10);
       const BitmapPredicate filter(mask);
       const auto exact = flat_search(scorer, kK, &filter);
       recall += check_sound(s.store, filter, index.search(scorer, kK, 0, &filter), exact);
@@ -264,12 +273,7 @@ TEST_CASE("hnsw: the subgraph walk reaches matches far from the query") {
   for (uint32_t slot : s.slots) {
     if (scorer(slot) > scorer(farthest)) farthest = slot;
   }
-  QueryScorer around(s.store, s.store.row(farthest));
-  std::vector<std::pair<float, uint32_t>> by_distance;
-  for (uint32_t slot : s.slots) by_distance.emplace_back(around(slot), slot);
-  std::sort(by_distance.begin(), by_distance.end());
-  std::vector<uint8_t> mask(s.store.slot_end(), 0);
-  for (size_t i = 0; i < kRows / 10; ++i) mask[by_distance[i].second] = 1;
+  const std::vector<uint8_t> mask = nearest_mask(s.store, s.slots, farthest, kRows / 10);
   const BitmapPredicate filter(mask);
   const auto exact = flat_search(scorer, kK, &filter);
   const auto got = index.search(scorer, kK, 0, &filter);

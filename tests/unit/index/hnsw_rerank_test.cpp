@@ -20,6 +20,20 @@
 namespace iqdb::index {
 namespace {
 
+// Upserts `rows` rows of normal(rng) draws into `store`; returns their slots.
+std::vector<uint32_t> fill(VectorStore& store, size_t rows, std::mt19937& rng,
+                           std::normal_distribution<float>& normal) {
+  std::vector<uint32_t> slots;
+  std::vector<float> row(store.dim());
+  for (size_t i = 0; i < rows; ++i) {
+    for (float& v : row) v = normal(rng);
+    auto r = store.upsert(VectorId(i), row, nullptr);
+    REQUIRE(r.ok());
+    slots.push_back(r->slot);
+  }
+  return slots;
+}
+
 TEST_CASE("hnsw sq8 rerank: a walk that sees every row answers exactly, for L2 and L1") {
   // Non-integer values on a wide range, so every row and query carries a
   // rounding error and the bound decides which rows are rescored.
@@ -29,14 +43,8 @@ TEST_CASE("hnsw sq8 rerank: a walk that sees every row answers exactly, for L2 a
     VectorStore store(kDim, metric);
     std::mt19937 rng(5);
     std::normal_distribution<float> normal(0.0f, 30.0f);
-    std::vector<uint32_t> slots;
+    const std::vector<uint32_t> slots = fill(store, kRows, rng, normal);
     std::vector<float> row(kDim);
-    for (size_t i = 0; i < kRows; ++i) {
-      for (float& v : row) v = normal(rng);
-      auto r = store.upsert(VectorId(i), row, nullptr);
-      REQUIRE(r.ok());
-      slots.push_back(r->slot);
-    }
     HnswIndex::Options options;
     options.sq8_min_rows = 16;
     HnswIndex index(store, HnswConfig{}, options);
@@ -69,14 +77,8 @@ TEST_CASE("hnsw sq8 rerank: the query-to-grid bound is a lower bound, tighter th
     VectorStore store(kDim, metric);
     std::mt19937 rng(11);
     std::normal_distribution<float> normal(3.0f, 20.0f);
-    std::vector<uint32_t> slots;
+    const std::vector<uint32_t> slots = fill(store, kRows, rng, normal);
     std::vector<float> row(kDim);
-    for (size_t i = 0; i < kRows; ++i) {
-      for (float& v : row) v = normal(rng);
-      auto r = store.upsert(VectorId(i), row, nullptr);
-      REQUIRE(r.ok());
-      slots.push_back(r->slot);
-    }
     hnsw::Sq8Codes codes(kDim, metric);
     // Trained on half the rows: the others may fall outside the grid and
     // clamp, which the row's radius must cover too.

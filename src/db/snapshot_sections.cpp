@@ -47,8 +47,10 @@ Result<std::span<const uint8_t>> SnapshotSource::bytes(uint32_t kind) const {
 bool SnapshotSource::has(uint32_t kind) const { return reader_.find(kind) != nullptr; }
 
 Status SnapshotSource::adopt(uint32_t kind, util::Arena& arena) const {
-  auto range = reader_.file_range(kind);
-  if (range) return arena.adopt_file(*range->file, range->offset, range->length);
+  if (!copy_) {
+    auto range = reader_.file_range(kind);
+    if (range) return arena.adopt_file(*range->file, range->offset, range->length);
+  }
   auto b = bytes(kind);
   if (!b) return b.status();
   IQDB_RETURN_IF_ERROR(arena.grow(b->size()));

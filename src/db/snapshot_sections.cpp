@@ -55,6 +55,8 @@ Status SnapshotSource::adopt(uint32_t kind, util::Arena& arena) const {
   if (!b) return b.status();
   IQDB_RETURN_IF_ERROR(arena.grow(b->size()));
   if (!b->empty()) std::memcpy(arena.data(), b->data(), b->size());
+  // A section copied out of the mapping need not stay resident twice.
+  if (copy_) reader_.drop_pages(kind);
   return Status::OK();
 }
 

@@ -91,6 +91,12 @@ TEST_CASE(
   REQUIRE(copied.committed_bytes() >= bytes.size());
   CHECK(std::memcmp(copied.data(), bytes.data(), bytes.size()) == 0);
   CHECK(std::memcmp(mapped.data(), bytes.data(), bytes.size()) == 0);
+  // The copy dropped the reader's resident pages of the section; its view
+  // still reads the same bytes.
+  auto view = reader->bytes(kKind);
+  REQUIRE(view.ok());
+  REQUIRE(view->size() == bytes.size());
+  CHECK(std::memcmp(view->data(), bytes.data(), bytes.size()) == 0);
   // The copy is private memory, not a view of the file (a mapping of an
   // unwritten page shows the file's new bytes on Linux).
 #if !defined(_WIN32)

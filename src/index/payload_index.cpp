@@ -138,6 +138,10 @@ void PayloadIndex::add_value(Field& field, const Value& value, uint32_t slot) {
       return;
     }
     v = field.insert_key(value, hash);
+    // Room for a few slots at once: most values of a field with many of
+    // them hold few slots, and growing by one, two, four costs three
+    // allocations.
+    v->second.reserve(4);
   }
   insert_sorted(v->second, slot);
   added(v->second, slot);

@@ -139,7 +139,7 @@ Result<PayloadIndex> PayloadIndex::decode(std::span<const uint8_t> bytes,
     if (f > 0 && !(previous < name)) return corrupt("field names out of order");
     if (!index.indexes(name)) return corrupt("a field that is not declared");
     previous = name;
-    Field& field = index.fields_.emplace(std::move(name), Field{}).first->second;
+    Field& field = index.fields_.try_emplace(std::move(name)).first->second;
     field.over_limit = over_limit != 0;
     if (field.over_limit) continue;
     uint32_t keys = 0;

@@ -86,6 +86,11 @@ PayloadIndex::Values::iterator PayloadIndex::Field::insert_key(Value value, size
   return it;
 }
 
+void PayloadIndex::Field::drop() noexcept {
+  *this = Field{};
+  over_limit = true;
+}
+
 PayloadIndex::PayloadIndex(std::vector<std::string> declared)
     : max_values_(std::numeric_limits<size_t>::max()), declared_(std::move(declared)) {
   std::sort(declared_.begin(), declared_.end());
@@ -109,7 +114,7 @@ void PayloadIndex::add(uint32_t slot, const Metadata* metadata) noexcept {
     for (const auto& [name, value] : *metadata) {
       if (!indexes(name)) continue;
       auto it = find_field(hint, name);
-      if (it == fields_.end()) it = fields_.emplace(name, Field{}).first;
+      if (it == fields_.end()) it = fields_.try_emplace(name).first;
       add_value(it->second, value, slot);
       hint = std::next(it);
     }
@@ -133,8 +138,7 @@ void PayloadIndex::add_value(Field& field, const Value& value, uint32_t slot) {
   } else {
     if (field.distinct == max_values_) {
       // Too many values to be worth a posting list each: test rows instead.
-      field = Field{};
-      field.over_limit = true;
+      field.drop();
       return;
     }
     v = field.insert_key(value, hash);
@@ -187,7 +191,7 @@ void PayloadIndex::replace(uint32_t slot, const Metadata* before, const Metadata
         auto it = find_field(hint, name);
         if (old_field && it != fields_.end()) remove_value(it->second, b->second, slot);
         if (new_field) {
-          if (it == fields_.end()) it = fields_.emplace(name, Field{}).first;
+          if (it == fields_.end()) it = fields_.try_emplace(name).first;
           add_value(it->second, a->second, slot);
         }
         if (it != fields_.end()) hint = std::next(it);

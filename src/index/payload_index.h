@@ -150,6 +150,8 @@ class PayloadIndex {
     // A new key (not held yet, not NaN; hash: key_hash(value)) with empty
     // postings.
     Values::iterator insert_key(Value value, size_t hash);
+    // Forgets every key and marks the field over the value limit.
+    [[gnu::noinline]] void drop() noexcept;
 
     // Keys in Filter's order, for ranges and the section.
     std::array<Values, 5> by_type;  // Value::Type index

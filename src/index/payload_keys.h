@@ -69,8 +69,7 @@ class KeyTable {
   // The value of the key equal to `key` (hash: key_hash(key)), or null.
   T* find(const Value& key, size_t hash) noexcept {
     if (entries_.empty()) return nullptr;
-    const size_t mask = entries_.size() - 1;
-    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    for (size_t i = hash & mask_;; i = (i + 1) & mask_) {
       Entry& e = entries_[i];
       if (e.key == nullptr) return nullptr;
       if (e.hash == hash && same_key(*e.key, key)) return &e.value;
@@ -86,7 +85,7 @@ class KeyTable {
   // Removes the key equal to `key`, if any.
   void erase(const Value& key, size_t hash) noexcept {
     if (entries_.empty()) return;
-    const size_t mask = entries_.size() - 1;
+    const size_t mask = mask_;
     size_t i = hash & mask;
     for (;; i = (i + 1) & mask) {
       if (entries_[i].key == nullptr) return;
@@ -116,20 +115,21 @@ class KeyTable {
   };
 
   void place(Entry e) noexcept {
-    const size_t mask = entries_.size() - 1;
-    size_t i = e.hash & mask;
-    while (entries_[i].key != nullptr) i = (i + 1) & mask;
+    size_t i = e.hash & mask_;
+    while (entries_[i].key != nullptr) i = (i + 1) & mask_;
     entries_[i] = std::move(e);
   }
   void grow() {
     std::vector<Entry> old(entries_.empty() ? 8 : entries_.size() * 2);
     old.swap(entries_);
+    mask_ = entries_.size() - 1;
     for (Entry& e : old) {
       if (e.key != nullptr) place(std::move(e));
     }
   }
 
   std::vector<Entry> entries_;  // a power of two of them, or none
+  size_t mask_ = 0;             // entries_.size() - 1 (when not empty)
   size_t size_ = 0;
 };
 

@@ -1,6 +1,7 @@
 #include "db/contents.h"
 
 #include <algorithm>
+#include <optional>
 #include <vector>
 
 #include "db/index_factory.h"
@@ -45,7 +46,9 @@ Result<std::unique_ptr<Contents>> Contents::load(Config config, const index::Sec
 
 Status Contents::upsert(const VectorId& id, std::span<const float> vector, const Metadata* metadata,
                         ResultCache* cache, index::Publisher& publisher) {
-  Result<index::VectorStore::UpsertResult> r = Status::OK();
+  // Set by the exclusive step below (a Result built from no status would
+  // allocate an error message first, on every write).
+  std::optional<Result<index::VectorStore::UpsertResult>> applied;
   // Grown beside reads; the old arrays are freed when `room` goes, after.
   index::VectorStore::Room room = store_.prepare_room(1);
   if (ann_ && ann_->prepares_inserts() && store_.find(id) == index::kNoSlot) {
@@ -61,8 +64,9 @@ Status Contents::upsert(const VectorId& id, std::span<const float> vector, const
   }
   publisher.exclusive([&] {
     store_.commit_room(room);
-    r = store_.upsert(id, vector, metadata);
+    applied.emplace(store_.upsert(id, vector, metadata));
   });
+  Result<index::VectorStore::UpsertResult>& r = *applied;
   if (!r) return r.status();
   util::maybe_throw_injected_apply_fault();
   Status s;

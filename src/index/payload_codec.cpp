@@ -139,7 +139,7 @@ Result<PayloadIndex> PayloadIndex::decode(std::span<const uint8_t> bytes,
     if (f > 0 && !(previous < name)) return corrupt("field names out of order");
     if (!index.indexes(name)) return corrupt("a field that is not declared");
     previous = name;
-    Field& field = index.fields_.emplace(std::move(name), Field{}).first->second;
+    Field& field = index.fields_.try_emplace(std::move(name)).first->second;
     field.over_limit = over_limit != 0;
     if (field.over_limit) continue;
     uint32_t keys = 0;
@@ -155,13 +155,12 @@ Result<PayloadIndex> PayloadIndex::decode(std::span<const uint8_t> bytes,
                               (last->type() == value->type() && !KeyLess{}(*last, *value)))) {
         return corrupt("values out of order");
       }
-      auto& values = field.by_type[static_cast<size_t>(value->type())];
-      auto it = values.emplace(std::move(*value), Postings{}).first;
+      const size_t hash = key_hash(*value);
+      auto it = field.insert_key(std::move(*value), hash);
       if (!read_postings(in, live, false, it->second)) return corrupt("malformed postings");
       if (!it->second.empty()) added(it->second, it->second.back());
       last = &it->first;
     }
-    field.distinct = keys;
     if (!read_postings(in, live, true, field.nan)) return corrupt("malformed postings");
   }
   if (!in.at_end()) return corrupt("trailing bytes");

@@ -14,13 +14,18 @@ bool is_nan(const Value& v) noexcept { return v.is_double() && std::isnan(v.as_d
 
 size_t type_index(const Value& v) noexcept { return static_cast<size_t>(v.type()); }
 
-void insert_sorted(std::vector<uint32_t>& postings, uint32_t slot) {
-  if (postings.empty() || postings.back() < slot) {
-    postings.push_back(slot);
-    return;
-  }
+[[gnu::noinline]] void insert_inside(std::vector<uint32_t>& postings, uint32_t slot) {
   auto it = std::lower_bound(postings.begin(), postings.end(), slot);
   if (it == postings.end() || *it != slot) postings.insert(it, slot);
+}
+
+// New slots mostly come last (slots are handed out in order): one append.
+inline void insert_sorted(std::vector<uint32_t>& postings, uint32_t slot) {
+  if (postings.empty() || postings.back() < slot) {
+    postings.push_back(slot);
+  } else {
+    insert_inside(postings, slot);
+  }
 }
 
 void erase_sorted(std::vector<uint32_t>& postings, uint32_t slot) noexcept {
@@ -42,14 +47,10 @@ void set_range(It first, It last, util::Bitmap& out) {
 
 }  // namespace
 
-void PayloadIndex::added(Postings& postings, uint32_t slot) {
-  if (postings.has_dense) {
-    postings.dense.set(slot);
-  } else if (!postings.empty() && postings.size() * 32 >= size_t{postings.back()} + 1) {
-    postings.dense = util::Bitmap();
-    postings.dense.set_sorted(postings);
-    postings.has_dense = true;
-  }
+void PayloadIndex::make_dense(Postings& postings) {
+  postings.dense = util::Bitmap();
+  postings.dense.set_sorted(postings);
+  postings.has_dense = true;
 }
 
 void PayloadIndex::removed(Postings& postings, uint32_t slot) noexcept {
@@ -72,6 +73,24 @@ bool PayloadIndex::KeyLess::operator()(const Value& a, const Value& b) const noe
   return false;
 }
 
+PayloadIndex::Values::iterator PayloadIndex::Field::insert_key(Value value, size_t hash) {
+  auto& values = by_type[type_index(value)];
+  auto it = values.emplace(std::move(value), Postings{}).first;
+  try {
+    lookup.insert(&it->first, hash, it);
+  } catch (...) {
+    values.erase(it);
+    throw;
+  }
+  ++distinct;
+  return it;
+}
+
+void PayloadIndex::Field::drop() noexcept {
+  *this = Field{};
+  over_limit = true;
+}
+
 PayloadIndex::PayloadIndex(std::vector<std::string> declared)
     : max_values_(std::numeric_limits<size_t>::max()), declared_(std::move(declared)) {
   std::sort(declared_.begin(), declared_.end());
@@ -79,9 +98,8 @@ PayloadIndex::PayloadIndex(std::vector<std::string> declared)
   if (declared_.empty()) max_values_ = kDefaultMaxValues;
 }
 
-bool PayloadIndex::indexes(std::string_view field) const noexcept {
-  return declared_.empty() ||
-         std::binary_search(declared_.begin(), declared_.end(), field, std::less<>{});
+bool PayloadIndex::is_declared(std::string_view field) const noexcept {
+  return std::binary_search(declared_.begin(), declared_.end(), field, std::less<>{});
 }
 
 void PayloadIndex::add(uint32_t slot, const Metadata* metadata) noexcept {
@@ -92,14 +110,11 @@ void PayloadIndex::add(uint32_t slot, const Metadata* metadata) noexcept {
       ++live_count_;
     }
     if (metadata == nullptr) return;
-    // The record's fields and fields_ are both in name order: the field
-    // after the one last found is usually the next one wanted, and one
-    // comparison finds it.
     auto hint = fields_.begin();
     for (const auto& [name, value] : *metadata) {
       if (!indexes(name)) continue;
-      auto it = hint != fields_.end() && hint->first == name ? hint : fields_.find(name);
-      if (it == fields_.end()) it = fields_.emplace(name, Field{}).first;
+      auto it = find_field(hint, name);
+      if (it == fields_.end()) it = fields_.try_emplace(name).first;
       add_value(it->second, value, slot);
       hint = std::next(it);
     }
@@ -115,17 +130,22 @@ void PayloadIndex::add_value(Field& field, const Value& value, uint32_t slot) {
     insert_sorted(field.nan, slot);
     return;
   }
-  auto& values = field.by_type[type_index(value)];
-  auto v = values.find(value);
-  if (v == values.end()) {
+  const size_t hash = key_hash(value);
+  Values::iterator* hit = field.lookup.find(value, hash);
+  Values::iterator v;
+  if (hit != nullptr) {
+    v = *hit;
+  } else {
     if (field.distinct == max_values_) {
       // Too many values to be worth a posting list each: test rows instead.
-      field = Field{};
-      field.over_limit = true;
+      field.drop();
       return;
     }
-    v = values.emplace(value, Postings{}).first;
-    ++field.distinct;
+    v = field.insert_key(value, hash);
+    // Room for a few slots at once: most values of a field with many of
+    // them hold few slots, and growing by one, two, four costs three
+    // allocations.
+    v->second.reserve(4);
   }
   insert_sorted(v->second, slot);
   added(v->second, slot);
@@ -138,24 +158,69 @@ void PayloadIndex::remove(uint32_t slot, const Metadata* metadata) noexcept {
     --live_count_;
   }
   if (metadata == nullptr) return;
-  for (const auto& [name, value] : *metadata) remove_field(name, value, slot);
+  auto hint = fields_.begin();
+  for (const auto& [name, value] : *metadata) {
+    auto it = find_field(hint, name);
+    if (it == fields_.end()) continue;
+    remove_value(it->second, value, slot);
+    hint = std::next(it);
+  }
 }
 
-void PayloadIndex::remove_field(const std::string& name, const Value& value, uint32_t slot) {
-  auto it = fields_.find(name);
-  if (it == fields_.end() || it->second.over_limit) return;
-  Field& field = it->second;
+void PayloadIndex::replace(uint32_t slot, const Metadata* before, const Metadata* after) noexcept {
+  if (before == nullptr || after == nullptr) {
+    remove(slot, before);
+    add(slot, after);
+    return;
+  }
+  if (!usable_) return;
+  const auto same = [](const Value& a, const Value& b) {
+    return is_nan(a) ? is_nan(b) : !is_nan(b) && same_key(a, b);
+  };
+  try {
+    // Both records are in name order, as fields_ is: one merge of the two.
+    auto b = before->begin(), a = after->begin();
+    auto hint = fields_.begin();
+    while (b != before->end() || a != after->end()) {
+      const int order = b == before->end()  ? 1
+                        : a == after->end() ? -1
+                                            : b->first.compare(a->first);
+      const bool old_field = order <= 0, new_field = order >= 0;
+      const std::string& name = old_field ? b->first : a->first;
+      if (!(old_field && new_field && same(b->second, a->second)) && indexes(name)) {
+        auto it = find_field(hint, name);
+        if (old_field && it != fields_.end()) remove_value(it->second, b->second, slot);
+        if (new_field) {
+          if (it == fields_.end()) it = fields_.try_emplace(name).first;
+          add_value(it->second, a->second, slot);
+        }
+        if (it != fields_.end()) hint = std::next(it);
+      }
+      if (old_field) ++b;
+      if (new_field) ++a;
+    }
+  } catch (const std::bad_alloc&) {
+    clear();
+    usable_ = false;
+  }
+}
+
+void PayloadIndex::remove_value(Field& field, const Value& value, uint32_t slot) noexcept {
+  if (field.over_limit) return;
   if (is_nan(value)) {
     erase_sorted(field.nan, slot);
     return;
   }
-  auto& values = field.by_type[type_index(value)];
-  auto v = values.find(value);
-  if (v == values.end()) return;
+  const size_t hash = key_hash(value);
+  Values::iterator* hit = field.lookup.find(value, hash);
+  if (hit == nullptr) return;
+  const Values::iterator v = *hit;
   erase_sorted(v->second, slot);
   removed(v->second, slot);
   if (v->second.empty()) {
-    values.erase(v);
+    // The lookup entry first: its key is the map node's.
+    field.lookup.erase(value, hash);
+    field.by_type[type_index(value)].erase(v);
     --field.distinct;
   }
 }
@@ -181,7 +246,8 @@ size_t PayloadIndex::distinct_values(std::string_view field) const noexcept {
 size_t PayloadIndex::memory_bytes() const noexcept {
   size_t bytes = live_.memory_bytes();
   for (const auto& [name, field] : fields_) {
-    bytes += name.capacity() + sizeof(Field) + field.nan.capacity() * sizeof(uint32_t);
+    bytes += name.capacity() + sizeof(Field) + field.nan.capacity() * sizeof(uint32_t) +
+             field.lookup.memory_bytes();
     for (const auto& values : field.by_type) {
       for (const auto& [value, postings] : values) {
         bytes += sizeof(Value) + 48 + postings.capacity() * sizeof(uint32_t) +

@@ -36,6 +36,7 @@
 
 #include "iqdb/filter.h"
 #include "iqdb/status.h"
+#include "index/payload_keys.h"
 #include "iqdb/types.h"
 #include "util/bitmap.h"
 
@@ -55,6 +56,9 @@ class PayloadIndex {
   void add(uint32_t slot, const Metadata* metadata) noexcept;
   // `slot` stops holding `metadata` (what add() was given for it).
   void remove(uint32_t slot, const Metadata* metadata) noexcept;
+  // remove(slot, before) then add(slot, after), but a field holding the
+  // same key in both is left as it is.
+  void replace(uint32_t slot, const Metadata* before, const Metadata* after) noexcept;
   // Forgets everything but the rule; usable again.
   void clear() noexcept;
 
@@ -88,7 +92,9 @@ class PayloadIndex {
     return declared_ == other.declared_ && (!declared_.empty() || max_values_ == other.max_values_);
   }
   // Whether the rule indexes `field` at all.
-  bool indexes(std::string_view field) const noexcept;
+  bool indexes(std::string_view field) const noexcept {
+    return declared_.empty() || is_declared(field);
+  }
 
   // What audit() found wrong.
   struct Audit {
@@ -122,23 +128,56 @@ class PayloadIndex {
     util::Bitmap dense;
     bool has_dense = false;
   };
-  static void added(Postings& postings, uint32_t slot);
+  // `slot` was just inserted into `postings`.
+  static void added(Postings& postings, uint32_t slot) {
+    if (postings.has_dense) {
+      postings.dense.set(slot);
+    } else if (!postings.empty() && postings.size() * 32 >= size_t{postings.back()} + 1) {
+      make_dense(postings);
+    }
+  }
+  [[gnu::noinline]] static void make_dense(Postings& postings);
   static void removed(Postings& postings, uint32_t slot) noexcept;
+  using Values = std::map<Value, Postings, KeyLess>;
   struct Field {
-    std::array<std::map<Value, Postings, KeyLess>, 5> by_type;  // Value::Type index
-    Postings nan;                                               // doubles that are NaN
+    Field() = default;
+    Field(Field&&) = default;
+    Field& operator=(Field&&) = default;
+    // `lookup` points into `by_type`: a copy would point into the original.
+    Field(const Field&) = delete;
+    Field& operator=(const Field&) = delete;
+
+    // A new key (not held yet, not NaN; hash: key_hash(value)) with empty
+    // postings.
+    Values::iterator insert_key(Value value, size_t hash);
+    // Forgets every key and marks the field over the value limit.
+    [[gnu::noinline]] void drop() noexcept;
+
+    // Keys in Filter's order, for ranges and the section.
+    std::array<Values, 5> by_type;  // Value::Type index
+    // Every key of by_type, hashed: what writes find values by. The keys are
+    // by_type's own (map nodes never move, so neither do they).
+    KeyTable<Values::iterator> lookup;
+    Postings nan;  // doubles that are NaN
     size_t distinct = 0;
     bool over_limit = false;
   };
+  using Fields = std::map<std::string, Field, std::less<>>;
 
+  // The entry of `name`, trying `hint` first (records and fields_ are both
+  // in name order, so the entry after the last one found is usually next).
+  Fields::iterator find_field(Fields::iterator hint, const std::string& name) {
+    return hint != fields_.end() && hint->first == name ? hint : fields_.find(name);
+  }
+  bool is_declared(std::string_view field) const noexcept;
   void add_value(Field& field, const Value& value, uint32_t slot);
-  void remove_field(const std::string& name, const Value& value, uint32_t slot);
+  void remove_value(Field& field, const Value& value, uint32_t slot) noexcept;
   bool evaluate_into(const Filter& filter, util::Bitmap& out) const;
   void leaf(const Field& field, const Filter& filter, util::Bitmap& out) const;
 
   size_t max_values_;
   std::vector<std::string> declared_;
-  std::map<std::string, Field, std::less<>> fields_;
+  Fields fields_;
   util::Bitmap live_;
   size_t live_count_ = 0;
   bool usable_ = true;

@@ -162,8 +162,11 @@ Result<VectorStore::UpsertResult> VectorStore::upsert(const VectorId& id,
     ++live_count_;
   }
   write_row(slot, vector);
-  if (replaced) payload_.remove(slot, metadata_[slot].get());
-  payload_.add(slot, meta.get());
+  if (replaced) {
+    payload_.replace(slot, metadata_[slot].get(), meta.get());
+  } else {
+    payload_.add(slot, meta.get());
+  }
   metadata_[slot] = std::move(meta);
   if (storage_.type == StorageType::kSq8 && !has_codes_ &&
       live_count_ >= VectorStorage::kSq8TrainingRows) {

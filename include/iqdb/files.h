@@ -115,6 +115,10 @@ struct DatabaseInfo {
   // For a handle: the threads doing the index work of writes at once
   // (Config::write_threads, 0 resolved). 0 from inspect().
   size_t write_threads = 0;
+  // For a handle: whether its snapshot's sections were copied into its own
+  // memory at open (Config::load_into_memory) rather than mapped. False in
+  // memory and from inspect().
+  bool load_into_memory = false;
   std::string simd_target;      // see simd_target()
   uint32_t format_version = 0;  // of the snapshot file; 0 in memory
   uint32_t log_format_version = 0;

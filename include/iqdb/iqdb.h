@@ -130,6 +130,12 @@ typedef struct iqdb_options {
      fewer than its hardware threads, so searches keep a core. Not stored
      in the file. */
   size_t write_threads;
+  /* Nonzero: copy the snapshot's sections into the handle's own memory at
+     open instead of mapping the file (Config::load_into_memory): faster
+     searches on a reopened database, a slower open, and pages no longer
+     shared with other processes' read-only handles. 0 (the default): map.
+     Not stored in the file. */
+  int load_into_memory;
 } iqdb_options;
 
 /* Defaults: flat index, f32 rows, cosine, fsync always, dim 0 (must be set). */
@@ -272,6 +278,7 @@ typedef struct iqdb_info {
   int keep_f32;
   size_t size;          /* records */
   size_t write_threads; /* the write_threads in force (0 resolved); 0 once closed */
+  int load_into_memory; /* nonzero: the snapshot was copied at open, not mapped */
 } iqdb_info;
 
 IQDB_EXPORT void iqdb_info_init(iqdb_info* info);

@@ -40,11 +40,19 @@ def _check_write_threads(write_threads):
     return write_threads
 
 
+def _check_flag(name, value):
+    if not isinstance(value, bool):
+        raise InvalidArgument(f"{name} must be True or False, got {value!r}")
+    return value
+
+
 def _open(path, dim, metric, index, storage, keep_f32, fsync, fsync_interval_ms, compression,
-          compression_level, cache_capacity, index_params, indexed_fields=None, write_threads=0):
+          compression_level, cache_capacity, index_params, indexed_fields=None, write_threads=0,
+          load_into_memory=False):
     if isinstance(dim, bool) or not isinstance(dim, int) or dim <= 0:
         raise InvalidArgument(f"dim must be a positive int, got {dim!r}")
     _check_write_threads(write_threads)
+    _check_flag("load_into_memory", load_into_memory)
     if index not in _INDEX_PARAMS:
         raise InvalidArgument(f"index is 'flat', 'hnsw' or 'ivf', got {index!r}")
     unknown = set(index_params) - _INDEX_PARAMS[index]
@@ -57,12 +65,13 @@ def _open(path, dim, metric, index, storage, keep_f32, fsync, fsync_interval_ms,
         raise InvalidArgument(f"indexed_fields is a list of field names, got {indexed_fields!r}")
     return _iqdb._open(path, dim, str(metric), index, dict(index_params), str(storage), bool(keep_f32),
                        str(fsync), int(fsync_interval_ms), str(compression), int(compression_level),
-                       int(cache_capacity), list(indexed_fields), write_threads)
+                       int(cache_capacity), list(indexed_fields), write_threads, load_into_memory)
 
 
 def open(path, dim=None, metric="cosine", index="flat", *, read_only=False, storage="f32", keep_f32=False,
          fsync="always", fsync_interval_ms=0, compression="none", compression_level=0, cache_capacity=0,
-         indexed_fields=None, write_threads=0, **index_params):  # noqa: A001 - iqdb.open, like sqlite3.connect or io.open
+         indexed_fields=None, write_threads=0, load_into_memory=False,
+         **index_params):  # noqa: A001 - iqdb.open, like sqlite3.connect or io.open
     """Open the database file at `path`.
 
     Without dim: open an existing database, taking dim, metric, index and
@@ -92,6 +101,10 @@ def open(path, dim=None, metric="cosine", index="flat", *, read_only=False, stor
     bulk load. A service that searches while it writes sets one fewer than
     its hardware threads, so searches keep a core. Not stored in the file;
     info()["write_threads"] reports the value in force.
+    load_into_memory: copy the snapshot into this handle's own memory at open
+    instead of mapping the file: faster searches on a reopened database, a
+    slower open, and memory no longer shared with read-only handles in other
+    processes. Not stored in the file; info()["load_into_memory"] reports it.
 
     Raises iqdb.Busy when another process has the file open for writing.
     """
@@ -101,13 +114,15 @@ def open(path, dim=None, metric="cosine", index="flat", *, read_only=False, stor
         if index_params:
             raise InvalidArgument("index knobs are stored in the file; pass them only when creating (with dim)")
         handle = _iqdb._open_existing(os.fspath(path), bool(read_only), str(fsync), int(fsync_interval_ms),
-                                      int(cache_capacity), _check_write_threads(write_threads))
+                                      int(cache_capacity), _check_write_threads(write_threads),
+                                      _check_flag("load_into_memory", load_into_memory))
         if dim is not None and dim != handle.dim:
             handle.close()
             raise ConfigMismatch(f"{os.fspath(path)} holds dim {handle.dim}, asked for {dim}")
         return handle
     return _open(os.fspath(path), dim, metric, index, storage, keep_f32, fsync, fsync_interval_ms, compression,
-                 compression_level, cache_capacity, index_params, indexed_fields, write_threads)
+                 compression_level, cache_capacity, index_params, indexed_fields, write_threads,
+                 load_into_memory)
 
 
 def open_in_memory(dim, metric="cosine", index="flat", *, storage="f32", keep_f32=False, cache_capacity=0,

@@ -82,6 +82,7 @@ Result<Config> to_config(const iqdb_options* options) {
     config.indexed_fields(std::move(fields));
   }
   config.write_threads(o.write_threads);
+  config.load_into_memory(o.load_into_memory != 0);
   return config;
 }
 
@@ -198,8 +199,10 @@ iqdb_status iqdb_get_info(const iqdb_db* db, iqdb_info* info, iqdb_error** err) 
     const size_t caller_size = info->struct_size;
     // Asked of the full info only by callers whose struct has the field.
     if (caller_size >= offsetof(iqdb_info, write_threads) + sizeof(size_t)) {
-      if (iqdb::Result<iqdb::DatabaseInfo> full = db->db.info(); full.ok())
+      if (iqdb::Result<iqdb::DatabaseInfo> full = db->db.info(); full.ok()) {
         out.write_threads = full->write_threads;
+        out.load_into_memory = full->load_into_memory ? 1 : 0;
+      }
     }
     std::memcpy(info, &out, std::min(caller_size, sizeof(iqdb_info)));
     info->struct_size = caller_size;

@@ -65,6 +65,7 @@ Result<DatabaseInfo> DatabaseImpl::info() const {
   info.index = config_.index_kind();
   info.records = contents_->store().size();
   info.write_threads = write_limit_.threads();
+  info.load_into_memory = !info.in_memory && config_.load_into_memory();
   describe_store(contents_->store(), info);
   if (scrub_) info.integrity = scrub_->integrity();
   return info;

@@ -480,6 +480,87 @@ static void test_write_threads(void) {
   CHECK_OK(iqdb_close(db, NULL));
 }
 
+/* load_into_memory copies a reopened database's snapshot instead of mapping
+   it: the answers are the mapped handle's, info reports the choice, writes
+   made on the copied handle survive a reopen, and a caller whose struct
+   ends before the field maps. */
+static void test_load_into_memory(const char* dir) {
+  char path[4096];
+  char wal[4200];
+  iqdb_options o;
+  iqdb_db* db = NULL;
+  iqdb_info info;
+  uint64_t i;
+  const float query[3] = {7.2f, 0.5f, 0.0f};
+  iqdb_search_options so;
+  iqdb_search_output out;
+  uint64_t mapped_ids[5];
+  uint64_t copied_ids[5];
+  float distances[5];
+  size_t count = 0;
+
+  snprintf(path, sizeof path, "%s/load.iqdb", dir);
+  snprintf(wal, sizeof wal, "%s.wal", path);
+  remove(path);
+  remove(wal);
+  iqdb_options_init(&o);
+  CHECK(o.load_into_memory == 0);
+  o.dim = 3;
+  o.metric = IQDB_METRIC_L2;
+  o.index = IQDB_INDEX_HNSW;
+  o.fsync = IQDB_FSYNC_NEVER;
+  CHECK_OK(iqdb_open(path, &o, &db, NULL));
+  for (i = 0; i < 200; ++i) {
+    const float v[3] = {(float)(i % 20), (float)(i / 20), 1.0f};
+    iqdb_id id = int_id(i);
+    CHECK_OK(iqdb_upsert(db, &id, v, 3, NULL, 0, NULL));
+  }
+  CHECK_OK(iqdb_flush(db, NULL));
+  CHECK_OK(iqdb_close(db, NULL));
+
+  iqdb_search_options_init(&so);
+  so.k = 5;
+  iqdb_search_output_init(&out);
+  out.distances = distances;
+  out.counts = &count;
+
+  CHECK_OK(iqdb_open(path, &o, &db, NULL));
+  iqdb_info_init(&info);
+  CHECK_OK(iqdb_get_info(db, &info, NULL));
+  CHECK(info.load_into_memory == 0);
+  out.ids = mapped_ids;
+  CHECK_OK(iqdb_search(db, query, 1, 3, &so, &out, NULL));
+  CHECK(count == 5);
+  CHECK_OK(iqdb_close(db, NULL));
+
+  o.load_into_memory = 1;
+  CHECK_OK(iqdb_open(path, &o, &db, NULL));
+  iqdb_info_init(&info);
+  CHECK_OK(iqdb_get_info(db, &info, NULL));
+  CHECK(info.load_into_memory == 1);
+  CHECK(info.size == 200);
+  out.ids = copied_ids;
+  CHECK_OK(iqdb_search(db, query, 1, 3, &so, &out, NULL));
+  CHECK(count == 5 && memcmp(mapped_ids, copied_ids, sizeof mapped_ids) == 0);
+  {
+    const float v[3] = {100.0f, 100.0f, 1.0f};
+    iqdb_id id = int_id(1000);
+    CHECK_OK(iqdb_upsert(db, &id, v, 3, NULL, 0, NULL));
+  }
+  CHECK_OK(iqdb_close(db, NULL));
+
+  /* Built against an iqdb_options without the field: mapped. */
+  o.struct_size = offsetof(iqdb_options, load_into_memory);
+  CHECK_OK(iqdb_open(path, &o, &db, NULL));
+  iqdb_info_init(&info);
+  CHECK_OK(iqdb_get_info(db, &info, NULL));
+  CHECK(info.load_into_memory == 0);
+  CHECK(info.size == 201);
+  CHECK_OK(iqdb_close(db, NULL));
+  remove(path);
+  remove(wal);
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: %s SCRATCH_DIR\n", argv[0]);
@@ -493,6 +574,7 @@ int main(int argc, char** argv) {
   test_indexed_fields();
   test_older_struct_size();
   test_write_threads();
+  test_load_into_memory(argv[1]);
   printf("capi: %d passed, %d failed\n", checks - failures, failures);
   return failures == 0 ? 0 : 1;
 }

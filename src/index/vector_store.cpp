@@ -105,14 +105,26 @@ namespace {
 // every page of them, so the first touch happens here. Only bytes of those
 // rows are written (each with the value it holds), never a byte a reader
 // may be reading. Skipped for an arena that holds nothing yet: its first
-// grow() sets the base address readers use.
-void touch_rows(util::Arena& arena, size_t row_bytes, size_t from, size_t to) noexcept {
-  if (arena.committed_bytes() == 0 || row_bytes == 0 || to <= from) return;
-  const size_t begin = from * row_bytes, end = to * row_bytes;
-  if (!grow_to(arena, end).ok()) return;
+// grow() sets the base address readers use. `touched` is the run of whole
+// pages this has touched before (pages of rows appended one by one come
+// here many times); it is not touched again.
+bool all_touched(const VectorStore::TouchedPages& touched, size_t row_bytes, size_t from,
+                 size_t to) noexcept {
+  return from * row_bytes >= touched.begin && to * row_bytes <= touched.end;
+}
+
+[[gnu::noinline]] void touch_rows(util::Arena& arena, size_t row_bytes, size_t from, size_t to,
+                                  VectorStore::TouchedPages& touched) noexcept {
   constexpr size_t kPage = 4096;
+  const size_t begin = from * row_bytes, end = to * row_bytes;
+  const bool extends = begin >= touched.begin && begin <= touched.end;
+  if (arena.committed_bytes() == 0 || row_bytes == 0 || to <= from) return;
+  if (!grow_to(arena, end).ok()) return;
   volatile uint8_t* base = arena.data();
-  for (size_t at = begin; at < end; at = (at / kPage + 1) * kPage) base[at] = base[at];
+  const size_t first = extends ? std::max(begin, touched.end) : begin;
+  for (size_t at = first; at < end; at = (at / kPage + 1) * kPage) base[at] = base[at];
+  if (!extends) touched.begin = begin / kPage * kPage;
+  touched.end = (end + kPage - 1) / kPage * kPage;
 }
 
 }  // namespace
@@ -122,10 +134,15 @@ VectorStore::Room VectorStore::prepare_room(size_t n) {
   {
     const size_t fresh = n > free_slots_.size() ? n - free_slots_.size() : 0;
     const size_t from = slot_end_, to = size_t{slot_end_} + fresh;
-    if (has_f32_) touch_rows(rows_, stride_floats_ * sizeof(float), from, to);
-    if (has_codes_) touch_rows(codes_, code_stride_bytes_, from, to);
-    touch_rows(norms_, sizeof(float), from, to);
-    touch_rows(sq_norms_, sizeof(float), from, to);
+    const auto touch = [&](util::Arena& arena, size_t row_bytes, TouchedPages& touched) {
+      if (!all_touched(touched, row_bytes, from, to)) {
+        touch_rows(arena, row_bytes, from, to, touched);
+      }
+    };
+    if (has_f32_) touch(rows_, stride_floats_ * sizeof(float), rows_touched_);
+    if (has_codes_) touch(codes_, code_stride_bytes_, codes_touched_);
+    touch(norms_, sizeof(float), norms_touched_);
+    touch(sq_norms_, sizeof(float), sq_norms_touched_);
   }
   if (!slot_of_.fits(slot_of_.size() + n)) {
     room.id_table = slot_of_.grown(slot_of_.size() + n);

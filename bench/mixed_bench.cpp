@@ -12,7 +12,14 @@
 // into a second database in one batch, and recall@10 of both (against exact
 // search) is printed: writing while searching must not cost graph quality.
 //
+// With --slow US, the slowest dozen searches over US microseconds of each
+// phase are printed with their start within the phase and their
+// CLOCK_MONOTONIC start time, to match against a scheduler trace such as
+// `perf sched record -k mono`.
+//
 //   iqdb-mixed [--rows N] [--seconds S] [--queries Q] [--dir DIR] [--index hnsw|ivf|both]
+//              [--slow US]
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -41,7 +48,20 @@ struct Options {
   std::filesystem::path dir;
   bool hnsw = true;
   bool ivf = true;
+  double slow_us = 0;  // 0: slow searches are not listed
 };
+
+struct Slow {
+  double start_ms;     // within the phase
+  double monotonic_s;  // CLOCK_MONOTONIC at its start
+  double us;
+};
+
+double monotonic_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
+}
 
 struct Latency {
   double p50 = 0, p99 = 0, p999 = 0, max = 0;  // microseconds
@@ -103,6 +123,7 @@ class Workload {
       });
     }
     std::vector<double> us;
+    std::vector<Slow> slow;
     SearchParams params;
     params.k = 10;
     params.ef = 32;
@@ -110,16 +131,34 @@ class Workload {
     for (size_t q = 0; std::chrono::duration<double>(Clock::now() - start).count() < o_.seconds;
          ++q) {
       auto query = std::span(data_.test).subspan((q % data_.test_rows()) * data_.dim, data_.dim);
+      const double mono0 = o_.slow_us > 0 ? monotonic_seconds() : 0;
       const auto t0 = Clock::now();
       auto hits = db.search(query, params);
       const auto t1 = Clock::now();
       if (!hits) fail("search", hits.status());
       us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+      if (o_.slow_us > 0 && us.back() > o_.slow_us) {
+        slow.push_back(
+            {std::chrono::duration<double, std::milli>(t0 - start).count(), mono0, us.back()});
+      }
     }
     const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
     stop = true;
     for (auto& th : pool) th.join();
     write_rate = double(writes.load()) / elapsed;
+    // The slowest few, in the order they ran.
+    constexpr size_t kListed = 12;
+    if (slow.size() > kListed) {
+      std::nth_element(slow.begin(), slow.begin() + kListed, slow.end(),
+                       [](const Slow& a, const Slow& b) { return a.us > b.us; });
+      slow.resize(kListed);
+    }
+    std::sort(slow.begin(), slow.end(),
+              [](const Slow& a, const Slow& b) { return a.start_ms < b.start_ms; });
+    for (const Slow& w : slow) {
+      std::printf("  slow search, %d writers: %.0f us at %.3f ms into the phase (monotonic %.6f)\n",
+                  writers, w.us, w.start_ms, w.monotonic_s);
+    }
     return summarise(std::move(us));
   }
 
@@ -232,6 +271,8 @@ int main(int argc, char** argv) {
       o.recall_queries = std::strtoull(argv[++i], nullptr, 10);
     } else if (a == "--dir" && has_value) {
       o.dir = argv[++i];
+    } else if (a == "--slow" && has_value) {
+      o.slow_us = std::atof(argv[++i]);
     } else if (a == "--index" && has_value) {
       const std::string v = argv[++i];
       o.hnsw = v == "hnsw" || v == "both";
@@ -239,7 +280,7 @@ int main(int argc, char** argv) {
     } else {
       std::printf(
           "usage: iqdb-mixed [--rows N] [--seconds S] [--queries Q] [--dir DIR] "
-          "[--index hnsw|ivf|both]\n");
+          "[--index hnsw|ivf|both] [--slow US]\n");
       return a == "--help" ? 0 : 2;
     }
   }

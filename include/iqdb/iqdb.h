@@ -124,6 +124,12 @@ typedef struct iqdb_options {
      with at most 4,096 distinct values. */
   const char* const* indexed_fields;
   size_t indexed_field_count;
+  /* At most this many threads do the index work of writes and of
+     iqdb_optimize at once (Config::write_threads); 0 (the default): every
+     hardware thread. A service that searches while it writes sets one
+     fewer than its hardware threads, so searches keep a core. Not stored
+     in the file. */
+  size_t write_threads;
 } iqdb_options;
 
 /* Defaults: flat index, f32 rows, cosine, fsync always, dim 0 (must be set). */
@@ -264,7 +270,8 @@ typedef struct iqdb_info {
   iqdb_index_kind index;
   iqdb_storage_type storage;
   int keep_f32;
-  size_t size; /* records */
+  size_t size;          /* records */
+  size_t write_threads; /* the write_threads in force (0 resolved); 0 once closed */
 } iqdb_info;
 
 IQDB_EXPORT void iqdb_info_init(iqdb_info* info);

@@ -34,10 +34,17 @@ _INDEX_PARAMS = {
 }
 
 
+def _check_write_threads(write_threads):
+    if isinstance(write_threads, bool) or not isinstance(write_threads, int) or write_threads < 0:
+        raise InvalidArgument(f"write_threads must be an int >= 0, got {write_threads!r}")
+    return write_threads
+
+
 def _open(path, dim, metric, index, storage, keep_f32, fsync, fsync_interval_ms, compression,
-          compression_level, cache_capacity, index_params, indexed_fields=None):
+          compression_level, cache_capacity, index_params, indexed_fields=None, write_threads=0):
     if isinstance(dim, bool) or not isinstance(dim, int) or dim <= 0:
         raise InvalidArgument(f"dim must be a positive int, got {dim!r}")
+    _check_write_threads(write_threads)
     if index not in _INDEX_PARAMS:
         raise InvalidArgument(f"index is 'flat', 'hnsw' or 'ivf', got {index!r}")
     unknown = set(index_params) - _INDEX_PARAMS[index]
@@ -50,12 +57,12 @@ def _open(path, dim, metric, index, storage, keep_f32, fsync, fsync_interval_ms,
         raise InvalidArgument(f"indexed_fields is a list of field names, got {indexed_fields!r}")
     return _iqdb._open(path, dim, str(metric), index, dict(index_params), str(storage), bool(keep_f32),
                        str(fsync), int(fsync_interval_ms), str(compression), int(compression_level),
-                       int(cache_capacity), list(indexed_fields))
+                       int(cache_capacity), list(indexed_fields), write_threads)
 
 
 def open(path, dim=None, metric="cosine", index="flat", *, read_only=False, storage="f32", keep_f32=False,
          fsync="always", fsync_interval_ms=0, compression="none", compression_level=0, cache_capacity=0,
-         indexed_fields=None, **index_params):  # noqa: A001 - iqdb.open, like sqlite3.connect or io.open
+         indexed_fields=None, write_threads=0, **index_params):  # noqa: A001 - iqdb.open, like sqlite3.connect or io.open
     """Open the database file at `path`.
 
     Without dim: open an existing database, taking dim, metric, index and
@@ -80,6 +87,11 @@ def open(path, dim=None, metric="cosine", index="flat", *, read_only=False, stor
     algebra (a list of names); None (default): every field with at most
     4,096 distinct values. Reopening with another list rebuilds that index;
     opening without dim keeps the file's.
+    write_threads: at most this many threads do the index work of writes
+    and optimize() at once; 0 (default): every hardware thread, the fastest
+    bulk load. A service that searches while it writes sets one fewer than
+    its hardware threads, so searches keep a core. Not stored in the file;
+    info()["write_threads"] reports the value in force.
 
     Raises iqdb.Busy when another process has the file open for writing.
     """
@@ -89,17 +101,17 @@ def open(path, dim=None, metric="cosine", index="flat", *, read_only=False, stor
         if index_params:
             raise InvalidArgument("index knobs are stored in the file; pass them only when creating (with dim)")
         handle = _iqdb._open_existing(os.fspath(path), bool(read_only), str(fsync), int(fsync_interval_ms),
-                                      int(cache_capacity))
+                                      int(cache_capacity), _check_write_threads(write_threads))
         if dim is not None and dim != handle.dim:
             handle.close()
             raise ConfigMismatch(f"{os.fspath(path)} holds dim {handle.dim}, asked for {dim}")
         return handle
     return _open(os.fspath(path), dim, metric, index, storage, keep_f32, fsync, fsync_interval_ms, compression,
-                 compression_level, cache_capacity, index_params, indexed_fields)
+                 compression_level, cache_capacity, index_params, indexed_fields, write_threads)
 
 
 def open_in_memory(dim, metric="cosine", index="flat", *, storage="f32", keep_f32=False, cache_capacity=0,
-                   indexed_fields=None, **index_params):
+                   indexed_fields=None, write_threads=0, **index_params):
     """A database that lives as long as its handle; arguments as for iqdb.open()."""
     return _open(None, dim, metric, index, storage, keep_f32, "always", 0, "none", 0, cache_capacity,
-                 index_params, indexed_fields)
+                 index_params, indexed_fields, write_threads)

@@ -70,7 +70,8 @@ std::unique_ptr<PyDatabase> open_database(std::optional<std::string> path, size_
                                           bool keep_f32, const std::string& fsync,
                                           int64_t fsync_interval_ms, const std::string& compression,
                                           int compression_level, size_t cache_capacity,
-                                          const std::vector<std::string>& indexed_fields) {
+                                          const std::vector<std::string>& indexed_fields,
+                                          size_t write_threads) {
   Result<Metric> m = parse_metric(metric);
   check(m.status());
   Config config(dim, *m);
@@ -95,6 +96,7 @@ std::unique_ptr<PyDatabase> open_database(std::optional<std::string> path, size_
     invalid("compression is 'none', 'zstd' or 'lz4'");
   if (cache_capacity > 0) config.cache(CacheConfig{}.with_capacity(cache_capacity));
   config.indexed_fields(indexed_fields);
+  config.write_threads(write_threads);
 
   std::optional<Result<Database>> opened;
   {
@@ -108,9 +110,10 @@ std::unique_ptr<PyDatabase> open_database(std::optional<std::string> path, size_
 // Opens the existing database at `path`, its shape taken from the file.
 std::unique_ptr<PyDatabase> open_existing(const std::string& path, bool read_only,
                                           const std::string& fsync, int64_t fsync_interval_ms,
-                                          size_t cache_capacity) {
+                                          size_t cache_capacity, size_t write_threads) {
   OpenOptions options;
   options.read_only = read_only;
+  options.write_threads = write_threads;
   if (fsync == "always")
     options.fsync = FsyncPolicy::always();
   else if (fsync == "never")
@@ -264,6 +267,7 @@ pyb::dict info(const PyDatabase& self) {
   d["snapshot_bytes"] = i.snapshot_bytes;
   d["log_bytes"] = i.log_bytes;
   d["log_records"] = i.log_records;
+  d["write_threads"] = i.write_threads;
   pyb::list sections;
   for (const SnapshotSectionInfo& s : i.sections) {
     pyb::dict one;
@@ -418,9 +422,9 @@ exact: the exact answer whatever the index (to measure recall).)doc")
           "Wait for calls in flight, flush and release the database. Safe to call twice.")
       .def("info", &info,
            "What the database is and holds, as a dict: shape, index, storage, size, file and log "
-           "bytes, sections, compression, SIMD target, format version, and how far the snapshot's "
-           "checksums "
-           "have been verified since open ('integrity').")
+           "bytes, sections, compression, SIMD target, format version, the write_threads in "
+           "force, and how far the snapshot's checksums have been verified since open "
+           "('integrity').")
       .def("verify", &verify,
            "Checks every checksum, the id map, rows and norms, the index and the log; returns "
            "a dict with 'ok', 'problems' and 'findings' (stage, severity, message).")
@@ -460,11 +464,13 @@ exact: the exact answer whatever the index (to measure recall).)doc")
       });
 
   m.def("_open_existing", &open_existing, pyb::arg("path"), pyb::arg("read_only"),
-        pyb::arg("fsync"), pyb::arg("fsync_interval_ms"), pyb::arg("cache_capacity"));
+        pyb::arg("fsync"), pyb::arg("fsync_interval_ms"), pyb::arg("cache_capacity"),
+        pyb::arg("write_threads"));
   m.def("_open", &open_database, pyb::arg("path"), pyb::arg("dim"), pyb::arg("metric"),
         pyb::arg("index"), pyb::arg("index_params"), pyb::arg("storage"), pyb::arg("keep_f32"),
         pyb::arg("fsync"), pyb::arg("fsync_interval_ms"), pyb::arg("compression"),
-        pyb::arg("compression_level"), pyb::arg("cache_capacity"), pyb::arg("indexed_fields"));
+        pyb::arg("compression_level"), pyb::arg("cache_capacity"), pyb::arg("indexed_fields"),
+        pyb::arg("write_threads"));
 }
 
 }  // namespace iqdb::py

@@ -1,5 +1,6 @@
 // The C ABI: versions, errors, options, opening and closing, info.
 #include <algorithm>
+#include <cstddef>
 #include <chrono>
 #include <string>
 #include <vector>
@@ -80,6 +81,7 @@ Result<Config> to_config(const iqdb_options* options) {
     }
     config.indexed_fields(std::move(fields));
   }
+  config.write_threads(o.write_threads);
   return config;
 }
 
@@ -194,6 +196,11 @@ iqdb_status iqdb_get_info(const iqdb_db* db, iqdb_info* info, iqdb_error** err) 
     if (info->struct_size < sizeof(size_t))
       return fail(err, IQDB_INVALID_ARGUMENT, "info.struct_size is unset");
     const size_t caller_size = info->struct_size;
+    // Asked of the full info only by callers whose struct has the field.
+    if (caller_size >= offsetof(iqdb_info, write_threads) + sizeof(size_t)) {
+      if (iqdb::Result<iqdb::DatabaseInfo> full = db->db.info(); full.ok())
+        out.write_threads = full->write_threads;
+    }
     std::memcpy(info, &out, std::min(caller_size, sizeof(iqdb_info)));
     info->struct_size = caller_size;
     return IQDB_OK;

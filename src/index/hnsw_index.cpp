@@ -192,8 +192,10 @@ void HnswIndex::encode_codes(uint32_t slot) noexcept {
 
 size_t HnswIndex::size() const noexcept { return sync_->count.load(std::memory_order_acquire); }
 
+// Acquire: a node seen present has its level and lists readable, also
+// beside inserts.
 bool HnswIndex::contains(uint32_t slot) const noexcept {
-  return slot < graph_->capacity() && graph_->info(slot).present != 0;
+  return slot < graph_->capacity() && graph_->present_acquire(slot);
 }
 
 uint32_t HnswIndex::level(uint32_t slot) const noexcept { return graph_->info(slot).level; }

@@ -7,7 +7,8 @@
 // full neighbour list is re-selected with the same heuristic).
 //
 // Locking: each list write holds that node's seqlock; a node is linked
-// from elsewhere only after its own list on that level is written. An
+// from elsewhere only after its own lists are written, on every level (so
+// a search that reaches it anywhere can walk on from it on level 0). An
 // insert that raises the top level holds the entry mutex throughout, as
 // hnswlib does, so the entry point only ever moves to a finished node.
 
@@ -15,6 +16,7 @@
 #include <limits>
 #include <mutex>
 #include <shared_mutex>
+#include <vector>
 
 #include "exec/parallel.h"
 #include "index/hnsw.h"
@@ -145,6 +147,15 @@ void HnswIndex::connect(uint32_t slot, uint32_t level, EntryPoint ep, const Spac
   Cand cur{space.distance(ep.slot), ep.slot};
   if (ep.level > level) cur = hnsw::greedy_descend(*graph_, space, cur, ep.level, level, s);
   s.entries.assign(1, cur);
+  // The links back on the upper levels wait until the node's own level-0
+  // list is written: a search that descends to it on an upper level walks
+  // level 0 from it, and an empty list there would end that walk at once.
+  struct Upper {
+    uint32_t level;
+    std::vector<Cand> found;
+    std::vector<uint32_t> selected;
+  };
+  std::vector<Upper> upper;
   for (uint32_t l = std::min(level, ep.level) + 1; l-- > 0;) {
     hnsw::search_layer(*graph_, space, l, config_.ef_construction, s.entries, s);
     s.found.clear();
@@ -157,9 +168,14 @@ void HnswIndex::connect(uint32_t slot, uint32_t level, EntryPoint ep, const Spac
       hnsw::NodeLock lock(*graph_, slot);
       graph_->write_links(slot, l, s.selected.data(), s.selected.size());
     }
-    link_back(slot, l, s.found, s.selected, s);
+    if (l == 0) {
+      link_back(slot, 0, s.found, s.selected, s);
+    } else {
+      upper.push_back({l, s.found, s.selected});
+    }
     s.entries.swap(s.found);
   }
+  for (const Upper& u : upper) link_back(slot, u.level, u.found, u.selected, s);
 }
 
 template void HnswIndex::connect<hnsw::Sq8Space>(uint32_t, uint32_t, EntryPoint,

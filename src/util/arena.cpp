@@ -75,7 +75,13 @@ Status Arena::grow(size_t bytes) {
   }
   // Grow geometrically so appends cost amortised O(1) system calls.
   size_t target = std::max(bytes, committed + committed / 2);
-  target = std::min(round_up(target, page_size()), reserved_);
+  // Past one huge page, commit whole huge pages (the base is aligned to
+  // them): a fault then gets a huge page at once. A commit ending inside one
+  // would leave that page's range in small pages, which the kernel's
+  // background collapser later copies into a huge page, holding the CPU it
+  // runs on for milliseconds while it does.
+  target = round_up(target, target >= kHugePage ? kHugePage : page_size());
+  target = std::min(target, reserved_);
   IQDB_RETURN_IF_ERROR(os_commit(base_ + committed, target - committed));
   committed_.store(target, std::memory_order_relaxed);
   return Status::OK();

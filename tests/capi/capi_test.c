@@ -1,6 +1,7 @@
 /* The C ABI (iqdb/iqdb.h) exercised from plain C99: no C++ in this file.
  * Usage: capi_test DIR (a scratch directory for the file-backed checks). */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -408,6 +409,77 @@ static void test_indexed_fields(void) {
   CHECK_OK(iqdb_close(db, NULL));
 }
 
+/* write_threads caps the threads doing the index work of writes: the value
+   asked for is the one in force, 0 resolves to the whole pool, and a caller
+   whose struct ends before the field gets the default. Writes under a cap
+   of one thread still land. */
+static void test_write_threads(void) {
+  iqdb_options o;
+  iqdb_db* db = NULL;
+  iqdb_info info;
+  size_t whole_pool;
+  uint64_t i;
+  const float query[2] = {3.0f, 0.0f};
+  iqdb_search_options so;
+  iqdb_search_output out;
+  uint64_t ids[1];
+  float distances[1];
+  size_t count = 0;
+
+  iqdb_options_init(&o);
+  CHECK(o.write_threads == 0);
+  o.dim = 2;
+  o.metric = IQDB_METRIC_L2;
+  o.index = IQDB_INDEX_HNSW;
+  CHECK_OK(iqdb_open_in_memory(&o, &db, NULL));
+  iqdb_info_init(&info);
+  CHECK_OK(iqdb_get_info(db, &info, NULL));
+  whole_pool = info.write_threads;
+  CHECK(whole_pool >= 1);
+  CHECK_OK(iqdb_close(db, NULL));
+
+  o.write_threads = 1;
+  CHECK_OK(iqdb_open_in_memory(&o, &db, NULL));
+  iqdb_info_init(&info);
+  CHECK_OK(iqdb_get_info(db, &info, NULL));
+  CHECK(info.write_threads == 1);
+  for (i = 0; i < 50; ++i) {
+    const float v[2] = {(float)i, 0.0f};
+    iqdb_id id = int_id(i);
+    CHECK_OK(iqdb_upsert(db, &id, v, 2, NULL, 0, NULL));
+  }
+  CHECK_OK(iqdb_optimize(db, NULL));
+  CHECK(iqdb_size(db) == 50);
+  iqdb_search_options_init(&so);
+  iqdb_search_output_init(&out);
+  out.ids = ids;
+  out.distances = distances;
+  out.counts = &count;
+  so.k = 1;
+  CHECK_OK(iqdb_search(db, query, 1, 2, &so, &out, NULL));
+  CHECK(count == 1 && ids[0] == 3);
+  /* An iqdb_info that ends before write_threads is filled up to its end. */
+  memset(&info, 0xAB, sizeof info);
+  info.struct_size = offsetof(iqdb_info, write_threads);
+  CHECK_OK(iqdb_get_info(db, &info, NULL));
+  CHECK(info.size == 50);
+  {
+    size_t untouched;
+    memset(&untouched, 0xAB, sizeof untouched);
+    CHECK(memcmp(&info.write_threads, &untouched, sizeof untouched) == 0);
+  }
+  CHECK_OK(iqdb_close(db, NULL));
+
+  /* Built against an iqdb_options without the field: the default. */
+  o.write_threads = 1;
+  o.struct_size = offsetof(iqdb_options, write_threads);
+  CHECK_OK(iqdb_open_in_memory(&o, &db, NULL));
+  iqdb_info_init(&info);
+  CHECK_OK(iqdb_get_info(db, &info, NULL));
+  CHECK(info.write_threads == whole_pool);
+  CHECK_OK(iqdb_close(db, NULL));
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: %s SCRATCH_DIR\n", argv[0]);
@@ -420,6 +492,7 @@ int main(int argc, char** argv) {
   test_file_round_trip(argv[1]);
   test_indexed_fields();
   test_older_struct_size();
+  test_write_threads();
   printf("capi: %d passed, %d failed\n", checks - failures, failures);
   return failures == 0 ? 0 : 1;
 }

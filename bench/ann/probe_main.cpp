@@ -15,9 +15,12 @@
 // the metadata field "class" and the exact own-class neighbours of every
 // query; `query ... own` then filters each query on its own class (10 % of
 // the rows, walked), `query ... scan` does the same by exact scan.
+// `load` opens the database with OpenOptions::load_into_memory (its
+// sections copied into private memory, huge pages where the OS gives
+// them) instead of mapping the file.
 //
 //   iqdb-ann-probe build DIR plain|rotated [--data DIR] [--queries N] [--classes]
-//   iqdb-ann-probe query DIR EF [QUERIES] [PASSES] [own|scan]
+//   iqdb-ann-probe query DIR EF [QUERIES] [PASSES] [own|scan] [load]
 #include <time.h>
 
 #include <algorithm>
@@ -41,7 +44,7 @@ int usage() {
   std::fprintf(stderr,
                "usage: iqdb-ann-probe build DIR plain|rotated [--data DIR] [--queries N] "
                "[--classes]\n"
-               "       iqdb-ann-probe query DIR EF [QUERIES] [PASSES] [own|scan]\n");
+               "       iqdb-ann-probe query DIR EF [QUERIES] [PASSES] [own|scan] [load]\n");
   return 2;
 }
 
@@ -128,7 +131,7 @@ int build(const std::filesystem::path& dir, bool rotated, const std::string& dat
 }
 
 int query(const std::filesystem::path& dir, size_t ef, size_t limit, int passes,
-          const std::string& filter) {
+          const std::string& filter, bool load) {
   std::ifstream in(dir / "queries.bin", std::ios::binary);
   uint64_t head[2] = {0, 0};
   in.read(reinterpret_cast<char*>(head), sizeof(head));
@@ -155,7 +158,7 @@ int query(const std::filesystem::path& dir, size_t ef, size_t limit, int passes,
     }
     for (uint8_t label : labels) filters.push_back(Filter::eq("class", Value(int64_t{label})));
   }
-  auto db = Database::open(dir / "db");
+  auto db = Database::open(dir / "db", OpenOptions{}.with_load_into_memory(load));
   if (!db) {
     std::fprintf(stderr, "iqdb-ann-probe: %s\n", db.status().to_string().c_str());
     return 1;
@@ -228,10 +231,20 @@ int main(int argc, char** argv) {
     const size_t ef = std::strtoull(argv[3], nullptr, 10);
     const size_t limit = argc > 4 ? std::strtoull(argv[4], nullptr, 10) : 0;
     const int passes = argc > 5 ? std::atoi(argv[5]) : 1;
-    const std::string filter = argc > 6 ? argv[6] : "";
+    std::string filter;
+    bool load = false;
+    for (int i = 6; i < argc; ++i) {
+      const std::string word = argv[i];
+      if (word == "load") {
+        load = true;
+      } else if ((word == "own" || word == "scan") && filter.empty()) {
+        filter = word;
+      } else {
+        return usage();
+      }
+    }
     if (ef == 0 || passes < 1) return usage();
-    if (!filter.empty() && filter != "own" && filter != "scan") return usage();
-    return query(dir, ef, limit, passes, filter);
+    return query(dir, ef, limit, passes, filter, load);
   }
   return usage();
 }

@@ -301,6 +301,18 @@ class IQDB_EXPORT Config {
     write_threads_ = n;
     return *this;
   }
+  // Opening an existing file: copy its sections into the database's own
+  // memory (2 MiB huge pages where the OS gives them) instead of mapping
+  // them in place. Searches then take far fewer TLB misses than on the
+  // file's 4 KiB pages (a large graph walks noticeably faster), at the price
+  // of reading the whole snapshot at open and holding a private copy of it:
+  // read-only handles in other processes no longer share those pages.
+  // False (the default): map. Compressed sections are copied either way.
+  // Not stored in the file.
+  Config& load_into_memory(bool v) {
+    load_into_memory_ = v;
+    return *this;
+  }
 
   // Each getter carries its setter's name.
   size_t dim() const noexcept { return dim_; }
@@ -312,6 +324,7 @@ class IQDB_EXPORT Config {
   const VectorStorage& storage() const noexcept { return storage_; }
   const std::vector<std::string>& indexed_fields() const noexcept { return indexed_fields_; }
   size_t write_threads() const noexcept { return write_threads_; }
+  bool load_into_memory() const noexcept { return load_into_memory_; }
   bool is_cached() const noexcept { return cache_.capacity > 0; }
   // Earlier names of index(), cache(), fsync() and compression(), kept so
   // existing code compiles.
@@ -337,6 +350,7 @@ class IQDB_EXPORT Config {
   VectorStorage storage_;
   std::vector<std::string> indexed_fields_;
   size_t write_threads_ = 0;
+  bool load_into_memory_ = false;
 };
 
 // Per-query knobs. 0 (or null) means "the index's default".

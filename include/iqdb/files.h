@@ -42,6 +42,9 @@ struct OpenOptions {
   std::optional<Compression> compression;
   // Threads doing the index work of writes at once (Config::write_threads).
   size_t write_threads = 0;
+  // Copy the snapshot into private memory instead of mapping it
+  // (Config::load_into_memory).
+  bool load_into_memory = false;
 
   OpenOptions& with_read_only(bool v) {
     read_only = v;
@@ -61,6 +64,10 @@ struct OpenOptions {
   }
   OpenOptions& with_write_threads(size_t v) {
     write_threads = v;
+    return *this;
+  }
+  OpenOptions& with_load_into_memory(bool v) {
+    load_into_memory = v;
     return *this;
   }
 };

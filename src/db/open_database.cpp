@@ -160,7 +160,7 @@ Result<OpenedDatabase> open_file(const Config& requested, const std::filesystem:
     if (!kind) return kind.status();
     Config config = requested;
     config.index(*kind);  // the stored index kind wins over the requested one
-    SnapshotSource source(*reader);
+    SnapshotSource source(*reader, config.load_into_memory());
     auto contents = Contents::load(config, source, h.record_count, keep_stored_fields);
     if (!contents) return contents.status();
     out.contents = std::move(*contents);

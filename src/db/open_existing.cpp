@@ -17,7 +17,8 @@ Result<std::unique_ptr<DatabaseImpl>> DatabaseImpl::open_existing(const std::fil
       .fsync(options.fsync)
       .cache(options.cache)
       .compression(options.compression.value_or(shape->compression))
-      .write_threads(options.write_threads);
+      .write_threads(options.write_threads)
+      .load_into_memory(options.load_into_memory);
   // The payload index keeps the rule the file was written under.
   return open(config, &path, options.read_only, true);
 }

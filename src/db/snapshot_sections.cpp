@@ -47,12 +47,16 @@ Result<std::span<const uint8_t>> SnapshotSource::bytes(uint32_t kind) const {
 bool SnapshotSource::has(uint32_t kind) const { return reader_.find(kind) != nullptr; }
 
 Status SnapshotSource::adopt(uint32_t kind, util::Arena& arena) const {
-  auto range = reader_.file_range(kind);
-  if (range) return arena.adopt_file(*range->file, range->offset, range->length);
+  if (!copy_) {
+    auto range = reader_.file_range(kind);
+    if (range) return arena.adopt_file(*range->file, range->offset, range->length);
+  }
   auto b = bytes(kind);
   if (!b) return b.status();
   IQDB_RETURN_IF_ERROR(arena.grow(b->size()));
   if (!b->empty()) std::memcpy(arena.data(), b->data(), b->size());
+  // A section copied out of the mapping need not stay resident twice.
+  if (copy_) reader_.drop_pages(kind);
   return Status::OK();
 }
 

@@ -18,16 +18,20 @@
 namespace iqdb::db {
 
 // Sections of an opened snapshot, as the index layer sees them:
-// uncompressed ones are adopted in place from the file.
+// uncompressed ones are adopted in place from the file, unless `copy` asks
+// for every section to be copied into the arena's own memory
+// (Config::load_into_memory).
 class SnapshotSource final : public index::SectionSource {
  public:
-  explicit SnapshotSource(const storage::SnapshotReader& reader) : reader_(reader) {}
+  explicit SnapshotSource(const storage::SnapshotReader& reader, bool copy = false)
+      : reader_(reader), copy_(copy) {}
   Result<std::span<const uint8_t>> bytes(uint32_t kind) const override;
   bool has(uint32_t kind) const override;
   Status adopt(uint32_t kind, util::Arena& arena) const override;
 
  private:
   const storage::SnapshotReader& reader_;
+  bool copy_;
 };
 
 // The header of a snapshot of `contents` holding every log record up to

@@ -155,6 +155,12 @@ Result<FileRange> SnapshotReader::file_range(uint32_t kind) const {
   return FileRange{&file_, s->offset, s->stored_bytes};
 }
 
+void SnapshotReader::drop_pages(uint32_t kind) const noexcept {
+  const SectionInfo* s = find(kind);
+  if (s == nullptr || s->codec != CodecKind::kNone) return;
+  map_.drop_pages(static_cast<size_t>(s->offset), static_cast<size_t>(s->stored_bytes));
+}
+
 size_t SectionVerifier::step(size_t max_bytes) noexcept {
   const size_t n = std::min(max_bytes, bytes_.size() - done_bytes_);
   crc_ = util::crc32c_extend(crc_, bytes_.data() + done_bytes_, n);

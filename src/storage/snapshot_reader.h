@@ -101,6 +101,10 @@ class SnapshotReader {
   // The file range of an uncompressed section; kUnsupported for a
   // compressed one or a reader made by parse().
   Result<FileRange> file_range(uint32_t kind) const;
+  // A hint that section `kind`'s mapped bytes will not be read soon (they
+  // were copied elsewhere): see util::MappedFile::drop_pages. Nothing for a
+  // compressed section or a reader made by parse().
+  void drop_pages(uint32_t kind) const noexcept;
 
  private:
   SnapshotReader() = default;

@@ -148,6 +148,11 @@ class MappedFile {
 
   std::span<const uint8_t> bytes() const noexcept { return {data_, size_}; }
   size_t size() const noexcept { return size_; }
+  // A hint that bytes [offset, offset + length) will not be read soon (they
+  // were copied elsewhere): on POSIX the whole pages inside the range leave
+  // this process's resident set; they stay in the page cache and a later
+  // read maps them again. Does nothing on Windows. The bytes never change.
+  void drop_pages(size_t offset, size_t length) const noexcept;
 
  private:
   void release() noexcept;

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <limits>
@@ -231,6 +232,15 @@ Result<MappedFile> MappedFile::map(const File& file) {
   m.data_ = static_cast<uint8_t*>(p);
   m.size_ = static_cast<size_t>(*size);
   return m;
+}
+
+void MappedFile::drop_pages(size_t offset, size_t length) const noexcept {
+  if (data_ == nullptr || offset >= size_) return;
+  const size_t page = page_size();
+  const size_t end = std::min(size_, offset + std::min(length, size_ - offset)) / page * page;
+  const size_t start = (offset + page - 1) / page * page;
+  // Read-only private pages never written: dropping them loses nothing.
+  if (start < end) ::madvise(data_ + start, end - start, MADV_DONTNEED);  // a hint
 }
 
 void MappedFile::release() noexcept {

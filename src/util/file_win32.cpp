@@ -350,6 +350,8 @@ Result<MappedFile> MappedFile::map(const File& file) {
   return m;
 }
 
+void MappedFile::drop_pages(size_t, size_t) const noexcept {}
+
 void MappedFile::release() noexcept {
   if (data_ != nullptr) UnmapViewOfFile(data_);
   data_ = nullptr;

@@ -75,6 +75,30 @@ TEST_CASE("MappedFile shows the file's bytes, and an empty file as an empty span
   CHECK(m->bytes().empty());
 }
 
+TEST_CASE("MappedFile::drop_pages leaves every byte readable and unchanged") {
+  TempDir dir;
+  const size_t page = page_size();
+  std::string bytes(5 * page + 100, '\0');
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>((i * 131 + i / 7) & 0xFF);
+  Result<File> f = File::open(dir / "d", File::Mode::kCreateTruncate);
+  REQUIRE(f.ok());
+  REQUIRE(f->write_at(0, as_bytes(bytes)).ok());
+  Result<MappedFile> m = MappedFile::map(*f);
+  REQUIRE(m.ok());
+  REQUIRE(as_chars(m->bytes()) == bytes);
+  // Unaligned ranges, one past the end, the whole file: pages read again
+  // afterwards still hold the file's bytes.
+  m->drop_pages(page / 2, 3 * page);
+  CHECK(as_chars(m->bytes()) == bytes);
+  m->drop_pages(bytes.size() - 10, 1000);
+  m->drop_pages(bytes.size() + page, page);
+  m->drop_pages(0, bytes.size());
+  CHECK(as_chars(m->bytes()) == bytes);
+  MappedFile none;
+  none.drop_pages(0, page);  // no mapping: nothing to do
+  CHECK(none.bytes().empty());
+}
+
 TEST_CASE("rename_durably replaces the target and fsync_directory succeeds") {
   TempDir dir;
   for (const char* name : {"from", "to"}) {

@@ -12,8 +12,8 @@
 // database_writes.cpp states the rule).
 //
 // Reads never wait for a write beyond a short step. A write is applied
-// holding apply_mu_ (one change to the contents at a time) and the readers'
-// lock shared: the graph insert, relinking, repair and IVF training run
+// holding apply_mu_ (one change to the contents at a time) and not the
+// readers' lock: the graph insert, relinking, repair and IVF training run
 // alongside searches, and only the steps that change what a search may be
 // reading in place take the lock exclusively, each bounded by one row, one
 // node's lists or one slice of a batch (db/contents.h lists them). Freed

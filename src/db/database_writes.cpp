@@ -17,27 +17,20 @@ namespace {
 
 Status closed_error() { return Status::Closed("the database is closed"); }
 
-// How a writer holds the readers' lock while it applies: shared, so
-// searches run alongside, and exclusive only for the steps the contents
-// hand to exclusive() (db/contents.h). Writers are already serialised (log
-// order and apply_mu_), so nothing else changes the contents between the
-// shared and the exclusive holds.
+// How a writer takes the readers' lock while it applies: only for the steps
+// the contents hand to exclusive() (db/contents.h), exclusive, one lock and
+// one unlock per step; searches run alongside everything else. Between the
+// steps the writer holds nothing of it: writers are already serialised (log
+// order and apply_mu_), and the lock's only other exclusive holder, close(),
+// first waits for every call in flight to leave.
 class ReaderLockPublisher final : public index::Publisher {
  public:
-  explicit ReaderLockPublisher(std::shared_mutex& mu) : mu_(mu) { mu_.lock_shared(); }
-  ~ReaderLockPublisher() { mu_.unlock_shared(); }
+  explicit ReaderLockPublisher(std::shared_mutex& mu) : mu_(mu) {}
   ReaderLockPublisher(const ReaderLockPublisher&) = delete;
   ReaderLockPublisher& operator=(const ReaderLockPublisher&) = delete;
 
  protected:
   void run(void* step, void (*call)(void*)) override {
-    mu_.unlock_shared();
-    // Back to shared on every path, exceptions included (the destructor
-    // above releases it).
-    struct Relock {
-      std::shared_mutex& mu;
-      ~Relock() { mu.lock_shared(); }
-    } relock{mu_};
     const uint64_t asked = util::lock_trace::now_ns();
     std::unique_lock exclusive(mu_);
     const uint64_t got = util::lock_trace::now_ns();

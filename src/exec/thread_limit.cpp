@@ -27,15 +27,15 @@ ThreadLimit::ThreadLimit(size_t threads) : threads_(effective_thread_limit(threa
 
 ThreadLimit::~ThreadLimit() = default;
 
-void ThreadLimit::run(const std::function<void()>& fn) {
+void ThreadLimit::run_call(void* fn, void (*call)(void*)) {
   // A second caller let into the arena would be served by a worker the
   // arena grants for it, past the cap.
   std::lock_guard admitted(one_at_a_time_);
   if (!arena_) {
-    fn();
+    call(fn);
     return;
   }
-  arena_->arena.execute(fn);
+  arena_->arena.execute([fn, call] { call(fn); });
 }
 
 }  // namespace iqdb::exec

@@ -9,9 +9,9 @@
 #pragma once
 
 #include <cstddef>
-#include <functional>
 #include <memory>
 #include <mutex>
+#include <type_traits>
 
 namespace iqdb::exec {
 
@@ -26,10 +26,18 @@ class ThreadLimit {
   // The cap in force (never 0).
   size_t threads() const noexcept { return threads_; }
   // Runs fn() on the calling thread; the parallel loops inside it use at
-  // most threads() threads. Exceptions from fn() propagate.
-  void run(const std::function<void()>& fn);
+  // most threads() threads. Exceptions from fn() propagate. fn is called by
+  // reference, never copied (nothing is allocated to run it).
+  template <typename Fn>
+  void run(Fn&& fn) {
+    using F = std::remove_reference_t<Fn>;
+    run_call(const_cast<void*>(static_cast<const void*>(std::addressof(fn))),
+             [](void* f) { (*static_cast<F*>(f))(); });
+  }
 
  private:
+  void run_call(void* fn, void (*call)(void*));
+
   struct Arena;
   size_t threads_;
   std::mutex one_at_a_time_;

@@ -16,10 +16,28 @@ size_t padded_stride(size_t dim) {
   return (dim + kRowAlignFloats - 1) / kRowAlignFloats * kRowAlignFloats;
 }
 
+// Arena::grow(), but without the call when the arena already holds
+// `bytes` (nearly every write).
+Status grow_to(util::Arena& arena, size_t bytes) {
+  if (bytes <= arena.committed_bytes()) return Status::OK();
+  return arena.grow(bytes);
+}
+
+// In double, so the sum's rounding stays far below a float's precision at
+// any dimension (each product of two floats is exact in double). Four
+// running sums (lanes the compiler pairs into vector registers) break the
+// chain of dependent additions one sum would make.
 double squared_norm(const float* v, size_t dim) {
-  double sum = 0;
-  for (size_t i = 0; i < dim; ++i) sum += double(v[i]) * double(v[i]);
-  return sum;
+  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  size_t i = 0;
+  for (; i + 4 <= dim; i += 4) {
+    s0 += double(v[i]) * double(v[i]);
+    s1 += double(v[i + 1]) * double(v[i + 1]);
+    s2 += double(v[i + 2]) * double(v[i + 2]);
+    s3 += double(v[i + 3]) * double(v[i + 3]);
+  }
+  for (; i < dim; ++i) s0 += double(v[i]) * double(v[i]);
+  return (s0 + s1) + (s2 + s3);
 }
 
 float inverse_norm(double sq) { return sq > 0 ? static_cast<float>(1.0 / std::sqrt(sq)) : 0.0f; }
@@ -68,12 +86,11 @@ Result<uint32_t> VectorStore::allocate_slot() {
   }
   if (slot_end_ == kNoSlot) return Status::ResourceExhausted("the database holds 2^32-1 records");
   uint32_t slot = slot_end_;
-  if (has_f32_) {
-    IQDB_RETURN_IF_ERROR(rows_.grow((size_t{slot} + 1) * stride_floats_ * sizeof(float)));
-  }
-  if (has_codes_) IQDB_RETURN_IF_ERROR(codes_.grow((size_t{slot} + 1) * code_stride_bytes_));
-  IQDB_RETURN_IF_ERROR(norms_.grow((size_t{slot} + 1) * sizeof(float)));
-  IQDB_RETURN_IF_ERROR(sq_norms_.grow((size_t{slot} + 1) * sizeof(float)));
+  if (has_f32_)
+    IQDB_RETURN_IF_ERROR(grow_to(rows_, (size_t{slot} + 1) * stride_floats_ * sizeof(float)));
+  if (has_codes_) IQDB_RETURN_IF_ERROR(grow_to(codes_, (size_t{slot} + 1) * code_stride_bytes_));
+  IQDB_RETURN_IF_ERROR(grow_to(norms_, (size_t{slot} + 1) * sizeof(float)));
+  IQDB_RETURN_IF_ERROR(grow_to(sq_norms_, (size_t{slot} + 1) * sizeof(float)));
   ids_.emplace_back(uint64_t{0});
   metadata_.emplace_back();
   sequence_.push_back(0);
@@ -88,14 +105,26 @@ namespace {
 // every page of them, so the first touch happens here. Only bytes of those
 // rows are written (each with the value it holds), never a byte a reader
 // may be reading. Skipped for an arena that holds nothing yet: its first
-// grow() sets the base address readers use.
-void touch_rows(util::Arena& arena, size_t row_bytes, size_t from, size_t to) noexcept {
-  if (arena.committed_bytes() == 0 || row_bytes == 0 || to <= from) return;
-  const size_t begin = from * row_bytes, end = to * row_bytes;
-  if (!arena.grow(end).ok()) return;
+// grow() sets the base address readers use. `touched` is the run of whole
+// pages this has touched before (pages of rows appended one by one come
+// here many times); it is not touched again.
+bool all_touched(const VectorStore::TouchedPages& touched, size_t row_bytes, size_t from,
+                 size_t to) noexcept {
+  return from * row_bytes >= touched.begin && to * row_bytes <= touched.end;
+}
+
+[[gnu::noinline]] void touch_rows(util::Arena& arena, size_t row_bytes, size_t from, size_t to,
+                                  VectorStore::TouchedPages& touched) noexcept {
   constexpr size_t kPage = 4096;
+  const size_t begin = from * row_bytes, end = to * row_bytes;
+  const bool extends = begin >= touched.begin && begin <= touched.end;
+  if (arena.committed_bytes() == 0 || row_bytes == 0 || to <= from) return;
+  if (!grow_to(arena, end).ok()) return;
   volatile uint8_t* base = arena.data();
-  for (size_t at = begin; at < end; at = (at / kPage + 1) * kPage) base[at] = base[at];
+  const size_t first = extends ? std::max(begin, touched.end) : begin;
+  for (size_t at = first; at < end; at = (at / kPage + 1) * kPage) base[at] = base[at];
+  if (!extends) touched.begin = begin / kPage * kPage;
+  touched.end = (end + kPage - 1) / kPage * kPage;
 }
 
 }  // namespace
@@ -105,10 +134,15 @@ VectorStore::Room VectorStore::prepare_room(size_t n) {
   {
     const size_t fresh = n > free_slots_.size() ? n - free_slots_.size() : 0;
     const size_t from = slot_end_, to = size_t{slot_end_} + fresh;
-    if (has_f32_) touch_rows(rows_, stride_floats_ * sizeof(float), from, to);
-    if (has_codes_) touch_rows(codes_, code_stride_bytes_, from, to);
-    touch_rows(norms_, sizeof(float), from, to);
-    touch_rows(sq_norms_, sizeof(float), from, to);
+    const auto touch = [&](util::Arena& arena, size_t row_bytes, TouchedPages& touched) {
+      if (!all_touched(touched, row_bytes, from, to)) {
+        touch_rows(arena, row_bytes, from, to, touched);
+      }
+    };
+    if (has_f32_) touch(rows_, stride_floats_ * sizeof(float), rows_touched_);
+    if (has_codes_) touch(codes_, code_stride_bytes_, codes_touched_);
+    touch(norms_, sizeof(float), norms_touched_);
+    touch(sq_norms_, sizeof(float), sq_norms_touched_);
   }
   if (!slot_of_.fits(slot_of_.size() + n)) {
     room.id_table = slot_of_.grown(slot_of_.size() + n);

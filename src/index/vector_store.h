@@ -165,6 +165,11 @@ class VectorStore {
   };
   Room prepare_room(size_t n);
   void commit_room(Room& room) noexcept;
+  // The bytes [begin, end) of an arena, whole pages, that prepare_room()
+  // has written to.
+  struct TouchedPages {
+    size_t begin = 0, end = 0;
+  };
 
   // upsert() of a new id in two parts, so that the row is written alongside
   // readers and only the record is published in the exclusive step (with
@@ -243,8 +248,9 @@ class VectorStore {
   bool has_codes_ = false;
   util::Arena rows_;
   util::Arena codes_;
-  util::Arena norms_;                          // inverse norms, one float per slot
-  util::Arena sq_norms_;                       // squared norms, one float per slot
+  util::Arena norms_;     // inverse norms, one float per slot
+  util::Arena sq_norms_;  // squared norms, one float per slot
+  TouchedPages rows_touched_, codes_touched_, norms_touched_, sq_norms_touched_;
   std::vector<float> sq8_offset_, sq8_scale_;  // SQ8 once trained: dim each
   std::vector<VectorId> ids_;
   std::vector<std::unique_ptr<Metadata>> metadata_;

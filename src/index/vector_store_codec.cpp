@@ -105,6 +105,7 @@ Status VectorStore::train() {
   }
   if (!storage_.keep_f32) {
     rows_ = util::Arena();
+    rows_touched_ = {};
     has_f32_ = false;
   }
   return Status::OK();

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <mutex>
 #include <set>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -112,6 +113,26 @@ TEST_CASE("write threads: 0 is the whole pool, and a cap above the pool is the p
   if (pool > 1) {
     const Seen seen = run_under(chosen, 2);
     CHECK(size_t(seen.most_at_once) <= chosen.threads());
+  }
+}
+
+TEST_CASE("write threads: run() calls the callable itself and lets its exception through") {
+  for (size_t cap : {size_t{1}, size_t{0}}) {
+    exec::ThreadLimit limit(cap);
+    // A stateful callable is run in place, not a copy of it.
+    struct Counter {
+      int calls = 0;
+      void operator()() { ++calls; }
+    } counter;
+    limit.run(counter);
+    limit.run(counter);
+    CHECK(counter.calls == 2);
+    const auto fails = [] { throw std::runtime_error("from inside the limit"); };
+    CHECK_THROWS_AS(limit.run(fails), std::runtime_error);
+    // The failed call let go of the limit: the next one runs.
+    bool ran = false;
+    limit.run([&] { ran = true; });
+    CHECK(ran);
   }
 }
 

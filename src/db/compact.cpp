@@ -15,7 +15,10 @@ Result<CompactReport> DatabaseImpl::compact(const CompactOptions& options) {
   const std::filesystem::path wal = util::with_suffix(path_, ".wal");
   // Rows are mapped from the snapshot with only its small sections
   // checksummed at open: a damaged byte in a big section would otherwise be
-  // written out again under a fresh checksum. Check them all first.
+  // written out again under a fresh checksum. Check them all first: the
+  // scrub finishes what it has not reached (damage it finds is final for
+  // the handle, as when a flush finds it), then the file as it is now.
+  if (scrub_) IQDB_RETURN_IF_ERROR(scrub_->verify_rest());
   {
     auto current = storage::SnapshotReader::open(path_, storage::VerifyMode::kAll);
     if (!current) {

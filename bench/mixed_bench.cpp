@@ -4,7 +4,8 @@
 // images are loaded in one batch into a file-backed database (HNSW M=16, then
 // IVF) under FsyncPolicy::always() and flushed. One thread then searches one
 // test query at a time (k 10, ef 32) for --seconds, alone and while 1 and 2
-// writer threads upsert the remaining train images as new rows, and the
+// writer threads upsert the remaining train images as new rows (a phase
+// ends early when they run out, so each is measured under its writers), and the
 // latency percentiles of each phase are printed with their ratio to the
 // phase without writers (the machine may be shared: compare within a run).
 //
@@ -107,13 +108,19 @@ class Workload {
   Latency phase(Database& db, int writers, double& write_rate, Written& written) {
     std::atomic<bool> stop{false};
     std::atomic<uint64_t> writes{0};
+    // Writers still writing: the phase ends when the spare rows run out, so
+    // every latency in it is measured under `writers` writers.
+    std::atomic<int> writing{writers};
     std::vector<std::thread> pool;
     for (int t = 0; t < writers; ++t) {
       pool.emplace_back([&] {
         const size_t dim = data_.dim;
         while (!stop.load(std::memory_order_relaxed)) {
           const uint64_t row = next_row_.fetch_add(1);
-          if (row >= data_.train_rows()) break;  // every spare row written
+          if (row >= data_.train_rows()) {  // every spare row written
+            writing.fetch_sub(1);
+            break;
+          }
           Status s = db.upsert(row, std::span(data_.train).subspan(row * dim, dim));
           if (!s.ok()) fail("upsert", s);
           writes.fetch_add(1, std::memory_order_relaxed);
@@ -128,7 +135,8 @@ class Workload {
     params.k = 10;
     params.ef = 32;
     const auto start = Clock::now();
-    for (size_t q = 0; std::chrono::duration<double>(Clock::now() - start).count() < o_.seconds;
+    for (size_t q = 0; std::chrono::duration<double>(Clock::now() - start).count() < o_.seconds &&
+                       (writers == 0 || writing.load(std::memory_order_relaxed) == writers);
          ++q) {
       auto query = std::span(data_.test).subspan((q % data_.test_rows()) * data_.dim, data_.dim);
       const double mono0 = o_.slow_us > 0 ? monotonic_seconds() : 0;
@@ -146,6 +154,10 @@ class Workload {
     stop = true;
     for (auto& th : pool) th.join();
     write_rate = double(writes.load()) / elapsed;
+    if (elapsed < o_.seconds) {
+      std::printf("  %d writers: the spare rows ran out after %.2f s; the phase ends there\n",
+                  writers, elapsed);
+    }
     // The slowest few, in the order they ran.
     constexpr size_t kListed = 12;
     if (slow.size() > kListed) {

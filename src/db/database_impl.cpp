@@ -6,7 +6,6 @@
 
 #include "db/exception_status.h"
 #include "db/open_database.h"
-#include "db/reader_lock.h"
 #include "db/result_cache.h"
 #include "db/validate.h"
 #include "exec/parallel.h"
@@ -122,7 +121,7 @@ Result<std::vector<Hit>> DatabaseImpl::search(std::span<const float> query,
   }
   [[maybe_unused]] util::lock_trace::SearchScope timed;
   const uint64_t asked = util::lock_trace::now_ns();
-  auto lock = db::lock_shared_spinning(mutex_);
+  std::shared_lock lock(mutex_);
   util::lock_trace::search_wait(util::lock_trace::now_ns() - asked);
   return search_one(query, params);
 }
@@ -166,7 +165,7 @@ Result<std::vector<std::vector<Hit>>> DatabaseImpl::search_batch(std::span<const
                                    " filters for " + std::to_string(n) + " queries");
   }
   std::vector<std::vector<Hit>> results(n);
-  auto lock = db::lock_shared_spinning(mutex_);
+  std::shared_lock lock(mutex_);
   exec::run_with_threads(params.threads, [&] { search_batch_locked(queries, params, results); });
   return results;
 }

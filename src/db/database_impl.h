@@ -47,7 +47,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <shared_mutex>
 #include <span>
 #include <thread>
 #include <vector>
@@ -62,6 +61,7 @@
 #include "db/call_gate.h"
 #include "db/contents.h"
 #include "db/journal.h"
+#include "db/readers_lock.h"
 #include "db/scrub.h"
 #include "exec/thread_limit.h"
 #include "util/topk.h"
@@ -164,7 +164,7 @@ class DatabaseImpl {
   std::unique_ptr<db::Journal> journal_;
   std::unique_ptr<db::ResultCache> cache_;    // null when not configured
   std::unique_ptr<db::SnapshotScrub> scrub_;  // null when nothing is left to verify
-  mutable std::shared_mutex mutex_;  // readers shared; a write's publishing steps exclusive
+  mutable db::ReadersLock mutex_;  // readers shared; a write's publishing steps exclusive
   // Held by whatever changes the contents (a write's whole apply,
   // optimize), by a snapshot's capture and by verify(); never by searches.
   mutable std::mutex apply_mu_;

@@ -25,7 +25,7 @@ Status closed_error() { return Status::Closed("the database is closed"); }
 // first waits for every call in flight to leave.
 class ReaderLockPublisher final : public index::Publisher {
  public:
-  explicit ReaderLockPublisher(std::shared_mutex& mu) : mu_(mu) {}
+  explicit ReaderLockPublisher(db::ReadersLock& mu) : mu_(mu) {}
   ReaderLockPublisher(const ReaderLockPublisher&) = delete;
   ReaderLockPublisher& operator=(const ReaderLockPublisher&) = delete;
 
@@ -43,7 +43,7 @@ class ReaderLockPublisher final : public index::Publisher {
   }
 
  private:
-  std::shared_mutex& mu_;
+  db::ReadersLock& mu_;
 };
 
 // A single log record, encoded only when the journal asks for it.

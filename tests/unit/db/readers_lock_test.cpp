@@ -40,6 +40,31 @@ void busy_for(std::chrono::microseconds d) {
   }
 }
 
+// A thread that takes the lock exclusive once, marks `written`, holds it
+// until `release` if asked to, and leaves.
+class Writer {
+ public:
+  explicit Writer(ReadersLock& lock, bool hold = false)
+      : thread_([this, &lock, hold] {
+          lock.lock();
+          written = true;
+          if (hold) wait_until(release);
+          lock.unlock();
+        }) {}
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+  ~Writer() {
+    release = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  void join() { thread_.join(); }
+
+  std::atomic<bool> written{false}, release{false};
+
+ private:
+  std::thread thread_;  // last: starts once the flags exist
+};
+
 }  // namespace
 
 TEST_CASE("readers lock: concurrent readers and writers exclude each other") {
@@ -90,20 +115,15 @@ TEST_CASE("readers lock: a writer asleep for a long read lets readers in (concur
   // No spin: a writer that finds a reader goes straight to sleep.
   ReadersLock lock(0ns, 10s, 0ns);
   lock.lock_shared();  // the long read
-  std::atomic<bool> got{false};
-  std::thread writer([&] {
-    lock.lock();
-    got = true;
-    lock.unlock();
-  });
+  Writer writer(lock);
   wait_for([&] { return lock.writer_sleeping(); });
   CHECK_FALSE(lock.writer_pulsing());
   REQUIRE(lock.try_lock_shared());  // a second reader is not queued behind it
-  CHECK_FALSE(got.load());
+  CHECK_FALSE(writer.written.load());
   lock.unlock_shared();
   lock.unlock_shared();  // the last reader out wakes the writer
   writer.join();
-  CHECK(got.load());
+  CHECK(writer.written.load());
   CHECK_FALSE(lock.writer_sleeping());
   REQUIRE(lock.try_lock_shared());
   lock.unlock_shared();
@@ -113,18 +133,13 @@ TEST_CASE("readers lock: a running writer holds new readers off until its turn (
   // The writer spins for as long as it takes, its pulse never stale.
   ReadersLock lock(10s, 10s, 0ns);
   lock.lock_shared();
-  std::atomic<bool> written{false};
-  std::thread writer([&] {
-    lock.lock();
-    written = true;
-    lock.unlock();
-  });
+  Writer writer(lock);
   wait_for([&] { return lock.writer_pulsing(); });
   CHECK_FALSE(lock.try_lock_shared());
-  CHECK_FALSE(written.load());
+  CHECK_FALSE(writer.written.load());
   lock.unlock_shared();  // the writer takes it before any new reader
   lock.lock_shared();
-  CHECK(written.load());
+  CHECK(writer.written.load());
   lock.unlock_shared();
   writer.join();
 }
@@ -133,38 +148,27 @@ TEST_CASE("readers lock: a writer whose pulse is stale does not hold readers off
   // A pulse is stale at once: readers take the writer for one not running.
   ReadersLock lock(10s, 0ns, 0ns);
   lock.lock_shared();
-  std::atomic<bool> written{false};
-  std::thread writer([&] {
-    lock.lock();
-    written = true;
-    lock.unlock();
-  });
+  Writer writer(lock);
   wait_for([&] { return lock.writer_pulsing(); });
   REQUIRE(lock.try_lock_shared());
   lock.unlock_shared();
   lock.unlock_shared();
   writer.join();  // the count reached zero while it spun
-  CHECK(written.load());
+  CHECK(writer.written.load());
 }
 
 TEST_CASE("readers lock: readers hold off for a writer the last reader out woke (concurrent)") {
   // No spin, and a grace long enough that the woken writer always comes.
   ReadersLock lock(0ns, 10s, 10s);
   lock.lock_shared();
-  std::atomic<bool> written{false}, release{false};
-  std::thread writer([&] {
-    lock.lock();
-    written = true;
-    wait_until(release);
-    lock.unlock();
-  });
+  Writer writer(lock, /*hold=*/true);
   wait_for([&] { return lock.writer_sleeping(); });
   lock.unlock_shared();
   // Held off by the grace until the writer has the lock, then by the writer.
   CHECK_FALSE(lock.try_lock_shared());
-  release = true;
+  writer.release = true;
   lock.lock_shared();
-  CHECK(written.load());
+  CHECK(writer.written.load());
   lock.unlock_shared();
   writer.join();
 }

@@ -108,7 +108,8 @@ void ReadersLock::lock() {
       word_.wait(w, std::memory_order_relaxed);
       w = word_.load(std::memory_order_relaxed);
     }
-    spin = std::min(spin_max, std::max(spin * 2, std::chrono::nanoseconds(std::chrono::microseconds(1))));
+    spin = std::min(spin_max,
+                    std::max(spin * 2, std::chrono::nanoseconds(std::chrono::microseconds(1))));
   }
 }
 

@@ -173,7 +173,8 @@ TEST_CASE("readers lock: readers hold off for a writer the last reader out woke 
   writer.join();
 }
 
-TEST_CASE("readers lock: readers waiting on a held lock are woken when it is released (concurrent)") {
+TEST_CASE(
+    "readers lock: readers waiting on a held lock are woken when it is released (concurrent)") {
   ReadersLock lock;
   lock.lock();
   std::atomic<bool> released{false};

@@ -26,10 +26,12 @@ bool ReadersLock::readers_held_off(uint32_t word) const {
 // ---- shared ----
 
 bool ReadersLock::try_lock_shared() {
-  uint32_t w = word_.load(std::memory_order_relaxed);
+  // Acquire: a word with the count drained by the last reader out comes
+  // with that reader's drained_ stamp (unlock_shared).
+  uint32_t w = word_.load(std::memory_order_acquire);
   while (!readers_held_off(w)) {
     if (word_.compare_exchange_weak(w, w + 1, std::memory_order_acquire,
-                                    std::memory_order_relaxed)) {
+                                    std::memory_order_acquire)) {
       return true;
     }
   }

@@ -76,6 +76,7 @@ TEST_CASE("readers lock: concurrent readers and writers exclude each other") {
   std::vector<std::thread> threads;
   for (int w = 0; w < 2; ++w) {
     threads.emplace_back([&, w] {
+      wait_for([&] { return reads.load() >= 30; });  // the readers are under way
       for (int i = 0; i < 2000; ++i) {
         if (w == 1 && i % 2 == 0) {
           if (!lock.try_lock()) continue;
@@ -108,7 +109,7 @@ TEST_CASE("readers lock: concurrent readers and writers exclude each other") {
   CHECK(torn.load() == 0);
   CHECK(a == b);
   CHECK(a >= 2000);
-  CHECK(reads.load() > 0);
+  CHECK(reads.load() >= 30);
 }
 
 TEST_CASE("readers lock: a writer asleep for a long read lets readers in (concurrent)") {

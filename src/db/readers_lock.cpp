@@ -79,15 +79,20 @@ void ReadersLock::unlock_shared() {
 
 // ---- exclusive ----
 
+bool ReadersLock::take_if_drained() {
+  uint32_t w = word_.load(std::memory_order_relaxed);
+  // Clears kWaits; sleeping readers stay marked for unlock() to wake.
+  return (w & kCount) == 0 &&
+         word_.compare_exchange_strong(w, kHeld | (w & kSleepers), std::memory_order_acquire,
+                                       std::memory_order_relaxed);
+}
+
 bool ReadersLock::spin_for_lock(std::chrono::nanoseconds spin) {
   const int64_t start = now_ns();
   int64_t now = start;
   do {
     pulse_.store(now, std::memory_order_release);
-    uint32_t w = word_.load(std::memory_order_relaxed);
-    if ((w & kCount) == 0 &&
-        word_.compare_exchange_strong(w, kHeld | (w & kSleepers), std::memory_order_acquire,
-                                      std::memory_order_relaxed)) {
+    if (take_if_drained()) {
       pulse_.store(0, std::memory_order_release);
       return true;
     }
@@ -117,12 +122,7 @@ void ReadersLock::lock() {
 
 bool ReadersLock::try_lock() {
   if (!writers_.try_lock()) return false;
-  uint32_t w = word_.load(std::memory_order_relaxed);
-  if ((w & kCount) == 0 &&
-      word_.compare_exchange_strong(w, kHeld | (w & kSleepers), std::memory_order_acquire,
-                                    std::memory_order_relaxed)) {
-    return true;
-  }
+  if (take_if_drained()) return true;
   writers_.unlock();
   return false;
 }

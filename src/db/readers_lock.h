@@ -83,6 +83,8 @@ class ReadersLock {
   static int64_t now_ns();
   // Whether a reader must not enter now, the lock's word being `word`.
   bool readers_held_off(uint32_t word) const;
+  // Takes the lock exclusive if no reader holds it (the caller holds writers_).
+  bool take_if_drained();
   // Spins up to `spin` for the readers to drain, stamping the pulse.
   bool spin_for_lock(std::chrono::nanoseconds spin);
 

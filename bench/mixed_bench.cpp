@@ -13,6 +13,13 @@
 // into a second database in one batch, and recall@10 of both (against exact
 // search) is printed: writing while searching must not cost graph quality.
 //
+// First, the machine itself: how long a thread spinning on a core goes
+// without running, alone and while another thread fsyncs small writes in
+// the same directory (no iqdb involved). On a virtual machine whose block
+// device is emulated in CPU time charged to it, fsyncs can take the vCPUs
+// away for milliseconds; a search's maximum under fsyncing writers cannot
+// be lower than that.
+//
 // With --slow US, the slowest dozen searches over US microseconds of each
 // phase are printed with their start within the phase and their
 // CLOCK_MONOTONIC start time, to match against a scheduler trace such as
@@ -20,6 +27,7 @@
 //
 //   iqdb-mixed [--rows N] [--seconds S] [--queries Q] [--dir DIR] [--index hnsw|ivf|both]
 //              [--slow US]
+#include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -267,6 +275,58 @@ void run(const Options& o, const dataset::FashionMnist& data, const char* name,
   remove_files(path);
 }
 
+// The longest time, and how many times over 1 ms, a thread spinning on the
+// clock for `seconds` went without running.
+struct Gaps {
+  double longest_us = 0;
+  size_t over_1ms = 0;
+};
+
+Gaps spin_gaps(double seconds) {
+  Gaps g;
+  const auto start = Clock::now();
+  auto last = start;
+  for (auto now = start; std::chrono::duration<double>(now - start).count() < seconds;
+       now = Clock::now()) {
+    const double gap = std::chrono::duration<double, std::micro>(now - last).count();
+    g.longest_us = std::max(g.longest_us, gap);
+    if (gap > 1000) ++g.over_1ms;
+    last = now;
+  }
+  return g;
+}
+
+void machine_stalls(const std::filesystem::path& dir) {
+  constexpr double kSeconds = 2.0;
+  const Gaps alone = spin_gaps(kSeconds);
+  const auto file = dir / "fsync-probe";
+  const int fd = ::open(file.c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0644);
+  if (fd < 0) {
+    std::printf("machine: cannot create %s; no fsync probe\n", file.c_str());
+    return;
+  }
+  std::atomic<bool> stop{false};
+  size_t syncs = 0;
+  std::thread syncer([&] {
+    const std::vector<char> record(3200, 'x');  // about one upsert's log record
+    while (!stop.load(std::memory_order_relaxed)) {
+      if (::write(fd, record.data(), record.size()) < 0 || ::fdatasync(fd) != 0) break;
+      ++syncs;
+    }
+  });
+  const Gaps syncing = spin_gaps(kSeconds);
+  stop = true;
+  syncer.join();
+  ::close(fd);
+  std::filesystem::remove(file);
+  std::printf(
+      "machine: a thread spinning %.0f s went at most %.0f us without running (%zu times over "
+      "1 ms); while another thread fsynced %.0f small writes/s in %s, at most %.0f us (%zu times "
+      "over 1 ms)\n",
+      kSeconds, alone.longest_us, alone.over_1ms, double(syncs) / kSeconds, dir.c_str(),
+      syncing.longest_us, syncing.over_1ms);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -302,6 +362,7 @@ int main(int argc, char** argv) {
   std::filesystem::create_directories(o.dir);
   std::printf("iqdb-mixed: SIMD %s, %.1f s per phase, %zu spare rows for writers\n",
               simd_target().c_str(), o.seconds, data->train_rows() - o.rows);
+  machine_stalls(o.dir);
   if (o.hnsw) run(o, *data, "HNSW M=16", HnswConfig{}.with_m(16));
   if (o.ivf) run(o, *data, "IVF", IvfConfig{});
   std::error_code ec;

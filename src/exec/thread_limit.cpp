@@ -107,6 +107,9 @@ void ThreadLimit::run_call(void* fn, void (*call)(void*), Lead lead) {
     return;
   }
   if (!lead_thread_) {
+    // The lead's lowered priority passes to any thread it starts: TBB's
+    // workers are started from here instead.
+    start_workers();
     try {
       lead_thread_ = std::make_unique<LeadThread>(*this);
     } catch (const std::system_error&) {

@@ -120,7 +120,6 @@ Result<std::vector<Hit>> DatabaseImpl::search(std::span<const float> query,
         "per-query filters are for search_batch; search takes one filter");
   }
   [[maybe_unused]] util::lock_trace::SearchScope timed;
-  searches_.searching();
   const uint64_t asked = util::lock_trace::now_ns();
   std::shared_lock lock(mutex_);
   util::lock_trace::search_wait(util::lock_trace::now_ns() - asked);
@@ -166,7 +165,6 @@ Result<std::vector<std::vector<Hit>>> DatabaseImpl::search_batch(std::span<const
                                    " filters for " + std::to_string(n) + " queries");
   }
   std::vector<std::vector<Hit>> results(n);
-  searches_.searching();
   std::shared_lock lock(mutex_);
   exec::run_with_threads(params.threads, [&] { search_batch_locked(queries, params, results); });
   return results;
@@ -232,7 +230,6 @@ Status DatabaseImpl::close() {
   if (s.ok() && !read_only_) s = checkpoint();  // every change reaches the file
   Status j = journal_->close();
   if (s.ok()) s = std::move(j);
-  write_limit_.stop_lead();
   std::unique_lock lock(mutex_);
   cache_.reset();
   contents_.reset();

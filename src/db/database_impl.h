@@ -34,12 +34,8 @@
 //
 // Searches keep a core: the index work of writes (one writer at a time)
 // runs on at most Config::write_threads threads, by default one fewer than
-// the machine has. While searches run (SearchActivity), the index work of
-// HNSW and IVF writes runs below normal priority on the write limit's own
-// thread (exec/thread_limit.h), so that the OS gives a contended core to a
-// search first; a flat write is a copy and stays on its caller. Background
-// maintenance (compaction, the scrub) runs at the lowest priority the OS
-// offers.
+// the machine has. Background maintenance (compaction, the scrub) runs at
+// the lowest priority the OS offers.
 //
 // Thread-safety: every public method is safe to call concurrently. Reads
 // take the shared lock; a write takes the exclusive lock only to publish.
@@ -62,7 +58,6 @@
 #include "iqdb/status.h"
 #include "iqdb/types.h"
 #include "db/apply_order.h"
-#include "db/search_activity.h"
 #include "db/call_gate.h"
 #include "db/contents.h"
 #include "db/journal.h"
@@ -134,8 +129,6 @@ class DatabaseImpl {
   // Logs the records of `source`, then applies in log order.
   template <typename Apply>
   Status write(const db::RecordSource& source, Apply&& apply);
-  // The thread that leads a write's or optimize()'s index work.
-  exec::ThreadLimit::Lead write_lead() const noexcept;
   // OK, or why writes are refused (latched, journal broken).
   Status writable() const;
   // Stops writes for good with `why`. With `stop_applies`, writers already
@@ -183,7 +176,6 @@ class DatabaseImpl {
   // the log's group commit needs; the one admitted spreads its work over at
   // most this many threads, itself included.
   exec::ThreadLimit write_limit_;
-  mutable db::SearchActivity searches_;  // stamped by searches, read by writes
 
   mutable std::mutex latch_mu_;
   Status latched_;  // guarded by latch_mu_

@@ -79,14 +79,6 @@ void DatabaseImpl::latch(const Status& why, bool stop_applies) {
   if (stop_applies) order_.abandon();
 }
 
-exec::ThreadLimit::Lead DatabaseImpl::write_lead() const noexcept {
-  // A graph or list insert is a search of its own (hundreds of µs), worth a
-  // hand-over of tens; a flat write is a copy.
-  return !config_.index_kind().is_flat() && searches_.recent()
-             ? exec::ThreadLimit::Lead::kBelowNormal
-             : exec::ThreadLimit::Lead::kCaller;
-}
-
 template <typename Apply>
 Status DatabaseImpl::write(const db::RecordSource& source, Apply&& apply) {
   IQDB_RETURN_IF_ERROR(writable());
@@ -106,12 +98,10 @@ Status DatabaseImpl::write(const db::RecordSource& source, Apply&& apply) {
       // Locks in one order everywhere: apply_mu_, the write limit, the
       // readers' lock.
       Status applied;
-      write_limit_.run(
-          [&] {
-            ReaderLockPublisher publisher(mutex_);
-            applied = apply(publisher);
-          },
-          write_lead());
+      write_limit_.run([&] {
+        ReaderLockPublisher publisher(mutex_);
+        applied = apply(publisher);
+      });
       return applied;
     });
     // The record is durable but memory does not hold it: memory no longer
@@ -190,16 +180,14 @@ Status DatabaseImpl::optimize() {
     // Admitted before the readers' lock is taken (apply_mu_, then the
     // limit, then the readers' lock: one order everywhere).
     Status done;
-    write_limit_.run(
-        [&] {
-          ReaderLockPublisher publisher(mutex_);
-          done = contents_->optimize(publisher);
-          if (cache_) {
-            publisher.exclusive([&] { cache_->clear(); });
-            cache_->release_cleared();
-          }
-        },
-        write_lead());
+    write_limit_.run([&] {
+      ReaderLockPublisher publisher(mutex_);
+      done = contents_->optimize(publisher);
+      if (cache_) {
+        publisher.exclusive([&] { cache_->clear(); });
+        cache_->release_cleared();
+      }
+    });
     return done;
   });
   // A rebuild that failed halfway leaves an index nobody can vouch for.

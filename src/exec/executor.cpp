@@ -26,12 +26,6 @@ void Executor::submit(std::function<void()> task) {
     ++impl_->in_flight;
   }
   impl_->arena.enqueue([impl = impl_.get(), task = std::move(task)] {
-    // TBB's queue orders the task after everything the submitter did, but
-    // Debian's TBB is not built for ThreadSanitizer, which then cannot see
-    // it; taking the lock the submitter released after creating the task
-    // makes that order visible to it (and to threads the task hands work
-    // on to, such as a write's lead thread). Uncontended: about 20 ns.
-    { std::lock_guard seen(impl->mu); }
     task();
     std::lock_guard l(impl->mu);
     if (--impl->in_flight == 0) impl->idle.notify_all();

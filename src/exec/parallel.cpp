@@ -1,10 +1,5 @@
 #include "exec/parallel.h"
 
-#include <atomic>
-#include <chrono>
-#include <mutex>
-#include <thread>
-
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
@@ -32,31 +27,6 @@ void run_with_threads(size_t threads, const std::function<void()>& fn) {
   // An arena of its own caps the workers that can join the loops inside fn.
   tbb::task_arena arena(static_cast<int>(threads));
   arena.execute(fn);
-}
-
-void start_workers() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    // An arena of its own, as large as the pool, whatever arena the caller
-    // is in. Each of its slots takes one index and waits until every slot
-    // has one: that needs every worker started.
-    tbb::task_arena all;
-    all.execute([&all] {
-      const int slots = all.max_concurrency();
-      if (slots <= 1) return;
-      std::atomic<int> arrived{0};
-      const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(250);
-      tbb::parallel_for(
-          tbb::blocked_range<int>(0, slots, 1),
-          [&](const tbb::blocked_range<int>&) {
-            arrived.fetch_add(1);
-            while (arrived.load() < slots && std::chrono::steady_clock::now() < deadline) {
-              std::this_thread::yield();
-            }
-          },
-          tbb::simple_partitioner());
-    });
-  });
 }
 
 }  // namespace iqdb::exec

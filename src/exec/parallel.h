@@ -24,12 +24,4 @@ size_t concurrency();
 // threads, the calling one included (0: no limit beyond the pool's).
 void run_with_threads(size_t threads, const std::function<void()>& fn);
 
-// Has TBB start every worker of its pool now, from the calling thread (and
-// workers it starts), at most once per process; waits at most 250 ms for
-// them. A thread inherits its creator's OS priority, and TBB starts a
-// worker from whichever thread first needs it: a thread that lowers its own
-// priority calls this first, so that no worker serving searches is ever
-// started from it and kept at its priority.
-void start_workers();
-
 }  // namespace iqdb::exec

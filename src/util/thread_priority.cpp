@@ -1,7 +1,5 @@
 #include "util/thread_priority.h"
 
-#include <algorithm>
-
 #if defined(_WIN32)
 #ifndef NOMINMAX
 #define NOMINMAX
@@ -12,9 +10,6 @@
 #include <windows.h>
 #else
 #include <pthread.h>
-#if defined(__APPLE__)
-#include <pthread/qos.h>
-#endif
 #include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -34,20 +29,6 @@ void lower_this_thread_priority() noexcept {
   sched_param param{};
   param.sched_priority = 0;
   (void)pthread_setschedparam(pthread_self(), SCHED_IDLE, &param);
-#endif
-}
-
-void set_this_thread_below_normal() noexcept {
-#if defined(_WIN32)
-  (void)SetThreadPriority(GetCurrentThread(), THREAD_PRIORITY_BELOW_NORMAL);
-#elif defined(__APPLE__)
-  (void)pthread_set_qos_class_self_np(QOS_CLASS_UTILITY, 0);
-#elif defined(__linux__)
-  // Nice is per thread on Linux; getpriority's -1 for an error is also a
-  // valid nice, which only makes the step start lower.
-  const auto tid = static_cast<id_t>(gettid());
-  const int now = getpriority(PRIO_PROCESS, tid);
-  (void)setpriority(PRIO_PROCESS, tid, std::min(19, now + kBelowNormalNice));
 #endif
 }
 

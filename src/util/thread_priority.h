@@ -1,7 +1,6 @@
 // Background work (the snapshot scrub, log compaction) yields the CPU to
 // queries and writes by running at the lowest priority the OS gives a
-// thread, under a name that tells it apart in the OS's thread list; the
-// index work of writes runs one step below normal (exec/thread_limit.h).
+// thread, under a name that tells it apart in the OS's thread list.
 #pragma once
 
 namespace iqdb::util {
@@ -12,14 +11,6 @@ namespace iqdb::util {
 // SCHED_IDLE class; macOS puts the thread in
 // the background band; Windows uses THREAD_PRIORITY_LOWEST.
 void lower_this_thread_priority() noexcept;
-
-// Lowers the calling thread's priority one step below normal for the rest
-// of its life, for work that should yield to searches on a busy machine
-// yet not starve; best effort. Linux: nice raised by kBelowNormalNice (at
-// most 19); macOS: the utility QoS class; Windows:
-// THREAD_PRIORITY_BELOW_NORMAL.
-inline constexpr int kBelowNormalNice = 10;
-void set_this_thread_below_normal() noexcept;
 
 // Names the calling thread (at most 15 characters kept); best effort, a
 // no-op where the OS has no such name.

@@ -3,9 +3,6 @@
 //  - exec::ThreadLimit: the parallel loops run under it use at most its
 //    cap of distinct threads at once, however many callers run at once;
 //    0 picks one fewer than the pool, at least 1;
-//  - a below-normal lead runs the work on one thread of the limit's own,
-//    below the caller's priority (Linux: nice), and hands back results and
-//    exceptions as if the caller had run it;
 //  - the knob reaches the database through Config and OpenOptions;
 //  - under a cap of one thread, many writers (single upserts, batches that
 //    the index builds with parallel loops, removes) racing flushes,
@@ -17,12 +14,9 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <filesystem>
-#include <fstream>
 #include <mutex>
 #include <set>
 #include <stdexcept>
-#include <string>
 #include <thread>
 #include <vector>
 
@@ -31,13 +25,6 @@
 #include "exec/thread_limit.h"
 #include "iqdb/iqdb.hpp"
 #include "unit/util/temp_dir.h"
-#include "util/thread_priority.h"
-
-#if defined(__linux__)
-#include <pthread.h>
-#include <sys/resource.h>
-#include <unistd.h>
-#endif
 
 using namespace iqdb;
 
@@ -59,8 +46,7 @@ struct Seen {
   size_t most_threads_per_call = 0;
 };
 
-Seen run_under(exec::ThreadLimit& limit, int callers,
-               exec::ThreadLimit::Lead lead = exec::ThreadLimit::Lead::kCaller) {
+Seen run_under(exec::ThreadLimit& limit, int callers) {
   std::atomic<int> running{0}, most{0};
   std::mutex mu;
   size_t most_threads = 0;
@@ -69,23 +55,21 @@ Seen run_under(exec::ThreadLimit& limit, int callers,
     threads.emplace_back([&] {
       std::mutex ids_mu;
       std::set<std::thread::id> ids;
-      limit.run(
-          [&] {
-            exec::parallel_for(0, 64, 1, [&](size_t, size_t) {
-              const int now = running.fetch_add(1) + 1;
-              int seen = most.load();
-              while (now > seen && !most.compare_exchange_weak(seen, now)) {
-              }
-              {
-                std::lock_guard l(ids_mu);
-                ids.insert(std::this_thread::get_id());
-              }
-              // Long enough that a second thread, if admitted, overlaps it.
-              std::this_thread::sleep_for(std::chrono::microseconds(200));
-              running.fetch_sub(1);
-            });
-          },
-          lead);
+      limit.run([&] {
+        exec::parallel_for(0, 64, 1, [&](size_t, size_t) {
+          const int now = running.fetch_add(1) + 1;
+          int seen = most.load();
+          while (now > seen && !most.compare_exchange_weak(seen, now)) {
+          }
+          {
+            std::lock_guard l(ids_mu);
+            ids.insert(std::this_thread::get_id());
+          }
+          // Long enough that a second thread, if admitted, overlaps it.
+          std::this_thread::sleep_for(std::chrono::microseconds(200));
+          running.fetch_sub(1);
+        });
+      });
       std::lock_guard l(mu);
       most_threads = std::max(most_threads, ids.size());
     });
@@ -152,157 +136,6 @@ TEST_CASE("write threads: run() calls the callable itself and lets its exception
   }
 }
 
-TEST_CASE("write threads: a below-normal lead runs every call on one thread of its own") {
-  using Lead = exec::ThreadLimit::Lead;
-  for (size_t cap : {size_t{1}, size_t{0}}) {
-    exec::ThreadLimit limit(cap);
-    std::thread::id first, second, by_default;
-    limit.run([&] { first = std::this_thread::get_id(); }, Lead::kBelowNormal);
-    limit.run([&] { second = std::this_thread::get_id(); }, Lead::kBelowNormal);
-    CHECK(first != std::this_thread::get_id());
-    CHECK(first == second);
-    // The default lead is still the caller, with the lead thread standing by.
-    limit.run([&] { by_default = std::this_thread::get_id(); });
-    CHECK(by_default == std::this_thread::get_id());
-#if defined(__linux__)
-    // Nice is per thread here, and the lead inherits its creator's.
-    const int caller = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
-    int lead_nice = 0;
-    char name[16] = {};
-    limit.run(
-        [&] {
-          lead_nice = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
-          pthread_getname_np(pthread_self(), name, sizeof name);
-        },
-        Lead::kBelowNormal);
-    CHECK(lead_nice == std::min(19, caller + util::kBelowNormalNice));
-    CHECK(std::string(name) == "iqdb-write");
-#endif
-    // Results come back through the callable, which is not copied.
-    struct Counter {
-      int calls = 0;
-      void operator()() { ++calls; }
-    } counter;
-    limit.run(counter, Lead::kBelowNormal);
-    limit.run(counter, Lead::kBelowNormal);
-    CHECK(counter.calls == 2);
-    // An exception crosses back to the caller, and the lead lives on.
-    const auto fails = [] { throw std::runtime_error("from the lead"); };
-    CHECK_THROWS_AS(limit.run(fails, Lead::kBelowNormal), std::runtime_error);
-    bool ran = false;
-    limit.run([&] { ran = true; }, Lead::kBelowNormal);
-    CHECK(ran);
-  }
-}
-
-TEST_CASE("write threads: concurrent callers of a below-normal lead keep the cap") {
-  const size_t pool = std::max<size_t>(1, exec::concurrency());
-  std::vector<size_t> caps{1};
-  if (pool > 2) caps.push_back(pool - 1);
-  for (size_t cap : caps) {
-    exec::ThreadLimit limit(cap);
-    // Callers asking for either lead, at once.
-    const Seen seen = run_under(limit, 4, exec::ThreadLimit::Lead::kBelowNormal);
-    const Seen mixed = run_under(limit, 2);
-    CHECK(size_t(mixed.most_at_once) <= cap);
-    CHECK(seen.most_at_once >= 1);
-    CHECK(size_t(seen.most_at_once) <= cap);
-    CHECK(seen.most_threads_per_call <= cap);
-  }
-  // A limit whose lead never started, and one whose lead is idle, both
-  // tear down cleanly.
-  for (int i = 0; i < 20; ++i) {
-    exec::ThreadLimit unused(1);
-    exec::ThreadLimit used(1);
-    int calls = 0;
-    used.run([&] { ++calls; }, exec::ThreadLimit::Lead::kBelowNormal);
-    CHECK(calls == 1);
-  }
-}
-
-#if defined(__linux__)
-namespace {
-// Threads of this process named "iqdb-write" (lead threads alive).
-int lead_threads() {
-  int n = 0;
-  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
-    std::ifstream comm(task.path() / "comm");
-    std::string name;
-    if (std::getline(comm, name) && name == "iqdb-write") ++n;
-  }
-  return n;
-}
-
-// Threads of this process, other than lead threads, whose nice differs
-// from `nice`.
-int others_not_at(int nice) {
-  int n = 0;
-  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
-    std::ifstream comm(task.path() / "comm");
-    std::string name;
-    if (!std::getline(comm, name) || name == "iqdb-write") continue;
-    const int tid = std::stoi(task.path().filename().string());
-    if (getpriority(PRIO_PROCESS, static_cast<id_t>(tid)) != nice) ++n;
-  }
-  return n;
-}
-
-// lead_threads() once it equals `expected`, or after 10 s: a joined
-// thread leaves /proc a moment after its join returns.
-int lead_threads_settled(int expected) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  int n = lead_threads();
-  while (n != expected && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    n = lead_threads();
-  }
-  return n;
-}
-}  // namespace
-
-TEST_CASE(
-    "write threads: graph and list writes yield to searches, flat writes stay on the caller") {
-  // Every database of earlier cases is closed: their lead threads are gone.
-  const int before = lead_threads_settled(0);
-  const int nice = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
-  std::vector<VectorId> ids;
-  std::vector<float> rows;
-  for (uint64_t id = 1000; id < 1400; ++id) {
-    ids.emplace_back(id);
-    const auto v = vec(id);
-    rows.insert(rows.end(), v.begin(), v.end());
-  }
-  for (const IndexKind& kind :
-       {IndexKind(HnswConfig{}.with_m(6).with_ef_construction(32)), IndexKind(IvfConfig{})}) {
-    {
-      // No search has run: a bulk load keeps its caller's priority.
-      auto db = Database::open_in_memory(Config(kDim, Metric::kL2).index(kind));
-      REQUIRE(db.ok());
-      for (uint64_t id = 0; id < 50; ++id) REQUIRE(db->upsert(id, vec(id)).ok());
-      REQUIRE(db->upsert_batch(ids, rows).ok());
-      CHECK(lead_threads() == before);
-    }
-    auto db = Database::open_in_memory(Config(kDim, Metric::kL2).index(kind));
-    REQUIRE(db.ok());
-    REQUIRE(db->search(vec(3), SearchParams{}).ok());
-    // A batch large enough for parallel loops, on the whole pool: no pool
-    // worker it uses was started from the lead, at the lead's priority.
-    REQUIRE(db->upsert_batch(ids, rows).ok());
-    CHECK(lead_threads() == before + 1);
-    CHECK(others_not_at(nice) == 0);
-    REQUIRE(db->upsert(100, vec(100)).ok());
-    CHECK(db->close().ok());
-    CHECK(lead_threads_settled(before) == before);  // the close joined it
-  }
-  auto flat = Database::open_in_memory(Config(kDim, Metric::kL2).write_threads(1));
-  REQUIRE(flat.ok());
-  REQUIRE(flat->upsert(1, vec(1)).ok());
-  REQUIRE(flat->search(vec(1), SearchParams{}).ok());
-  REQUIRE(flat->upsert(2, vec(2)).ok());
-  CHECK(lead_threads() == before);
-}
-#endif
-
 TEST_CASE("write threads: the knob is carried by Config and OpenOptions") {
   CHECK(Config(kDim, Metric::kL2).write_threads() == 0);
   CHECK(Config(kDim, Metric::kL2).write_threads(3).write_threads() == 3);
@@ -356,19 +189,6 @@ TEST_CASE(
       while (!stop.load()) {
         Status s = db->flush();
         CHECK((s.ok() || s.code() == StatusCode::kClosed));
-      }
-    });
-    // Searches running beside the writes send their index work to the
-    // limit's below-normal lead thread.
-    std::thread searcher([&] {
-      SearchParams params;
-      params.k = 3;
-      for (uint64_t q = 0; !stop.load(); ++q) {
-        auto hits = db->search(vec(q), params);
-        if (!hits.ok()) {
-          CHECK(hits.status().code() == StatusCode::kClosed);
-          std::this_thread::sleep_for(std::chrono::milliseconds(1));
-        }
       }
     });
     std::vector<std::thread> writers;
@@ -434,7 +254,6 @@ TEST_CASE(
     for (auto& t : writers) t.join();
     stop = true;
     flusher.join();
-    searcher.join();
   }
   db::set_compact_log_bytes(uint64_t{256} << 20);
   auto again = Database::open(path, config);

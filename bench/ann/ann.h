@@ -145,9 +145,11 @@ void run_filter_section(const Dataset& ds, Report& report, size_t queries);
 
 struct ScaleOptions {
   size_t max_rows = 1'000'000;  // sizes 60k, 250k, 1M up to this
+  std::vector<size_t> sizes;    // instead, exactly these sizes (ascending)
   bool plain = true;
   bool rotated = true;
   size_t queries = 1000;
+  bool hnsw = true, ivf = true, hnswlib = true;  // the indices measured
 };
 // The cost curve of grow.h's enlarged Fashion-MNIST (and its rotation):
 // build time, bytes per vector, QPS at recall 0.95 / 0.99 and reopen time of

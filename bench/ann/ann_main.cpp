@@ -47,6 +47,7 @@ struct Options {
   size_t filter_queries = 500;
   bool scale = false;
   size_t scale_max = 1'000'000;
+  std::string scale_sizes;
 };
 
 Options parse(int argc, char** argv) {
@@ -84,17 +85,21 @@ Options parse(int argc, char** argv) {
       o.scale = true;
     } else if (a == "--scale-max") {
       o.scale_max = std::strtoull(next().c_str(), nullptr, 10);
+    } else if (a == "--scale-sizes") {
+      o.scale_sizes = next();
     } else if (a == "--help" || a == "-h") {
       std::printf(
           "usage: iqdb-ann [--queries N] [--base N] [--csv FILE] [--plot FILE.png]\n"
           "                [--markdown FILE.md] [--only SECTIONS] [--datasets LIST] [--data DIR]\n"
           "                [--filter-queries N]\n"
-          "       iqdb-ann --scale [--scale-max N] [--datasets LIST] [--queries N]\n"
+          "       iqdb-ann --scale [--scale-max N | --scale-sizes N,N,...] [--only INDICES]\n"
+          "                [--datasets LIST] [--queries N]\n"
           "sections: flat, hnsw, reopen, types, ivf, filter (comma separated; default all)\n"
           "--filter-queries: queries of the filter section (default 500, at most --queries)\n"
           "datasets: plain, rotated (default both; flat, reopen and types run on plain)\n"
           "--scale: build / memory / QPS / reopen of iqdb HNSW, iqdb IVF-PQ and hnswlib at\n"
-          "         60k, 250k and 1M rows (up to --scale-max), 1000 queries by default\n");
+          "         60k, 250k and 1M rows (up to --scale-max), 1000 queries by default;\n"
+          "         --only picks among hnsw, ivf, hnswlib (default all three)\n");
       std::exit(0);
     } else {
       std::fprintf(stderr, "iqdb-ann: unknown option %s\n", a.c_str());
@@ -138,6 +143,28 @@ int main(int argc, char** argv) {
     s.plain = plain_wanted;
     s.rotated = rotated_wanted;
     s.queries = opt.queries;
+    for (size_t from = 0; from < opt.scale_sizes.size();) {
+      size_t comma = opt.scale_sizes.find(',', from);
+      if (comma == std::string::npos) comma = opt.scale_sizes.size();
+      const size_t n =
+          std::strtoull(opt.scale_sizes.substr(from, comma - from).c_str(), nullptr, 10);
+      if (n == 0 || (!s.sizes.empty() && n <= s.sizes.back())) {
+        std::fprintf(stderr,
+                     "iqdb-ann: --scale-sizes wants ascending row counts, e.g. 60000,1000000\n");
+        return 2;
+      }
+      s.sizes.push_back(n);
+      from = comma + 1;
+    }
+    if (!opt.only.empty()) {
+      s.hnsw = listed(opt.only, "hnsw");
+      s.ivf = listed(opt.only, "ivf");
+      s.hnswlib = listed(opt.only, "hnswlib");
+      if (!s.hnsw && !s.ivf && !s.hnswlib) {
+        std::fprintf(stderr, "iqdb-ann: with --scale, --only picks among hnsw, ivf, hnswlib\n");
+        return 2;
+      }
+    }
     const Status st = run_scale(opt.data, s);
     if (!st.ok()) {
       std::fprintf(stderr, "iqdb-ann: %s\n", st.to_string().c_str());

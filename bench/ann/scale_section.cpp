@@ -247,11 +247,13 @@ void print_summary(const std::vector<Row>& rows, const std::vector<std::string>&
 Status run_scale(const std::string& data_dir, const ScaleOptions& options) {
   auto fm = dataset::load_fashion_mnist(data_dir);
   if (!fm) return fm.status();
-  std::vector<size_t> sizes;
-  for (size_t n : kSizes) {
-    if (n <= options.max_rows) sizes.push_back(n);
+  std::vector<size_t> sizes = options.sizes;
+  if (sizes.empty()) {
+    for (size_t n : kSizes) {
+      if (n <= options.max_rows) sizes.push_back(n);
+    }
+    if (sizes.empty() || sizes.back() < options.max_rows) sizes.push_back(options.max_rows);
   }
-  if (sizes.empty() || sizes.back() < options.max_rows) sizes.push_back(options.max_rows);
   const size_t dim = fm->dim, sources = fm->train_rows();
   const size_t side = 28;
   if (dim != side * side) return Status::InvalidArgument("expected 28 x 28 images");
@@ -299,24 +301,29 @@ Status run_scale(const std::string& data_dir, const ScaleOptions& options) {
       std::printf("\n[scale] %s, %zu rows: exact ground truth (batched flat) in %.1f s\n",
                   qs.name.c_str(), n, seconds_since(t));
       std::fflush(stdout);
-      Row hnsw{qs.name, n, kHnsw};
-      IQDB_RETURN_IF_ERROR(measure_iqdb(qs, base.data(), n,
-                                        Config(dim, Metric::kL2)
-                                            .write_threads(std::thread::hardware_concurrency())
-                                            .index(HnswConfig{}.with_m(16))
-                                            .fsync(FsyncPolicy::never()),
-                                        kEfs, true, dir, hnsw));
-      rows.push_back(hnsw);
-      Row ivf{qs.name, n, kIvfPq};
-      IQDB_RETURN_IF_ERROR(measure_iqdb(
-          qs, base.data(), n,
-          Config(dim, Metric::kL2)
-              .write_threads(std::thread::hardware_concurrency())
-              .index(IvfConfig{}.with_pq(IvfConfig::Pq::k4BitFastScan).with_refine_factor(kRefine))
-              .fsync(FsyncPolicy::never()),
-          kProbes, false, dir, ivf));
-      rows.push_back(ivf);
-      if (hnswlib_available()) {
+      if (options.hnsw) {
+        Row hnsw{qs.name, n, kHnsw};
+        IQDB_RETURN_IF_ERROR(measure_iqdb(qs, base.data(), n,
+                                          Config(dim, Metric::kL2)
+                                              .write_threads(std::thread::hardware_concurrency())
+                                              .index(HnswConfig{}.with_m(16))
+                                              .fsync(FsyncPolicy::never()),
+                                          kEfs, true, dir, hnsw));
+        rows.push_back(hnsw);
+      }
+      if (options.ivf) {
+        Row ivf{qs.name, n, kIvfPq};
+        IQDB_RETURN_IF_ERROR(measure_iqdb(
+            qs, base.data(), n,
+            Config(dim, Metric::kL2)
+                .write_threads(std::thread::hardware_concurrency())
+                .index(
+                    IvfConfig{}.with_pq(IvfConfig::Pq::k4BitFastScan).with_refine_factor(kRefine))
+                .fsync(FsyncPolicy::never()),
+            kProbes, false, dir, ivf));
+        rows.push_back(ivf);
+      }
+      if (options.hnswlib && hnswlib_available()) {
         Row peer{qs.name, n, kHnswlib};
         IQDB_RETURN_IF_ERROR(measure_hnswlib(qs, base.data(), n, dir, peer));
         rows.push_back(peer);

@@ -38,7 +38,10 @@
 // O(list length).
 //
 // Search. Probes n_probes lists (AnnKnobs::n_probes, else the config's 8)
-// in order of centroid distance. IVF-Flat scores entries exactly. IVF-PQ
+// in order of centroid distance. Where the f32 centroids outgrow a core's
+// cache (Options::coarse_codes_from_bytes; L2 and cosine), their 8-bit codes
+// rank every list first and exact distances decide among the nearest
+// 2 * n_probes + 16 (ivf_coarse.h). IVF-Flat scores entries exactly. IVF-PQ
 // scores them from lookup tables (8-bit: float tables; 4-bit: uint8 tables
 // held in registers, 32 codes per block through byte shuffles) into a
 // shortlist of refine_factor * k, which is reranked with exact distances.
@@ -95,6 +98,10 @@ class IvfIndex final : public AnnIndex {
     size_t pq_iterations = 10;
     bool auto_retrain = true;  // retrain as the row count grows (see above)
     bool plan_filters = true;  // may answer selective filters by exact scan
+    // Rank lists by 8-bit centroid codes first (ivf_coarse.h) once the f32
+    // centroids take this many bytes: about a core's L2 cache, beyond which
+    // streaming them costs more than their codes and a few exact rows.
+    size_t coarse_codes_from_bytes = size_t{1} << 20;
   };
   // Per-query knobs; 0 means the configured value.
   struct SearchOptions {
@@ -176,6 +183,10 @@ class IvfIndex final : public AnnIndex {
   // dim floats: a centroid in the space rows are partitioned in (cosine:
   // the unit sphere). Requires trained() and list < n_lists().
   std::span<const float> centroid(uint32_t list) const noexcept;
+  // Whether searches rank the lists by 8-bit centroid codes before exact
+  // distances (ivf_coarse.h): trained, L2 or cosine, and centroids of at
+  // least Options::coarse_codes_from_bytes.
+  bool ranks_lists_by_codes() const noexcept;
   // Null for IVF-Flat or before training.
   const ivf::ProductQuantizer* quantizer() const noexcept;
   // The PQ codes (num_sub bytes) of an indexed slot; empty when none.
@@ -216,6 +227,9 @@ class IvfIndex final : public AnnIndex {
   // False while an SQ8 store has not learnt its codes (training waits).
   bool store_ready() const noexcept;
   size_t lists_for(size_t rows) const noexcept;
+  // Derives the norms and (when they pay) the coarse codes of a model's
+  // freshly trained or loaded centroids.
+  void derive_from_centroids(Model& model) const;
   size_t sample_target(size_t rows) const noexcept;
   bool wants_retrain() const noexcept;
   Status train();

@@ -121,6 +121,19 @@ size_t IvfIndex::lists_for(size_t rows) const noexcept {
   return std::clamp<size_t>(want, 1, std::max<size_t>(1, rows / kMinRowsPerList));
 }
 
+void IvfIndex::derive_from_centroids(Model& model) const {
+  const size_t dim = store_->dim(), stride = centroid_stride_, n = model.n_lists;
+  model.norms.resize(n);
+  ivf::centroid_norms(model.centroid(0, stride), stride, n, dim, model.norms.data());
+  // Lists are ranked by squared L2 to the (for cosine, normalised) query
+  // under L2 and cosine; by dot product, L1 or Hamming otherwise.
+  const Metric metric = store_->metric();
+  const bool l2_ranking = metric == Metric::kL2 || metric == Metric::kCosine;
+  if (l2_ranking && n * dim * sizeof(float) >= options_.coarse_codes_from_bytes) {
+    model.coarse.build(model.centroid(0, stride), stride, n, dim);
+  }
+}
+
 size_t IvfIndex::train_threshold() const noexcept {
   if (options_.min_train_rows != 0) return options_.min_train_rows;
   // Automatic count: sqrt(n) lists of kMinRowsPerList rows first fit at
@@ -142,6 +155,8 @@ bool IvfIndex::wants_retrain() const noexcept {
 }
 
 size_t IvfIndex::n_lists() const noexcept { return model_ ? model_->n_lists : 0; }
+
+bool IvfIndex::ranks_lists_by_codes() const noexcept { return model_ && !model_->coarse.empty(); }
 
 size_t IvfIndex::list_size(uint32_t list) const noexcept {
   return model_ && list < model_->n_lists ? model_->lists.size(list) : 0;
@@ -188,7 +203,8 @@ size_t IvfIndex::memory_bytes() const {
   size_t bytes = pending_.capacity() * sizeof(uint32_t);
   if (model_) {
     bytes += model_->centroids.committed_bytes() + model_->norms.capacity() * sizeof(float) +
-             model_->pq.memory_bytes() + model_->lists.memory_bytes();
+             model_->coarse.memory_bytes() + model_->pq.memory_bytes() +
+             model_->lists.memory_bytes();
   }
   return bytes;
 }
@@ -352,8 +368,7 @@ Status IvfIndex::prepare_training(Training& t) const {
   kmeans.iterations = options_.kmeans_iterations;
   kmeans.seed = config_.seed;
   ivf::train_kmeans(rows.data(), stride, s, dim, n_lists, partition_, kmeans, centroids, stride);
-  model->norms.resize(n_lists);
-  ivf::centroid_norms(centroids, stride, n_lists, dim, model->norms.data());
+  derive_from_centroids(*model);
 
   if (pq_shape_.num_sub != 0) {
     const size_t ps = std::min(s, pq_shape_.ksub == 256 ? kPqTrainRows8 : kPqTrainRows4);

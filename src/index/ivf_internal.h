@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "index/ivf.h"
+#include "index/ivf_coarse.h"
 #include "index/ivf_lists.h"
 #include "index/ivf_pq.h"
 #include "util/arena.h"
@@ -23,6 +24,7 @@ struct IvfIndex::Model {
   bool code_rows;            // IVF-Flat lists hold the store's code rows, not f32 rows
   util::Arena centroids;     // n_lists rows of centroid_stride floats
   std::vector<float> norms;  // squared centroid norms (used by the L2 partition)
+  ivf::CoarseCodes coarse;   // for ranking lists by L2 (empty: rank exactly)
   ivf::ProductQuantizer pq;  // untrained for IVF-Flat
   ivf::InvertedLists lists;
 

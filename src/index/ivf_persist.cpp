@@ -217,8 +217,7 @@ Result<IvfIndex> IvfIndex::load(const VectorStore& store, const IvfConfig& confi
       ivf::InvertedLists::adopt(layout, sizes, std::move(slots), std::move(payloads), store);
   if (!lists.ok()) return lists.status();
   model->lists = std::move(*lists);
-  model->norms.resize(h.n_lists);
-  ivf::centroid_norms(centroids, stride, h.n_lists, store.dim(), model->norms.data());
+  index.derive_from_centroids(*model);
   index.model_ = std::move(model);
   return index;
 }

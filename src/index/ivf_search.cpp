@@ -29,6 +29,9 @@ struct Scratch {
   std::vector<uint32_t> masks;
   std::vector<uint32_t> positions;
   std::vector<uint32_t> shortlist;
+  std::vector<int16_t> query_codes;  // the query on the coarse codes' grid
+  std::vector<uint32_t> nearest;     // lists by code distance
+  std::vector<float> exact;          // their exact distances
 };
 
 // Bytes of the next list asked for while the current one is scanned.
@@ -116,6 +119,30 @@ std::vector<util::Candidate> best_exact(const VectorStore& store, const uint32_t
   return out;
 }
 
+// Squared L2 distances from qv (index space) to the n_lists centroids,
+// into `coarse`. With coarse codes, the codes rank every list and only the
+// nearest by code (twice the probes, and 16 more) get exact distances: the
+// probes are chosen by exact distance among those, and lists further out
+// keep their code distance (a filtered search may still widen to them).
+void rank_lists_l2(const ivf::CoarseCodes& codes, const float* centroids, size_t stride,
+                   size_t n_lists, const float* qv, size_t dim, size_t n_probes, float* coarse,
+                   Scratch& s) {
+  const kernels::DistanceKernels& kern = kernels::active_kernels();
+  const size_t exact = std::min(n_lists, 2 * n_probes + 16);
+  if (exact == n_lists || !codes.l2_distances(qv, s.query_codes, coarse)) {
+    kern.l2_squared_block(qv, centroids, stride, n_lists, dim, coarse);
+    return;
+  }
+  uint32_t* nearest = sized(s.nearest, n_lists);
+  for (size_t l = 0; l < n_lists; ++l) nearest[l] = static_cast<uint32_t>(l);
+  std::nth_element(nearest, nearest + exact, nearest + n_lists, [coarse](uint32_t a, uint32_t b) {
+    return coarse[a] < coarse[b] || (coarse[a] == coarse[b] && a < b);
+  });
+  float* d = sized(s.exact, exact);
+  kern.l2_squared_gather(qv, centroids, stride, nearest, exact, dim, d);
+  for (size_t i = 0; i < exact; ++i) coarse[nearest[i]] = d[i];
+}
+
 // Bytes of each shortlisted row asked for before the exact rerank.
 constexpr size_t kRerankPrefetchBytes = 128;
 
@@ -185,14 +212,16 @@ std::vector<util::Candidate> IvfIndex::search_flat(const QueryScorer& query, siz
       inv_q = inverse_norm(q, dim);
       float* qv = sized(s.query, stride);
       for (size_t d = 0; d < dim; ++d) qv[d] = q[d] * inv_q;
-      kern.l2_squared_block(qv, centroids, stride, n_lists, dim, coarse);
+      rank_lists_l2(model_->coarse, centroids, stride, n_lists, qv, dim, n_probes, coarse, s);
       break;
     }
     case Metric::kDot:
       kern.dot_block(q, centroids, stride, n_lists, dim, coarse);
       for (size_t l = 0; l < n_lists; ++l) coarse[l] = -coarse[l];
       break;
-    case Metric::kL2: kern.l2_squared_block(q, centroids, stride, n_lists, dim, coarse); break;
+    case Metric::kL2:
+      rank_lists_l2(model_->coarse, centroids, stride, n_lists, q, dim, n_probes, coarse, s);
+      break;
     case Metric::kL1: kern.l1_block(q, centroids, stride, n_lists, dim, coarse); break;
     case Metric::kHamming: kern.hamming_block(q, centroids, stride, n_lists, dim, coarse); break;
   }
@@ -304,7 +333,7 @@ std::vector<util::Candidate> IvfIndex::search_pq(const QueryScorer& query, size_
     kern.dot_block(qv, centroids, stride, n_lists, dim, coarse);
     for (size_t l = 0; l < n_lists; ++l) coarse[l] = -coarse[l];
   } else {
-    kern.l2_squared_block(qv, centroids, stride, n_lists, dim, coarse);
+    rank_lists_l2(model_->coarse, centroids, stride, n_lists, qv, dim, n_probes, coarse, s);
   }
   ProbeOrder order(s.order, coarse, n_lists, n_probes);
 

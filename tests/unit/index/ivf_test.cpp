@@ -19,6 +19,7 @@
 #include <doctest/doctest.h>
 
 #include "index/flat.h"
+#include "index/ivf_coarse.h"
 #include "index/ivf_kmeans.h"
 #include "index/scorer.h"
 #include "index/vector_store.h"
@@ -670,11 +671,12 @@ using testing::FakeSource;
 
 // `index` saved into sections and loaded back over the same store.
 Result<IvfIndex> save_and_load(const VectorStore& store, const IvfIndex& index,
-                               const IvfConfig& config) {
+                               const IvfConfig& config,
+                               const IvfIndex::Options& options = quick()) {
   FakeSink sink;
   index.save(sink);
   FakeSource source(sink.sections);
-  return IvfIndex::load(store, config, source, quick());
+  return IvfIndex::load(store, config, source, options);
 }
 
 // a and b return the same slots, rank by rank, for every query.
@@ -716,6 +718,130 @@ TEST_CASE("ivf: save and load round trip gives the same answers and keeps workin
       for (uint32_t s = 100; s < 130; ++s) f.remove(*loaded, s);
       CHECK_MESSAGE(loaded->check().ok(), loaded->check().to_string());
       check_exact(f.store, *loaded, queries, 10, {loaded->n_lists() + 1, 4000});
+    }
+  }
+}
+
+// ---- Ranking lists by centroid codes.
+
+TEST_CASE(
+    "ivf coarse codes: code distances stay within what rounding allows; none kept or used "
+    "when they cannot rank") {
+  const size_t dim = 40, k = 600, stride = 48;
+  std::mt19937 rng(61);
+  std::normal_distribution<float> normal(0.0f, 3.0f);
+  std::vector<float> centroids(k * stride, 0.0f);
+  for (size_t j = 0; j < k; ++j)
+    for (size_t d = 0; d < dim; ++d) centroids[j * stride + d] = normal(rng) + float(d % 5);
+  ivf::CoarseCodes codes;
+  codes.build(centroids.data(), stride, k, dim);
+  REQUIRE(!codes.empty());
+  // The grid's step: the widest per-dimension range over 255.
+  float widest = 0;
+  for (size_t d = 0; d < dim; ++d) {
+    float lo = INFINITY, hi = -INFINITY;
+    for (size_t j = 0; j < k; ++j) {
+      lo = std::min(lo, centroids[j * stride + d]);
+      hi = std::max(hi, centroids[j * stride + d]);
+    }
+    widest = std::max(widest, hi - lo);
+  }
+  // Query and centroid each move by at most half a step per dimension, so
+  // the distance moves by at most sqrt(dim) steps (triangle inequality).
+  const float bound = std::sqrt(float(dim)) * widest / 255.0f * 1.001f;
+  const kernels::DistanceKernels& kern = kernels::active_kernels();
+  std::vector<int16_t> scratch;
+  std::vector<float> approx(k);
+  for (int q = 0; q < 20; ++q) {
+    std::vector<float> query(dim);
+    for (float& v : query) v = 1.5f * normal(rng);
+    REQUIRE(codes.l2_distances(query.data(), scratch, approx.data()));
+    for (size_t j = 0; j < k; ++j) {
+      const float exact = kern.l2_squared(query.data(), centroids.data() + j * stride, dim);
+      CHECK(std::fabs(std::sqrt(approx[j]) - std::sqrt(exact)) <= bound);
+    }
+  }
+  // A query far outside the centroids' range would clamp: declined.
+  std::vector<float> far(dim, 1e6f);
+  CHECK(!codes.l2_distances(far.data(), scratch, approx.data()));
+  far[0] = NAN;
+  CHECK(!codes.l2_distances(far.data(), scratch, approx.data()));
+  // Every centroid the same, or one not finite: no codes.
+  ivf::CoarseCodes same;
+  std::vector<float> one_point(k * stride, 2.5f);
+  same.build(one_point.data(), stride, k, dim);
+  CHECK(same.empty());
+  CHECK(!same.l2_distances(centroids.data(), scratch, approx.data()));
+  centroids[3 * stride + 7] = INFINITY;
+  ivf::CoarseCodes broken;
+  broken.build(centroids.data(), stride, k, dim);
+  CHECK(broken.empty());
+}
+
+TEST_CASE(
+    "ivf: with hundreds of lists ranked by codes, the probed lists are still the nearest by "
+    "exact distance") {
+  const size_t dim = 16, lists = 600, probes = 8, k = 10;
+  for (Metric metric : {Metric::kL2, Metric::kCosine, Metric::kDot}) {
+    CAPTURE(metric_name(metric));
+    Fixture f(dim, metric);
+    const IvfConfig config = IvfConfig{}.with_n_clusters(lists);
+    // Codes for any size of centroids (by default from 1 MiB, which these
+    // 600 x 16 floats are far below).
+    IvfIndex::Options options = quick();
+    options.coarse_codes_from_bytes = 0;
+    IvfIndex index(f.store, config, options);
+    const auto rows = f.add_rows(clustered(lists * 40, dim, metric, 62, 300));
+    REQUIRE(index.insert_batch(rows).ok());
+    REQUIRE(index.trained());
+    REQUIRE(index.n_lists() == lists);
+    // Dot ranks lists by dot product, which the codes do not serve.
+    CHECK(index.ranks_lists_by_codes() == (metric != Metric::kDot));
+    IvfIndex by_default(f.store, config, quick());
+    REQUIRE(by_default.insert_batch(rows).ok());
+    CHECK(!by_default.ranks_lists_by_codes());
+    auto loaded = save_and_load(f.store, index, config, options);
+    REQUIRE_MESSAGE(loaded.ok(), loaded.status().to_string());
+    CHECK(loaded->ranks_lists_by_codes() == index.ranks_lists_by_codes());
+
+    const auto queries = clustered(30, dim, metric, 63, 300);
+    std::vector<float> qv(index.vector_floats());
+    for (size_t q = 0; q < queries.size() / dim; ++q) {
+      CAPTURE(q);
+      const float* query = queries.data() + q * dim;
+      // The reference: the `probes` nearest centroids by exact distance in
+      // the index's space, then the exact k nearest rows filed in them.
+      float inv = 1.0f;
+      if (metric == Metric::kCosine) {
+        float sq = 0;
+        for (size_t d = 0; d < dim; ++d) sq += query[d] * query[d];
+        inv = 1.0f / std::sqrt(sq);
+      }
+      for (size_t d = 0; d < dim; ++d) qv[d] = query[d] * inv;
+      std::vector<std::pair<float, uint32_t>> by_centroid;
+      for (uint32_t l = 0; l < lists; ++l) {
+        const auto c = index.centroid(l);
+        float v = 0;
+        for (size_t d = 0; d < dim; ++d) {
+          v += metric == Metric::kDot ? -qv[d] * c[d] : (qv[d] - c[d]) * (qv[d] - c[d]);
+        }
+        by_centroid.push_back({v, l});
+      }
+      std::sort(by_centroid.begin(), by_centroid.end());
+      std::vector<uint8_t> probed(lists, 0);
+      for (size_t i = 0; i < probes; ++i) probed[by_centroid[i].second] = 1;
+      std::vector<uint8_t> mask(f.store.slot_end(), 0);
+      for (uint32_t s : f.slots) mask[s] = probed[index.list_of(s)];
+      MaskPredicate in_probed(mask);
+      QueryScorer scorer(f.store, query);
+      const auto want = flat_search(scorer, k, &in_probed);
+      for (const IvfIndex* ix : {&index, &*loaded}) {
+        const auto got = ix->search(scorer, k, IvfIndex::SearchOptions{probes, 0}, nullptr);
+        REQUIRE(got.size() == want.size());
+        for (size_t i = 0; i < got.size(); ++i) {
+          CHECK(got[i].distance == doctest::Approx(want[i].distance).epsilon(1e-5));
+        }
+      }
     }
   }
 }

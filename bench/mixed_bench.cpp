@@ -25,8 +25,12 @@
 // CLOCK_MONOTONIC start time, to match against a scheduler trace such as
 // `perf sched record -k mono`.
 //
+// With --replace, writers upsert the loaded rows again (each with its own
+// image, in turn) instead of new ones: every write is a replace, the row
+// count stays the same in every phase, and phases never run out of rows.
+//
 //   iqdb-mixed [--rows N] [--seconds S] [--queries Q] [--dir DIR] [--index hnsw|ivf|both]
-//              [--slow US]
+//              [--slow US] [--replace]
 #include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,7 +61,8 @@ struct Options {
   std::filesystem::path dir;
   bool hnsw = true;
   bool ivf = true;
-  double slow_us = 0;  // 0: slow searches are not listed
+  double slow_us = 0;    // 0: slow searches are not listed
+  bool replace = false;  // writers replace loaded rows instead of adding new ones
 };
 
 struct Slow {
@@ -124,7 +129,10 @@ class Workload {
       pool.emplace_back([&] {
         const size_t dim = data_.dim;
         while (!stop.load(std::memory_order_relaxed)) {
-          const uint64_t row = next_row_.fetch_add(1);
+          // --replace: the loaded rows again, each with its own image, in
+          // turn (the contents stay the same; every write is a replace).
+          const uint64_t row =
+              o_.replace ? replaced_row_.fetch_add(1) % o_.rows : next_row_.fetch_add(1);
           if (row >= data_.train_rows()) {  // every spare row written
             writing.fetch_sub(1);
             break;
@@ -132,6 +140,7 @@ class Workload {
           Status s = db.upsert(row, std::span(data_.train).subspan(row * dim, dim));
           if (!s.ok()) fail("upsert", s);
           writes.fetch_add(1, std::memory_order_relaxed);
+          if (o_.replace) continue;
           std::lock_guard l(written.mu);
           written.ids.push_back(row);
         }
@@ -188,6 +197,7 @@ class Workload {
   const Options& o_;
   const dataset::FashionMnist& data_;
   std::atomic<uint64_t> next_row_{0};
+  std::atomic<uint64_t> replaced_row_{0};
 };
 
 // Recall@10 at ef 32 against exact search, over the first `queries` tests.
@@ -343,6 +353,8 @@ int main(int argc, char** argv) {
       o.recall_queries = std::strtoull(argv[++i], nullptr, 10);
     } else if (a == "--dir" && has_value) {
       o.dir = argv[++i];
+    } else if (a == "--replace") {
+      o.replace = true;
     } else if (a == "--slow" && has_value) {
       o.slow_us = std::atof(argv[++i]);
     } else if (a == "--index" && has_value) {
@@ -352,7 +364,7 @@ int main(int argc, char** argv) {
     } else {
       std::printf(
           "usage: iqdb-mixed [--rows N] [--seconds S] [--queries Q] [--dir DIR] "
-          "[--index hnsw|ivf|both] [--slow US]\n");
+          "[--index hnsw|ivf|both] [--slow US] [--replace]\n");
       return a == "--help" ? 0 : 2;
     }
   }
@@ -360,8 +372,13 @@ int main(int argc, char** argv) {
   if (!data) fail("Fashion-MNIST", data.status());
   o.rows = std::min(o.rows, data->train_rows());
   std::filesystem::create_directories(o.dir);
-  std::printf("iqdb-mixed: SIMD %s, %.1f s per phase, %zu spare rows for writers\n",
-              simd_target().c_str(), o.seconds, data->train_rows() - o.rows);
+  if (o.replace) {
+    std::printf("iqdb-mixed: SIMD %s, %.1f s per phase, writers replace the %zu loaded rows\n",
+                simd_target().c_str(), o.seconds, o.rows);
+  } else {
+    std::printf("iqdb-mixed: SIMD %s, %.1f s per phase, %zu spare rows for writers\n",
+                simd_target().c_str(), o.seconds, data->train_rows() - o.rows);
+  }
   machine_stalls(o.dir);
   if (o.hnsw) run(o, *data, "HNSW M=16", HnswConfig{}.with_m(16));
   if (o.ivf) run(o, *data, "IVF", IvfConfig{});

@@ -1,8 +1,9 @@
-// iqdb-ann-probe: one HNSW search configuration, repeatable under a
-// profiler. `build` writes a database file (M = 16, ef_construction 200,
-// the bench's settings) with the queries and their exact neighbours beside
-// it; `query` reopens it and runs the queries through Database::search at
-// one ef, so a profiler sees only searches, e.g.
+// iqdb-ann-probe: one search configuration, repeatable under a profiler.
+// `build` writes a database file (HNSW M = 16, ef_construction 200, the
+// bench's settings; or IVF-PQ 4-bit fast scan as iqdb-ann --scale builds
+// it) with the queries and their exact neighbours beside it; `query`
+// reopens it and runs the queries through Database::search at one ef (HNSW)
+// or n_probes (IVF), so a profiler sees only searches, e.g.
 //
 //   iqdb-ann-probe build DIR rotated
 //   valgrind --tool=callgrind --toggle-collect='iqdb::Database::search*'
@@ -10,6 +11,12 @@
 //
 // `query` prints recall@10 and queries per second of thread CPU time
 // (steadier than wall time on a shared machine).
+//
+// `--rows N` grows Fashion-MNIST to N images as iqdb-ann --scale does
+// (grow.h), rotated alike for `rotated`, with ground truth over all N.
+// `--index ivf` builds IVF-PQ 4-bit fast scan with `--lists L` (0: the
+// default, about sqrt(rows)), `--pq-m M` sub-quantisers (0: dim / 2) and
+// `--refine R` (default 4).
 //
 // With `--classes`, `build` also stores each row's Fashion-MNIST label as
 // the metadata field "class" and the exact own-class neighbours of every
@@ -20,7 +27,7 @@
 // them) instead of mapping the file.
 //
 //   iqdb-ann-probe build DIR plain|rotated [--data DIR] [--queries N] [--classes]
-//   iqdb-ann-probe query DIR EF [QUERIES] [PASSES] [own|scan] [load]
+//   iqdb-ann-probe query DIR EF_OR_PROBES [QUERIES] [PASSES] [own|scan] [load]
 #include <time.h>
 
 #include <algorithm>
@@ -30,10 +37,13 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include "ann/ann.h"
+#include "ann/grow.h"
+#include "ann/rotation.h"
 #include "dataset/idx.h"
 #include "iqdb/iqdb.hpp"
 
@@ -43,8 +53,8 @@ namespace {
 int usage() {
   std::fprintf(stderr,
                "usage: iqdb-ann-probe build DIR plain|rotated [--data DIR] [--queries N] "
-               "[--classes]\n"
-               "       iqdb-ann-probe query DIR EF [QUERIES] [PASSES] [own|scan] [load]\n");
+               "[--classes] [--rows N] [--index hnsw|ivf] [--lists L] [--pq-m M] [--refine R]\n"
+               "       iqdb-ann-probe query DIR EF_OR_PROBES [QUERIES] [PASSES] [own|scan] [load]\n");
   return 2;
 }
 
@@ -74,22 +84,65 @@ std::vector<uint32_t> own_class_truth(const Dataset& ds, const float* query, uin
 // queries.bin: u64 rows, u64 dim, rows x dim f32, rows x kRecallK u32.
 // classes.bin (with `classes`): rows u8 labels, rows x kRecallK u32 own-class
 // neighbours.
-int build(const std::filesystem::path& dir, bool rotated, const std::string& data, size_t queries,
-          bool classes) {
-  auto plain = load_dataset(data, queries);
+struct BuildOptions {
+  std::string data = iqdb::dataset::kFashionMnistDir;
+  size_t queries = 2000;
+  bool classes = false;
+  size_t rows = 0;  // 0: the 60,000 training images as they are
+  bool ivf = false;
+  size_t lists = 0, pq_m = 0, refine = 4;
+};
+
+// Fashion-MNIST grown to `rows` images (grow.h), rotated for `rotated`,
+// with exact ground truth over all of them.
+Result<Dataset> grown_dataset(Dataset plain, size_t rows, bool rotated) {
+  const size_t side = 28;
+  if (plain.dim != side * side) return Status::InvalidArgument("expected 28 x 28 images");
+  if (rows > plain.base_rows * (1 + kGrowTransforms)) {
+    return Status::InvalidArgument("--rows: at most " +
+                                   std::to_string(plain.base_rows * (1 + kGrowTransforms)));
+  }
+  const std::vector<uint8_t> grown =
+      grow_images(plain.base, plain.base_rows, side, rows, kGrowSeed);
+  plain.base.assign(grown.begin(), grown.end());
+  plain.base_rows = rows;
+  plain.base_labels.clear();
+  if (rotated) {
+    const Rotation rotation = Rotation::random(plain.dim, kRotationSeed);
+    rotation.apply_in_place(plain.base.data(), rows, 2);
+    rotation.apply_in_place(plain.queries.data(), plain.query_rows, 2);
+  }
+  IQDB_RETURN_IF_ERROR(compute_truth(plain));
+  return plain;
+}
+
+int build(const std::filesystem::path& dir, bool rotated, const BuildOptions& opt) {
+  const bool classes = opt.classes;
+  auto plain = load_dataset(opt.data, opt.queries);
   if (!plain) {
     std::fprintf(stderr, "iqdb-ann-probe: %s\n", plain.status().to_string().c_str());
     return 1;
   }
-  Result<Dataset> ds = rotated ? rotated_dataset(*plain) : std::move(plain);
+  Result<Dataset> ds = opt.rows != 0 ? grown_dataset(std::move(*plain), opt.rows, rotated)
+                       : rotated     ? rotated_dataset(*plain)
+                                     : std::move(plain);
   if (!ds) {
     std::fprintf(stderr, "iqdb-ann-probe: %s\n", ds.status().to_string().c_str());
     return 1;
   }
   std::filesystem::create_directories(dir);
-  auto db = Database::open(
-      dir / "db",
-      Config(ds->dim, Metric::kL2).index(HnswConfig{}.with_m(16).with_ef_construction(200)));
+  Config config(ds->dim, Metric::kL2);
+  if (opt.ivf) {
+    config.index(IvfConfig{}
+                     .with_n_clusters(opt.lists)
+                     .with_pq(IvfConfig::Pq::k4BitFastScan)
+                     .with_pq_subvectors(opt.pq_m)
+                     .with_refine_factor(opt.refine));
+  } else {
+    config.index(HnswConfig{}.with_m(16).with_ef_construction(200));
+  }
+  config.fsync(FsyncPolicy::never()).write_threads(std::thread::hardware_concurrency());
+  auto db = Database::open(dir / "db", config);
   std::vector<VectorId> ids;
   for (size_t i = 0; i < ds->base_rows; ++i) ids.emplace_back(i);
   std::vector<Metadata> metadata;
@@ -167,6 +220,7 @@ int query(const std::filesystem::path& dir, size_t ef, size_t limit, int passes,
   SearchParams params;
   params.k = kRecallK;
   params.ef = ef;
+  params.n_probes = ef;  // the knob of whichever index the file holds
   params.exact = filter == "scan";
   size_t found = 0;
   const double start = thread_seconds();
@@ -207,25 +261,37 @@ int main(int argc, char** argv) {
   if (mode == "build") {
     const std::string which = argv[3];
     if (which != "plain" && which != "rotated") return usage();
-    std::string data = iqdb::dataset::kFashionMnistDir;
-    size_t queries = 2000;
-    bool classes = false;
+    BuildOptions opt;
     for (int i = 4; i < argc; i += 2) {
       const std::string a = argv[i];
       if (a == "--classes") {
-        classes = true;
+        opt.classes = true;
         --i;
       } else if (i + 1 >= argc) {
         return usage();
       } else if (a == "--data") {
-        data = argv[i + 1];
+        opt.data = argv[i + 1];
       } else if (a == "--queries") {
-        queries = std::strtoull(argv[i + 1], nullptr, 10);
+        opt.queries = std::strtoull(argv[i + 1], nullptr, 10);
+      } else if (a == "--rows") {
+        opt.rows = std::strtoull(argv[i + 1], nullptr, 10);
+      } else if (a == "--index") {
+        const std::string index = argv[i + 1];
+        if (index != "hnsw" && index != "ivf") return usage();
+        opt.ivf = index == "ivf";
+      } else if (a == "--lists") {
+        opt.lists = std::strtoull(argv[i + 1], nullptr, 10);
+      } else if (a == "--pq-m") {
+        opt.pq_m = std::strtoull(argv[i + 1], nullptr, 10);
+      } else if (a == "--refine") {
+        opt.refine = std::strtoull(argv[i + 1], nullptr, 10);
       } else {
         return usage();
       }
     }
-    return build(dir, which == "rotated", data, queries, classes);
+    // Grown images carry no class: the own-class truth needs the originals.
+    if (opt.classes && opt.rows != 0) return usage();
+    return build(dir, which == "rotated", opt);
   }
   if (mode == "query") {
     const size_t ef = std::strtoull(argv[3], nullptr, 10);

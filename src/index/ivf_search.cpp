@@ -88,6 +88,24 @@ void prefetch_bytes(const void* p, size_t bytes) {
   for (size_t offset = 0; offset < bytes; offset += 64) __builtin_prefetch(c + offset);
 }
 
+// Whether a slot filed in a list holds a live row. While every slot below
+// slot_end() is live (nothing removed since the slots were last reused), that
+// is `slot < slot_end()`, and the byte-per-slot map, a cache miss per
+// candidate at a million rows, is not read.
+class LiveSlots {
+ public:
+  explicit LiveSlots(const VectorStore& store)
+      : store_(store), end_(store.slot_end()), all_live_(store.size() == end_) {}
+  bool operator()(uint32_t slot) const noexcept {
+    return all_live_ ? slot < end_ : store_.is_live(slot);
+  }
+
+ private:
+  const VectorStore& store_;
+  uint32_t end_;
+  bool all_live_;
+};
+
 float inverse_norm(const float* q, size_t dim) {
   const float sq = kernels::active_kernels().squared_norm(q, q, dim);
   return sq > 0 ? 1.0f / std::sqrt(sq) : 0.0f;
@@ -197,6 +215,7 @@ std::vector<util::Candidate> IvfIndex::search_flat(const QueryScorer& query, siz
                                                    const SlotPredicate* filter) const {
   Scratch& s = scratch();
   const VectorStore& store = *store_;
+  const LiveSlots live(store);
   const size_t dim = store.dim(), stride = centroid_stride_, n_lists = model_->n_lists;
   const Metric metric = store.metric();
   const kernels::DistanceKernels& kern = kernels::active_kernels();
@@ -296,7 +315,7 @@ std::vector<util::Candidate> IvfIndex::search_flat(const QueryScorer& query, siz
       }
       // A removed row stays in its list until the write that retired it
       // files it out: only live slots are answers.
-      if (d <= threshold && store.is_live(slot)) {
+      if (d <= threshold && live(slot)) {
         top.push({d, rerank ? slot : store.sequence(slot), slot});
         threshold = top.threshold();
       }
@@ -311,6 +330,7 @@ std::vector<util::Candidate> IvfIndex::search_pq(const QueryScorer& query, size_
                                                  const SlotPredicate* filter) const {
   Scratch& s = scratch();
   const VectorStore& store = *store_;
+  const LiveSlots live(store);
   const size_t dim = store.dim(), stride = centroid_stride_, n_lists = model_->n_lists;
   const Metric metric = store.metric();
   const bool dot = metric == Metric::kDot;
@@ -395,7 +415,7 @@ std::vector<util::Candidate> IvfIndex::search_pq(const QueryScorer& query, size_
           candidates &= candidates - 1;
           if (static_cast<int32_t>(sums[e]) > limit) continue;  // the bound tightened
           const uint32_t slot = slots[e];
-          if (!store.is_live(slot) || (filter != nullptr && !filter->matches(slot))) continue;
+          if (!live(slot) || (filter != nullptr && !filter->matches(slot))) continue;
           shortlist.push({bias + static_cast<float>(sums[e]) * inv_scale, slot, slot});
           if (shortlist.full()) {
             limit = limit_for(shortlist.threshold());
@@ -413,7 +433,7 @@ std::vector<util::Candidate> IvfIndex::search_pq(const QueryScorer& query, size_
         const float d = bias + dist[e];
         if (!(d <= threshold)) continue;
         const uint32_t slot = slots[e];
-        if (!store.is_live(slot) || (filter != nullptr && !filter->matches(slot))) continue;
+        if (!live(slot) || (filter != nullptr && !filter->matches(slot))) continue;
         shortlist.push({d, slot, slot});
         threshold = shortlist.threshold();
       }

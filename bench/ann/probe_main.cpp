@@ -51,10 +51,11 @@ namespace iqdb::bench {
 namespace {
 
 int usage() {
-  std::fprintf(stderr,
-               "usage: iqdb-ann-probe build DIR plain|rotated [--data DIR] [--queries N] "
-               "[--classes] [--rows N] [--index hnsw|ivf] [--lists L] [--pq-m M] [--refine R]\n"
-               "       iqdb-ann-probe query DIR EF_OR_PROBES [QUERIES] [PASSES] [own|scan] [load]\n");
+  std::fprintf(
+      stderr,
+      "usage: iqdb-ann-probe build DIR plain|rotated [--data DIR] [--queries N] "
+      "[--classes] [--rows N] [--index hnsw|ivf] [--lists L] [--pq-m M] [--refine R]\n"
+      "       iqdb-ann-probe query DIR EF_OR_PROBES [QUERIES] [PASSES] [own|scan] [load]\n");
   return 2;
 }
 

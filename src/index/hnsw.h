@@ -207,14 +207,21 @@ class HnswIndex final : public AnnIndex {
   bool scans_codes() const noexcept;
   // What unlink() does with the nodes it takes out: kFree releases them
   // (exclusive access); kDetach moves the entry point off them and leaves
-  // them, still holding their own lists, for release_detached(); kKeep
-  // empties their lists (a replaced row about to be relinked).
-  enum class Unlink : uint8_t { kFree, kDetach, kKeep };
+  // them, still holding their own lists, for release_detached().
+  enum class Unlink : uint8_t { kFree, kDetach };
   void unlink(std::span<const uint32_t> slots, Unlink mode);
   // Frees a node unlink(kDetach) left behind. Exclusive access.
   void release_detached(uint32_t slot) noexcept;
-  // update() after the codes were re-encoded: relinks the slot.
+  // update() after the codes were re-encoded: links the slot at its new
+  // place, then repair_around() each level it had links on.
   void relink(uint32_t slot, bool sq8);
+  // After `slot` moved, on one level, with `old` its list before: the old
+  // neighbours that linked to it re-select their lists (their links and
+  // `old`, the node at its new place among them), and an old neighbour it
+  // no longer links to that no nearby node links to is reconnected. Local:
+  // in-links from farther nodes stay, pointing at the node's new place, and
+  // maybe_repair() catches what the local checks miss.
+  void repair_around(uint32_t slot, uint32_t level, std::span<const uint32_t> old);
   void reconnect(uint32_t slot, uint32_t level);
   // Level-0 nodes not reached from the entry point, ascending.
   std::vector<uint32_t> unreached_nodes() const;

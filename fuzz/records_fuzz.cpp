@@ -27,7 +27,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   const auto& d = *decoded;
-  if (d.rows.size() != d.ids.size() * dim && d.op != iqdb::db::WalOp::kRemove) __builtin_trap();
+  const bool remove = d.op == iqdb::db::WalOp::kRemove || d.op == iqdb::db::WalOp::kRemoveBatch;
+  if (remove ? !d.rows.empty() : d.rows.size() != d.ids.size() * dim) __builtin_trap();
   for (float f : d.rows) {
     if (!std::isfinite(f)) __builtin_trap();
   }
@@ -42,6 +43,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       again = iqdb::db::encode_upsert_batch(d.ids, d.rows, dim, metas);
       break;
     case iqdb::db::WalOp::kRemove: again = iqdb::db::encode_remove(d.ids[0]); break;
+    case iqdb::db::WalOp::kRemoveBatch: again = iqdb::db::encode_remove_batch(d.ids); break;
     case iqdb::db::WalOp::kUpsertBatchPart:
       // flags | batch rows | then the same count and records as a batch.
       iqdb::util::put_u8(again, d.part_flags);

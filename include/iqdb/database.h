@@ -109,6 +109,13 @@ class IQDB_EXPORT Database {
   Result<std::optional<Record>> get(const VectorId& id) const;
   // True if the record was present.
   Result<bool> remove(const VectorId& id);
+  // Removes every record of `ids` in one write: all of them become absent
+  // together (to searches, and after a crash at any moment), and an HNSW
+  // index takes the whole set out of its graph at once, which costs about
+  // what one remove() does. Absent and repeated ids are skipped; returns
+  // how many records were removed. One call logs its ids in one record of
+  // at most 64 MiB (about 7 million integer ids); more is kInvalidArgument.
+  Result<size_t> remove_batch(std::span<const VectorId> ids);
 
   size_t size() const;
   bool empty() const { return size() == 0; }

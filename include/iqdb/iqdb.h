@@ -226,6 +226,13 @@ IQDB_EXPORT iqdb_status iqdb_get(const iqdb_db* db, const iqdb_id* id, float* ve
 /* *removed (may be NULL) is 1 when the record was present. */
 IQDB_EXPORT iqdb_status iqdb_remove(iqdb_db* db, const iqdb_id* id, int* removed, iqdb_error** err);
 
+/* Removes n records in one write: all of them become absent together, also
+ * after a crash, and an HNSW index takes the whole set out at once (about
+ * the cost of one iqdb_remove). Absent and repeated ids are skipped;
+ * *removed (may be NULL) is how many records were present. */
+IQDB_EXPORT iqdb_status iqdb_remove_batch(iqdb_db* db, const iqdb_id* ids, size_t n,
+                                          size_t* removed, iqdb_error** err);
+
 /* Search knobs. */
 typedef struct iqdb_search_options {
   size_t struct_size;

@@ -238,12 +238,10 @@ pyb::object remove(PyDatabase& self, pyb::handle ids) {
   size_t removed = 0;
   {
     gil_scoped_release release;
-    self.with_db_mut([&](Database& db) {
-      for (const VectorId& id : list) {
-        Result<bool> r = db.remove(id);
-        check(r.status());
-        removed += *r ? 1 : 0;
-      }
+    removed = self.with_db_mut([&](Database& db) {
+      Result<size_t> r = db.remove_batch(list);
+      check(r.status());
+      return *r;
     });
   }
   return pyb::int_(removed);
@@ -378,8 +376,8 @@ are converted to float32. A batch is written whole or not at all.)doc")
       .def("get", &get, pyb::arg("id"),
            "The record under `id` as iqdb.Record(vector, metadata), or None when absent.")
       .def("remove", &remove, pyb::arg("ids"),
-           "Remove one id (returns True if it was present) or a sequence of ids (returns how many "
-           "were).")
+           "Remove one id (returns True if it was present) or a sequence of ids in one write "
+           "(all absent together, also after a crash; returns how many were present).")
       .def("__contains__", &contains, pyb::arg("id"))
       .def("__len__",
            [](const PyDatabase& self) {

@@ -111,6 +111,21 @@ def test_remove_one_and_many():
         assert len(db) == 1 and 4 in db and 2 not in db
 
 
+def test_remove_many_from_a_file_is_one_write_and_survives_reopening(tmp_path):
+    path = str(tmp_path / "db.iqdb")
+    rows = np.random.default_rng(3).standard_normal((300, 8)).astype(np.float32)
+    with iqdb.open(path, dim=8, metric="l2", index="hnsw", m=8) as db:
+        db.upsert(np.arange(300), rows)
+        assert db.remove(np.arange(0, 300, 2)) == 150
+        assert db.remove([1, 1, 1000]) == 1  # repeated and absent ids are skipped
+        assert db.remove([]) == 0
+        ids, _, count = db.search(rows[3], k=5, ef=200)
+        assert count == 5 and all(i % 2 == 1 and i != 1 for i in ids)
+    with iqdb.open(path) as db:
+        assert len(db) == 149
+        assert 0 not in db and 1 not in db and 3 in db
+
+
 def test_closed_handle_raises_closed_and_close_is_idempotent():
     db = iqdb.open_in_memory(dim=1, metric="l2")
     db.upsert(1, [0.0])

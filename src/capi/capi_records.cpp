@@ -187,4 +187,25 @@ iqdb_status iqdb_remove(iqdb_db* db, const iqdb_id* id, int* removed, iqdb_error
   });
 }
 
+iqdb_status iqdb_remove_batch(iqdb_db* db, const iqdb_id* ids, size_t n, size_t* removed,
+                              iqdb_error** err) {
+  return guarded(err, [&]() -> iqdb_status {
+    if (removed != nullptr) *removed = 0;
+    if (db == nullptr) return fail(err, IQDB_INVALID_ARGUMENT, "db is NULL");
+    if (n == 0) return report(err, iqdb::Status::OK());
+    if (ids == nullptr) return fail(err, IQDB_INVALID_ARGUMENT, "ids is NULL");
+    std::vector<iqdb::VectorId> vids;
+    vids.reserve(n);
+    for (size_t i = 0; i < n; ++i) {
+      auto vid = iqdb::capi::to_id(&ids[i]);
+      if (!vid.ok()) return fail(err, vid.status());
+      vids.push_back(std::move(*vid));
+    }
+    auto r = db->db.remove_batch(vids);
+    if (!r.ok()) return fail(err, r.status());
+    if (removed != nullptr) *removed = *r;
+    return IQDB_OK;
+  });
+}
+
 }  // extern "C"

@@ -170,6 +170,32 @@ bool Contents::remove(const VectorId& id, ResultCache* cache, index::Publisher& 
   return true;
 }
 
+size_t Contents::remove_batch(std::span<const VectorId> ids, ResultCache* cache,
+                              index::Publisher& publisher) {
+  std::vector<uint32_t> slots;
+  std::vector<const VectorId*> removed;
+  slots.reserve(ids.size());
+  removed.reserve(ids.size());
+  publisher.exclusive([&] {
+    for (const VectorId& id : ids) {
+      const uint32_t slot = store_.retire(id);  // kNoSlot: absent, or retired just now
+      if (slot == index::kNoSlot) continue;
+      slots.push_back(slot);
+      removed.push_back(&id);
+    }
+  });
+  if (slots.empty()) return 0;
+  if (ann_) ann_->remove_batch(slots, publisher);
+  publisher.exclusive([&] {
+    for (const uint32_t slot : slots) store_.reclaim(slot);
+    if (cache) {
+      for (const VectorId* id : removed) cache->on_remove(*id);
+    }
+  });
+  if (cache) cache->release_cleared();
+  return slots.size();
+}
+
 Status Contents::optimize(index::Publisher& publisher) {
   return ann_ ? ann_->optimize(publisher) : Status::OK();
 }

@@ -83,6 +83,11 @@ class Contents {
                       std::span<const Metadata* const> metadata, ResultCache* cache,
                       index::Publisher& publisher);
   bool remove(const VectorId& id, ResultCache* cache, index::Publisher& publisher);
+  // remove() of every id, in one of each of its steps: the index unlinks
+  // the whole set at once. Absent and repeated ids are skipped. Returns how
+  // many records were removed.
+  size_t remove_batch(std::span<const VectorId> ids, ResultCache* cache,
+                      index::Publisher& publisher);
   static constexpr size_t kPublishRows = 256;
   // Rebuilds or retrains the index (not logged: the caller must snapshot),
   // alongside reads where the index can.

@@ -95,6 +95,11 @@ Result<bool> Database::remove(const VectorId& id) {
   return guarded([&] { return impl_->remove(id); });
 }
 
+Result<size_t> Database::remove_batch(std::span<const VectorId> ids) {
+  if (!impl_) return moved_from();
+  return guarded([&] { return impl_->remove_batch(ids); });
+}
+
 size_t Database::size() const { return impl_ ? impl_->size() : 0; }
 size_t Database::dim() const { return impl_ ? impl_->dim() : 0; }
 Metric Database::metric() const { return impl_ ? impl_->metric() : Metric::kL2; }

@@ -90,6 +90,7 @@ class DatabaseImpl {
                       std::span<const Metadata* const> metadata);
   Result<std::optional<Record>> get(const VectorId& id) const;
   Result<bool> remove(const VectorId& id);
+  Result<size_t> remove_batch(std::span<const VectorId> ids);
 
   // 0 once closed.
   size_t size() const;

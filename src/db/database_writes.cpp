@@ -168,6 +168,27 @@ Result<bool> DatabaseImpl::remove(const VectorId& id) {
   return removed;
 }
 
+Result<size_t> DatabaseImpl::remove_batch(std::span<const VectorId> ids) {
+  auto pass = gate_.enter();
+  if (!pass) return closed_error();
+  if (ids.empty()) return size_t{0};
+  std::string payload = db::encode_remove_batch(ids);
+  if (ids.size() > UINT32_MAX || payload.size() > db::kBatchPartBytes) {
+    return Status::InvalidArgument(
+        "remove_batch: " + std::to_string(ids.size()) + " ids take " +
+        std::to_string(payload.size()) + " bytes in the log, more than one record's " +
+        std::to_string(db::kBatchPartBytes) + ": remove them in smaller calls");
+  }
+  size_t removed = 0;
+  auto record = one_record(db::WalOp::kRemoveBatch, [&] { return std::move(payload); });
+  Status s = write(record, [&](index::Publisher& publisher) {
+    removed = contents_->remove_batch(ids, cache_.get(), publisher);
+    return Status::OK();
+  });
+  if (!s.ok()) return s;
+  return removed;
+}
+
 Status DatabaseImpl::optimize() {
   auto pass = gate_.enter();
   if (!pass) return closed_error();

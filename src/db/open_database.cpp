@@ -105,6 +105,9 @@ class Replayer {
       case WalOp::kRemove:
         (void)contents_.remove(op.ids[0], nullptr, excluded_);
         return Status::OK();
+      case WalOp::kRemoveBatch:
+        (void)contents_.remove_batch(op.ids, nullptr, excluded_);
+        return Status::OK();
       case WalOp::kUpsertBatchPart: break;
     }
     return Status::Corruption("unknown log op");

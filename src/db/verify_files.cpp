@@ -94,7 +94,8 @@ void verify_log(const std::filesystem::path& wal_path, const storage::SnapshotHe
           return Status::Corruption("record " + std::to_string(seq) + ": " +
                                     std::string(decoded.status().message()));
         }
-        (decoded->op == WalOp::kRemove ? removes : upserts) += decoded->ids.size();
+        const bool remove = decoded->op == WalOp::kRemove || decoded->op == WalOp::kRemoveBatch;
+        (remove ? removes : upserts) += decoded->ids.size();
         return Status::OK();
       });
   if (!replay) {

@@ -121,6 +121,13 @@ std::string encode_remove(const VectorId& id) {
   return out;
 }
 
+std::string encode_remove_batch(std::span<const VectorId> ids) {
+  std::string out;
+  util::put_u32(out, static_cast<uint32_t>(ids.size()));
+  for (const VectorId& id : ids) core::encode_id(out, id);
+  return out;
+}
+
 Result<DecodedOp> decode_op(uint8_t op, std::span<const uint8_t> payload, size_t dim) {
   DecodedOp out;
   util::ByteReader in(payload);
@@ -161,6 +168,22 @@ Result<DecodedOp> decode_op(uint8_t op, std::span<const uint8_t> payload, size_t
       auto id = core::decode_id(in);
       if (!id) return id.status();
       out.ids.push_back(std::move(*id));
+      break;
+    }
+    case WalOp::kRemoveBatch: {
+      out.op = WalOp::kRemoveBatch;
+      uint32_t count = 0;
+      if (!in.read_u32(&count)) return Status::Corruption("log remove batch truncated");
+      // An id takes at least 5 bytes (its kind, then a u32 length or a u64).
+      if (uint64_t{count} * 5 > payload.size()) {
+        return Status::Corruption("log remove batch count exceeds its payload");
+      }
+      out.ids.reserve(count);
+      for (uint32_t i = 0; i < count; ++i) {
+        auto id = core::decode_id(in);
+        if (!id) return id.status();
+        out.ids.push_back(std::move(*id));
+      }
       break;
     }
     default: return Status::Corruption("unknown log op " + std::to_string(op));

@@ -5,6 +5,7 @@
 //   kUpsert          : record
 //   kUpsertBatch     : u32 count | record * count   (applied atomically)
 //   kRemove          : VectorId
+//   kRemoveBatch     : u32 count | VectorId * count   (applied atomically)
 //   kUpsertBatchPart : u8 flags | u64 batch_rows | u32 count | record * count
 //   record           : VectorId | u32 dim | f32 * dim | u8 has_metadata | Metadata?
 // (VectorId and Metadata encodings: core/record_codec.h.)
@@ -31,7 +32,13 @@
 
 namespace iqdb::db {
 
-enum class WalOp : uint8_t { kUpsert = 1, kUpsertBatch = 2, kRemove = 3, kUpsertBatchPart = 4 };
+enum class WalOp : uint8_t {
+  kUpsert = 1,
+  kUpsertBatch = 2,
+  kRemove = 3,
+  kUpsertBatchPart = 4,
+  kRemoveBatch = 5,
+};
 
 inline constexpr uint8_t kPartFirst = 1;
 inline constexpr uint8_t kPartLast = 2;
@@ -48,6 +55,7 @@ std::string encode_upsert(const VectorId& id, std::span<const float> vector,
 std::string encode_upsert_batch(std::span<const VectorId> ids, std::span<const float> rows,
                                 size_t dim, std::span<const Metadata* const> metadata);
 std::string encode_remove(const VectorId& id);
+std::string encode_remove_batch(std::span<const VectorId> ids);
 
 // Encodes a batch as log records, lazily: one kUpsertBatch when it fits in
 // `part_bytes`, else kUpsertBatchPart records of about `part_bytes` each.

@@ -104,6 +104,11 @@ class AnnIndex {
   virtual void remove(uint32_t slot, Publisher& publisher) {
     publisher.exclusive([&] { remove(slot); });
   }
+  // remove(slot, publisher) of each slot; an index that can take a set out
+  // at less than the sum of its parts overrides it.
+  virtual void remove_batch(std::span<const uint32_t> slots, Publisher& publisher) {
+    for (const uint32_t slot : slots) remove(slot, publisher);
+  }
 
   // Inserting new rows with one exclusive step, shared with the store's
   // publication of them (db/contents.h): prepare_insert() runs alongside

@@ -108,6 +108,8 @@ class HnswIndex final : public AnnIndex {
   Status optimize(Publisher& publisher) override;
   Status update(uint32_t slot, Publisher& publisher) override;
   void remove(uint32_t slot, Publisher& publisher) override;
+  // One unlink() for the whole set: its pass over every list is paid once.
+  void remove_batch(std::span<const uint32_t> slots, Publisher& publisher) override;
 
   // The k nearest live slots (matching `filter` if given), nearest first,
   // ties on insertion order; ranking distances. ef 0: config.ef_search.

@@ -80,6 +80,14 @@ Status HnswIndex::update(uint32_t slot, Publisher& publisher) {
   return Status::OK();
 }
 
+void HnswIndex::remove_batch(std::span<const uint32_t> slots, Publisher& publisher) {
+  unlink(slots, Unlink::kDetach);
+  publisher.exclusive([&] {
+    for (const uint32_t slot : slots) release_detached(slot);
+  });
+  maybe_repair(slots.size());
+}
+
 void HnswIndex::remove(uint32_t slot, Publisher& publisher) {
   unlink({&slot, 1}, Unlink::kDetach);
   // A search that reached the node before it was detached may still read

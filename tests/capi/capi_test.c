@@ -151,6 +151,25 @@ static void test_upsert_get_remove(void) {
   CHECK_OK(iqdb_get(db, &id7, out, 3, &found, NULL, NULL));
   CHECK(found == 0);
   CHECK(iqdb_size(db) == 0);
+
+  /* A batch removal: absent and repeated ids are skipped. */
+  {
+    iqdb_id some[4];
+    size_t count = 99;
+    some[0] = int_id(1);
+    some[1] = key_id("two");
+    some[2] = int_id(1);
+    some[3] = int_id(404);
+    CHECK_OK(iqdb_upsert(db, &some[0], a, 3, NULL, 0, NULL));
+    CHECK_OK(iqdb_upsert(db, &some[1], a, 3, NULL, 0, NULL));
+    CHECK_OK(iqdb_remove_batch(db, some, 4, &count, NULL));
+    CHECK(count == 2);
+    CHECK(iqdb_size(db) == 0);
+    CHECK_OK(iqdb_remove_batch(db, some, 0, &count, NULL));
+    CHECK(count == 0);
+    CHECK(iqdb_remove_batch(db, NULL, 1, &count, NULL) == IQDB_INVALID_ARGUMENT);
+    CHECK(iqdb_remove_batch(NULL, some, 1, NULL, NULL) == IQDB_INVALID_ARGUMENT);
+  }
   CHECK_OK(iqdb_close(db, NULL));
 }
 

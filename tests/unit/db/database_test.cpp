@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <limits>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -177,6 +178,52 @@ TEST_CASE("removed slots are reused and never returned") {
   auto hits = db->search(v({0}), 100);
   REQUIRE(hits->size() == 100);
   for (const Hit& h : *hits) CHECK((h.id.as_u64() % 2 == 1 || h.id.as_u64() >= 100));
+}
+
+TEST_CASE(
+    "remove_batch removes a set in one write on every index, skipping absent and repeated ids") {
+  const size_t dim = 8;
+  std::mt19937 rng(11);
+  std::normal_distribution<float> normal;
+  std::vector<float> rows(600 * dim);
+  for (float& x : rows) x = normal(rng);
+  for (const Config& config :
+       {Config(dim, Metric::kL2), Config(dim, Metric::kL2).index(HnswConfig{}.with_m(8)),
+        Config(dim, Metric::kL2).index(IvfConfig{}.with_n_clusters(8))}) {
+    CAPTURE(config.index_kind().name());
+    auto db = Database::open_in_memory(config);
+    REQUIRE(db.ok());
+    std::vector<VectorId> ids;
+    for (uint64_t i = 0; i < 600; ++i) ids.emplace_back(i);
+    REQUIRE(db->upsert_batch(ids, rows).ok());
+    std::vector<VectorId> gone;
+    for (uint64_t i = 0; i < 600; i += 3) gone.emplace_back(i);  // 200 ids
+    gone.emplace_back(uint64_t{3});                              // repeated
+    gone.emplace_back(uint64_t{5000});                           // absent
+    auto removed = db->remove_batch(gone);
+    REQUIRE(removed.ok());
+    CHECK(*removed == 200);
+    CHECK(db->size() == 400);
+    CHECK(*db->remove_batch(gone) == 0);
+    CHECK(*db->remove_batch({}) == 0);
+    for (uint64_t i = 0; i < 600; ++i) CHECK(db->get(i)->has_value() == (i % 3 != 0));
+    // The index answers as an exact search over what is left.
+    SearchParams wide;
+    wide.k = 10;
+    wide.ef = 400;
+    wide.n_probes = 8;
+    SearchParams exact = wide;
+    exact.exact = true;
+    for (uint64_t q = 0; q < 600; q += 37) {
+      const std::span<const float> query(rows.data() + q * dim, dim);
+      auto got = db->search(query, wide);
+      auto want = db->search(query, exact);
+      REQUIRE(got.ok());
+      REQUIRE(want.ok());
+      REQUIRE(got->size() == want->size());
+      for (size_t i = 0; i < got->size(); ++i) CHECK((*got)[i].id == (*want)[i].id);
+    }
+  }
 }
 
 TEST_CASE("metadata comes back with hits when asked") {

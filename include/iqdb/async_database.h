@@ -57,6 +57,7 @@ class IQDB_EXPORT AsyncDatabase {
                                    std::vector<std::optional<Metadata>> metadata = {}) const;
   std::future<Result<std::optional<Record>>> get(VectorId id) const;
   std::future<Result<bool>> remove(VectorId id) const;
+  std::future<Result<size_t>> remove_batch(std::vector<VectorId> ids) const;
   std::future<Result<std::vector<Hit>>> search(std::vector<float> query, size_t k) const;
   std::future<Result<std::vector<Hit>>> search(std::vector<float> query, size_t k,
                                                Filter filter) const;

@@ -116,6 +116,11 @@ std::future<Result<bool>> AsyncDatabase::remove(VectorId id) const {
   return run<Result<bool>>(state_, [id = std::move(id)](Database& db) { return db.remove(id); });
 }
 
+std::future<Result<size_t>> AsyncDatabase::remove_batch(std::vector<VectorId> ids) const {
+  return run<Result<size_t>>(
+      state_, [ids = std::move(ids)](Database& db) { return db.remove_batch(ids); });
+}
+
 std::future<Result<std::vector<Hit>>> AsyncDatabase::search(std::vector<float> query,
                                                             size_t k) const {
   return run<Result<std::vector<Hit>>>(

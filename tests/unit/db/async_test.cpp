@@ -25,6 +25,8 @@ TEST_CASE("async calls resolve to the same results as the synchronous database")
   CHECK(db->upsert(3, {1, 0}).get().code() == StatusCode::kInvalidArgument);
   auto batch = db->search_batch({1, 0, 0, 0, 1, 0}, 1).get();
   REQUIRE(batch->size() == 2);
+  CHECK(*db->remove_batch({VectorId(2), VectorId(7)}).get() == 1);
+  CHECK(db->size() == 0);
   CHECK(db->close().get().ok());
 }
 

@@ -117,8 +117,8 @@ std::future<Result<bool>> AsyncDatabase::remove(VectorId id) const {
 }
 
 std::future<Result<size_t>> AsyncDatabase::remove_batch(std::vector<VectorId> ids) const {
-  return run<Result<size_t>>(
-      state_, [ids = std::move(ids)](Database& db) { return db.remove_batch(ids); });
+  return run<Result<size_t>>(state_,
+                             [ids = std::move(ids)](Database& db) { return db.remove_batch(ids); });
 }
 
 std::future<Result<std::vector<Hit>>> AsyncDatabase::search(std::vector<float> query,

@@ -21,6 +21,18 @@ Result<VectorId> to_id(const iqdb_id* id) {
 
 namespace {
 
+// The n ids of a batch call.
+Result<std::vector<VectorId>> to_ids(const iqdb_id* ids, size_t n) {
+  std::vector<VectorId> out;
+  out.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    auto id = to_id(&ids[i]);
+    if (!id.ok()) return id.status();
+    out.push_back(std::move(*id));
+  }
+  return out;
+}
+
 Result<Value> to_value(const iqdb_value& v) {
   switch (v.type) {
     case IQDB_VALUE_NULL: return Value();
@@ -86,13 +98,8 @@ iqdb_status iqdb_upsert_batch(iqdb_db* db, const iqdb_id* ids, size_t n, const f
                   "rows have " + std::to_string(dim) + " dimensions, the database has " +
                       std::to_string(db->db.dim()));
     }
-    std::vector<iqdb::VectorId> vids;
-    vids.reserve(n);
-    for (size_t i = 0; i < n; ++i) {
-      auto vid = iqdb::capi::to_id(&ids[i]);
-      if (!vid.ok()) return fail(err, vid.status());
-      vids.push_back(std::move(*vid));
-    }
+    auto vids = iqdb::capi::to_ids(ids, n);
+    if (!vids.ok()) return fail(err, vids.status());
     std::vector<std::optional<iqdb::Metadata>> mds;
     std::vector<const iqdb::Metadata*> md_ptrs;
     if (metadata != nullptr) {
@@ -105,7 +112,7 @@ iqdb_status iqdb_upsert_batch(iqdb_db* db, const iqdb_id* ids, size_t n, const f
       }
       for (const auto& md : mds) md_ptrs.push_back(md.has_value() ? &*md : nullptr);
     }
-    return report(err, db->db.upsert_batch(vids, std::span<const float>(rows, n * dim), md_ptrs));
+    return report(err, db->db.upsert_batch(*vids, std::span<const float>(rows, n * dim), md_ptrs));
   });
 }
 
@@ -194,14 +201,9 @@ iqdb_status iqdb_remove_batch(iqdb_db* db, const iqdb_id* ids, size_t n, size_t*
     if (db == nullptr) return fail(err, IQDB_INVALID_ARGUMENT, "db is NULL");
     if (n == 0) return report(err, iqdb::Status::OK());
     if (ids == nullptr) return fail(err, IQDB_INVALID_ARGUMENT, "ids is NULL");
-    std::vector<iqdb::VectorId> vids;
-    vids.reserve(n);
-    for (size_t i = 0; i < n; ++i) {
-      auto vid = iqdb::capi::to_id(&ids[i]);
-      if (!vid.ok()) return fail(err, vid.status());
-      vids.push_back(std::move(*vid));
-    }
-    auto r = db->db.remove_batch(vids);
+    auto vids = iqdb::capi::to_ids(ids, n);
+    if (!vids.ok()) return fail(err, vids.status());
+    auto r = db->db.remove_batch(*vids);
     if (!r.ok()) return fail(err, r.status());
     if (removed != nullptr) *removed = *r;
     return IQDB_OK;

@@ -60,6 +60,7 @@ namespace hnsw {
 class HnswGraph;
 class Sq8Codes;
 struct Cand;
+class PairFrom;
 struct Scratch;
 }  // namespace hnsw
 
@@ -224,6 +225,10 @@ class HnswIndex final : public AnnIndex {
   // in-links from farther nodes stay, pointing at the node's new place, and
   // maybe_repair() catches what the local checks miss.
   void repair_around(uint32_t slot, uint32_t level, std::span<const uint32_t> old);
+  // Writes y's list on `level` from `candidates` (slots; repeats allowed):
+  // the selection heuristic, topped up with the nearest to at least M.
+  void reselect(uint32_t y, uint32_t level, std::vector<hnsw::Cand>& candidates,
+                hnsw::PairFrom& distance_from, std::vector<uint32_t>& selected);
   void reconnect(uint32_t slot, uint32_t level);
   // Level-0 nodes not reached from the entry point, ascending.
   std::vector<uint32_t> unreached_nodes() const;

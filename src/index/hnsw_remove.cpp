@@ -145,6 +145,30 @@ void HnswIndex::relink(uint32_t slot, bool sq8) {
   for (uint32_t l = 0; l <= level; ++l) repair_around(slot, l, old[l]);
 }
 
+void HnswIndex::reselect(uint32_t y, uint32_t level, std::vector<Cand>& candidates,
+                         hnsw::PairFrom& distance_from, std::vector<uint32_t>& selected) {
+  std::sort(candidates.begin(), candidates.end(),
+            [](const Cand& p, const Cand& q) { return p.slot < q.slot; });
+  candidates.erase(std::unique(candidates.begin(), candidates.end(),
+                               [](const Cand& p, const Cand& q) { return p.slot == q.slot; }),
+                   candidates.end());
+  distance_from.reset(y);
+  for (Cand& c : candidates) c.dist = distance_from(c.slot);
+  std::sort(candidates.begin(), candidates.end(), [](const Cand& p, const Cand& q) {
+    return p.dist < q.dist || (p.dist == q.dist && p.slot < q.slot);
+  });
+  select_neighbors(candidates, graph_->max_links(level), selected);
+  // Keep at least M links: the heuristic alone thins a repaired list below
+  // what inserts give a node, and deletes would erode the graph.
+  for (size_t i = 0; i < candidates.size() && selected.size() < config_.m; ++i) {
+    if (std::find(selected.begin(), selected.end(), candidates[i].slot) == selected.end()) {
+      selected.push_back(candidates[i].slot);
+    }
+  }
+  hnsw::NodeLock lock(*graph_, y);
+  graph_->write_links(y, level, selected.data(), selected.size());
+}
+
 void HnswIndex::repair_around(uint32_t slot, uint32_t level, std::span<const uint32_t> old) {
   const size_t max0 = graph_->max_links(0);
   std::vector<uint32_t> own(max0), other(max0), selected;
@@ -161,24 +185,7 @@ void HnswIndex::repair_around(uint32_t slot, uint32_t level, std::span<const uin
     for (const uint32_t z : old) {
       if (z != y) candidates.push_back(Cand{0.0f, z});
     }
-    std::sort(candidates.begin(), candidates.end(),
-              [](const Cand& p, const Cand& q) { return p.slot < q.slot; });
-    candidates.erase(std::unique(candidates.begin(), candidates.end(),
-                                 [](const Cand& p, const Cand& q) { return p.slot == q.slot; }),
-                     candidates.end());
-    distance_from.reset(y);
-    for (Cand& c : candidates) c.dist = distance_from(c.slot);
-    std::sort(candidates.begin(), candidates.end(), [](const Cand& p, const Cand& q) {
-      return p.dist < q.dist || (p.dist == q.dist && p.slot < q.slot);
-    });
-    select_neighbors(candidates, graph_->max_links(level), selected);
-    for (size_t i = 0; i < candidates.size() && selected.size() < config_.m; ++i) {
-      if (std::find(selected.begin(), selected.end(), candidates[i].slot) == selected.end()) {
-        selected.push_back(candidates[i].slot);
-      }
-    }
-    hnsw::NodeLock lock(*graph_, y);
-    graph_->write_links(y, level, selected.data(), selected.size());
+    reselect(y, level, candidates, distance_from, selected);
   }
   // 2. An old neighbour the node no longer links to keeps a way in if a
   // node near it (one of its own neighbours, or of the node's old ones)
@@ -286,26 +293,7 @@ void HnswIndex::unlink(std::span<const uint32_t> slots, Unlink mode) {
             }
           }
         }
-        std::sort(candidates.begin(), candidates.end(),
-                  [](const Cand& p, const Cand& q) { return p.slot < q.slot; });
-        candidates.erase(std::unique(candidates.begin(), candidates.end(),
-                                     [](const Cand& p, const Cand& q) { return p.slot == q.slot; }),
-                         candidates.end());
-        distance_from.reset(y);
-        for (Cand& c : candidates) c.dist = distance_from(c.slot);
-        std::sort(candidates.begin(), candidates.end(), [](const Cand& p, const Cand& q) {
-          return p.dist < q.dist || (p.dist == q.dist && p.slot < q.slot);
-        });
-        select_neighbors(candidates, graph_->max_links(level), selected);
-        // Keep at least M links: the heuristic alone thins a repaired list
-        // below what inserts give a node, and deletes would erode the graph.
-        for (size_t i = 0; i < candidates.size() && selected.size() < config_.m; ++i) {
-          if (std::find(selected.begin(), selected.end(), candidates[i].slot) == selected.end()) {
-            selected.push_back(candidates[i].slot);
-          }
-        }
-        hnsw::NodeLock lock(*graph_, y);
-        graph_->write_links(y, level, selected.data(), selected.size());
+        reselect(y, level, candidates, distance_from, selected);
       }
     });
     for (uint32_t y : affected) {

@@ -158,16 +158,7 @@ Status Contents::upsert_batch(std::span<const VectorId> ids, std::span<const flo
 }
 
 bool Contents::remove(const VectorId& id, ResultCache* cache, index::Publisher& publisher) {
-  uint32_t slot = index::kNoSlot;
-  publisher.exclusive([&] { slot = store_.retire(id); });
-  if (slot == index::kNoSlot) return false;
-  if (ann_) ann_->remove(slot, publisher);
-  publisher.exclusive([&] {
-    store_.reclaim(slot);
-    if (cache) cache->on_remove(id);
-  });
-  if (cache) cache->release_cleared();
-  return true;
+  return remove_batch({&id, 1}, cache, publisher) == 1;
 }
 
 size_t Contents::remove_batch(std::span<const VectorId> ids, ResultCache* cache,

@@ -82,19 +82,15 @@ Status HnswIndex::update(uint32_t slot, Publisher& publisher) {
 
 void HnswIndex::remove_batch(std::span<const uint32_t> slots, Publisher& publisher) {
   unlink(slots, Unlink::kDetach);
+  // A search that reached a node before it was detached may still read its
+  // lists: free them (and let the slots be reused) only with none left.
   publisher.exclusive([&] {
     for (const uint32_t slot : slots) release_detached(slot);
   });
   maybe_repair(slots.size());
 }
 
-void HnswIndex::remove(uint32_t slot, Publisher& publisher) {
-  unlink({&slot, 1}, Unlink::kDetach);
-  // A search that reached the node before it was detached may still read
-  // its lists: free them (and let the slot be reused) only with none left.
-  publisher.exclusive([&] { release_detached(slot); });
-  maybe_repair();
-}
+void HnswIndex::remove(uint32_t slot, Publisher& publisher) { remove_batch({&slot, 1}, publisher); }
 
 Status HnswIndex::insert_batch(std::span<const uint32_t> slots, Publisher&) {
   // New nodes are linked under their seqlocks after their own lists exist:

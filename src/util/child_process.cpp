@@ -125,9 +125,18 @@ Result<ChildProcess> ChildProcess::spawn(const std::filesystem::path& program,
   si.hStdOutput = out_write;
   si.hStdError = GetStdHandle(STD_ERROR_HANDLE);
   PROCESS_INFORMATION pi{};
-  const BOOL ok = CreateProcessW(exe.c_str(), cmd.data(), nullptr, nullptr, TRUE, 0, nullptr,
-                                 nullptr, &si, &pi);
-  const DWORD err = GetLastError();
+  // Wine reports ERROR_INTERNAL_ERROR when the new process dies while it
+  // starts, which a loaded machine sometimes makes happen; a later attempt
+  // starts it. Any other error is final.
+  BOOL ok = FALSE;
+  DWORD err = 0;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    if (attempt > 0) Sleep(200 * attempt);
+    ok = CreateProcessW(exe.c_str(), cmd.data(), nullptr, nullptr, TRUE, 0, nullptr, nullptr, &si,
+                        &pi);
+    err = GetLastError();
+    if (ok || err != ERROR_INTERNAL_ERROR) break;
+  }
   CloseHandle(in_read);
   CloseHandle(out_write);
   if (!ok) {

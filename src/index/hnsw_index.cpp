@@ -12,6 +12,7 @@
 #include "index/hnsw_internal.h"
 #include "index/hnsw_layer.h"
 #include "index/hnsw_sq8.h"
+#include "util/per_thread.h"
 
 namespace iqdb::index {
 
@@ -21,15 +22,14 @@ using hnsw::Sq8Codes;
 
 namespace hnsw {
 
-Scratch& search_scratch() {
-  thread_local Scratch scratch;
-  return scratch;
-}
+namespace {
+struct SearchTag;
+struct BuildTag;
+}  // namespace
 
-Scratch& build_scratch() {
-  thread_local Scratch scratch;
-  return scratch;
-}
+Scratch& search_scratch() { return util::per_thread<Scratch, SearchTag>(); }
+
+Scratch& build_scratch() { return util::per_thread<Scratch, BuildTag>(); }
 
 }  // namespace hnsw
 

@@ -13,6 +13,7 @@
 #include "index/ivf_internal.h"
 #include "kernels/distance.h"
 #include "kernels/pq.h"
+#include "util/per_thread.h"
 
 namespace iqdb::index {
 namespace {
@@ -37,10 +38,7 @@ struct Scratch {
 // Bytes of the next list asked for while the current one is scanned.
 constexpr size_t kPrefetchBytes = 1024;
 
-Scratch& scratch() {
-  thread_local Scratch s;
-  return s;
-}
+Scratch& scratch() { return util::per_thread<Scratch>(); }
 
 template <class T>
 T* sized(std::vector<T>& v, size_t n) {

@@ -11,6 +11,8 @@
 #include <atomic>
 #include <cstdint>
 
+#include "util/atomic_wait.h"
+
 namespace iqdb::db {
 
 class CallGate {
@@ -50,7 +52,7 @@ class CallGate {
     if (closed_.exchange(true, std::memory_order_seq_cst)) return false;
     for (uint64_t n = in_flight_.load(std::memory_order_seq_cst); n != 0;
          n = in_flight_.load(std::memory_order_seq_cst)) {
-      in_flight_.wait(n, std::memory_order_seq_cst);
+      util::wait_while_equal(in_flight_, n);
     }
     return true;
   }
@@ -61,7 +63,7 @@ class CallGate {
   void leave() noexcept {
     if (in_flight_.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
         closed_.load(std::memory_order_seq_cst)) {
-      in_flight_.notify_all();
+      util::wake_all(in_flight_);
     }
   }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "util/atomic_wait.h"
 #include "util/cpu_relax.h"
 
 namespace iqdb::db {
@@ -52,7 +53,7 @@ void ReadersLock::lock_shared() {
       if ((w & kSleepers) != 0 ||
           word_.compare_exchange_weak(w, w | kSleepers, std::memory_order_relaxed,
                                       std::memory_order_relaxed)) {
-        word_.wait(w | kSleepers, std::memory_order_acquire);
+        util::wait_while_equal(word_, w | kSleepers);
       }
       continue;
     }
@@ -71,7 +72,7 @@ void ReadersLock::unlock_shared() {
     if (last_before_writer) drained_.store(now_ns(), std::memory_order_release);
     if (word_.compare_exchange_weak(w, w - 1, std::memory_order_release,
                                     std::memory_order_relaxed)) {
-      if (last_before_writer) word_.notify_all();
+      if (last_before_writer) util::wake_all(word_);
       return;
     }
   }
@@ -112,7 +113,7 @@ void ReadersLock::lock() {
     // letting readers enter meanwhile.
     uint32_t w = word_.fetch_or(kWaits, std::memory_order_relaxed) | kWaits;
     while ((w & kCount) != 0) {
-      word_.wait(w, std::memory_order_relaxed);
+      util::wait_while_equal(word_, w);
       w = word_.load(std::memory_order_relaxed);
     }
     spin = std::min(spin_max,
@@ -131,7 +132,7 @@ void ReadersLock::unlock() {
   // Readers change the word only to mark themselves sleeping while it is held.
   const uint32_t before = word_.exchange(0, std::memory_order_release);
   writers_.unlock();
-  if (before & kSleepers) word_.notify_all();
+  if (before & kSleepers) util::wake_all(word_);
 }
 
 }  // namespace iqdb::db

@@ -2,13 +2,7 @@
 // (Windows 8 and later; synchronization library).
 #if defined(_WIN32)
 
-#ifndef NOMINMAX
-#define NOMINMAX
-#endif
-#ifndef WIN32_LEAN_AND_MEAN
-#define WIN32_LEAN_AND_MEAN
-#endif
-#include <windows.h>
+#include "util/windows.h"
 
 #include "util/atomic_wait.h"
 

@@ -2,13 +2,7 @@
 // the object when its thread ends.
 #if defined(__MINGW32__)
 
-#ifndef NOMINMAX
-#define NOMINMAX
-#endif
-#ifndef WIN32_LEAN_AND_MEAN
-#define WIN32_LEAN_AND_MEAN
-#endif
-#include <windows.h>
+#include "util/windows.h"
 
 #include "util/per_thread.h"
 

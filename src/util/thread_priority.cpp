@@ -1,13 +1,7 @@
 #include "util/thread_priority.h"
 
 #if defined(_WIN32)
-#ifndef NOMINMAX
-#define NOMINMAX
-#endif
-#ifndef WIN32_LEAN_AND_MEAN
-#define WIN32_LEAN_AND_MEAN
-#endif
-#include <windows.h>
+#include "util/windows.h"
 #else
 #include <pthread.h>
 #include <sched.h>

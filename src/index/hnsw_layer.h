@@ -21,6 +21,7 @@
 #include "index/hnsw_graph.h"
 #include "index/hnsw_sq8.h"
 #include "index/scorer.h"
+#include "util/visited_set.h"
 
 namespace iqdb::index::hnsw {
 
@@ -30,36 +31,6 @@ struct Cand {
 };
 
 inline constexpr float kNoBound = std::numeric_limits<float>::infinity();
-
-// Which slots the current walk has touched. A slot is visited when its tag
-// equals the walk's epoch, so starting a walk costs one increment, not a
-// clear. Slots beyond the size given to begin() (added by a concurrent
-// insert after the walk started) count as visited: they are skipped.
-class VisitedSet {
- public:
-  void begin(size_t slots) {
-    if (tags_.size() < slots) tags_.resize(slots + slots / 4, 0);
-    if (++epoch_ == 0) {  // wrapped: old tags could collide
-      std::fill(tags_.begin(), tags_.end(), uint16_t{0});
-      epoch_ = 1;
-    }
-    limit_ = std::min(slots, tags_.size());
-  }
-  // True if already visited; marks it otherwise.
-  bool test_and_set(uint32_t slot) noexcept {
-    if (slot >= limit_) return true;
-    uint16_t& tag = tags_[slot];
-    if (tag == epoch_) return true;
-    tag = epoch_;
-    return false;
-  }
-  bool contains(uint32_t slot) const noexcept { return slot >= limit_ || tags_[slot] == epoch_; }
-
- private:
-  std::vector<uint16_t> tags_;
-  uint16_t epoch_ = 0;
-  size_t limit_ = 0;
-};
 
 // The beam of a layer search: up to `capacity` candidates sorted by
 // distance (ties keep insertion order), each either expanded ("checked") or
@@ -126,7 +97,7 @@ class CandidatePool {
 
 // Everything a walk needs, reused across walks on the same thread.
 struct Scratch {
-  VisitedSet visited;
+  util::VisitedSet visited;
   CandidatePool pool;
   std::vector<uint32_t> links, ids;
   std::vector<float> dists;

@@ -41,8 +41,11 @@
 // in order of centroid distance. Where the f32 centroids outgrow a core's
 // cache (Options::coarse_codes_from_bytes; L2 and cosine), their 8-bit codes
 // rank every list first and exact distances decide among the nearest
-// 2 * n_probes + 16 (ivf_coarse.h). IVF-Flat scores entries exactly. IVF-PQ
-// scores them from lookup tables (8-bit: float tables; 4-bit: uint8 tables
+// 2 * n_probes + 16 (ivf_coarse.h). With thousands of lists
+// (Options::coarse_graph_from_lists), a walk on a graph over the codes
+// finds those nearest lists instead of ranking every one; a filtered search
+// that widens past them ranks every list then. IVF-Flat scores entries
+// exactly. IVF-PQ scores them from lookup tables (8-bit: float tables; 4-bit: uint8 tables
 // held in registers, 32 codes per block through byte shuffles) into a
 // shortlist of refine_factor * k, which is reranked with exact distances.
 // Results carry exact ranking distances (see QueryScorer).
@@ -102,6 +105,11 @@ class IvfIndex final : public AnnIndex {
     // centroids take this many bytes: about a core's L2 cache, beyond which
     // streaming them costs more than their codes and a few exact rows.
     size_t coarse_codes_from_bytes = size_t{1} << 20;
+    // Find the nearest lists by a walk on a graph over those codes
+    // (ivf_coarse.h) from this many lists on (and up to
+    // CoarseGraph::kMaxNodes): beyond it the walk reads fewer codes than
+    // ranking every list does.
+    size_t coarse_graph_from_lists = 2048;
   };
   // Per-query knobs; 0 means the configured value.
   struct SearchOptions {
@@ -187,6 +195,10 @@ class IvfIndex final : public AnnIndex {
   // distances (ivf_coarse.h): trained, L2 or cosine, and centroids of at
   // least Options::coarse_codes_from_bytes.
   bool ranks_lists_by_codes() const noexcept;
+  // Whether they find the nearest lists by a walk on a graph over those
+  // codes (ivf_coarse.h): ranks_lists_by_codes(), and from
+  // Options::coarse_graph_from_lists lists on.
+  bool ranks_lists_by_graph() const noexcept;
   // Null for IVF-Flat or before training.
   const ivf::ProductQuantizer* quantizer() const noexcept;
   // The PQ codes (num_sub bytes) of an indexed slot; empty when none.

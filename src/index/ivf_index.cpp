@@ -131,6 +131,7 @@ void IvfIndex::derive_from_centroids(Model& model) const {
   const bool l2_ranking = metric == Metric::kL2 || metric == Metric::kCosine;
   if (l2_ranking && n * dim * sizeof(float) >= options_.coarse_codes_from_bytes) {
     model.coarse.build(model.centroid(0, stride), stride, n, dim);
+    if (n >= options_.coarse_graph_from_lists) model.graph.build(model.coarse);
   }
 }
 
@@ -157,6 +158,8 @@ bool IvfIndex::wants_retrain() const noexcept {
 size_t IvfIndex::n_lists() const noexcept { return model_ ? model_->n_lists : 0; }
 
 bool IvfIndex::ranks_lists_by_codes() const noexcept { return model_ && !model_->coarse.empty(); }
+
+bool IvfIndex::ranks_lists_by_graph() const noexcept { return model_ && !model_->graph.empty(); }
 
 size_t IvfIndex::list_size(uint32_t list) const noexcept {
   return model_ && list < model_->n_lists ? model_->lists.size(list) : 0;
@@ -203,8 +206,8 @@ size_t IvfIndex::memory_bytes() const {
   size_t bytes = pending_.capacity() * sizeof(uint32_t);
   if (model_) {
     bytes += model_->centroids.committed_bytes() + model_->norms.capacity() * sizeof(float) +
-             model_->coarse.memory_bytes() + model_->pq.memory_bytes() +
-             model_->lists.memory_bytes();
+             model_->coarse.memory_bytes() + model_->graph.memory_bytes() +
+             model_->pq.memory_bytes() + model_->lists.memory_bytes();
   }
   return bytes;
 }

@@ -25,6 +25,7 @@ struct IvfIndex::Model {
   util::Arena centroids;     // n_lists rows of centroid_stride floats
   std::vector<float> norms;  // squared centroid norms (used by the L2 partition)
   ivf::CoarseCodes coarse;   // for ranking lists by L2 (empty: rank exactly)
+  ivf::CoarseGraph graph;    // over `coarse`, for many lists (empty: scan every code)
   ivf::ProductQuantizer pq;  // untrained for IVF-Flat
   ivf::InvertedLists lists;
 

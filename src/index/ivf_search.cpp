@@ -33,6 +33,8 @@ struct Scratch {
   std::vector<int16_t> query_codes;  // the query on the coarse codes' grid
   std::vector<uint32_t> nearest;     // lists by code distance
   std::vector<float> exact;          // their exact distances
+  std::vector<uint8_t> probed;       // lists a widening search has probed
+  ivf::CoarseGraph::Scratch graph;
 };
 
 // Bytes of the next list asked for while the current one is scanned.
@@ -46,37 +48,131 @@ T* sized(std::vector<T>& v, size_t n) {
   return v.data();
 }
 
+// Squared L2 distances from qv (index space) to every centroid, into
+// `coarse`. With coarse codes, the codes rank every list and only the
+// nearest by code (twice the probes, and 16 more) get exact distances: the
+// probes are chosen by exact distance among those, and lists further out
+// keep their code distance (a filtered search may still widen to them).
+void rank_every_list_l2(const ivf::CoarseCodes& codes, const float* centroids, size_t stride,
+                        size_t n_lists, const float* qv, size_t dim, size_t n_probes, float* coarse,
+                        Scratch& s) {
+  const kernels::DistanceKernels& kern = kernels::active_kernels();
+  const size_t exact = std::min(n_lists, 2 * n_probes + 16);
+  if (exact == n_lists || !codes.l2_distances(qv, s.query_codes, coarse)) {
+    kern.l2_squared_block(qv, centroids, stride, n_lists, dim, coarse);
+    return;
+  }
+  uint32_t* nearest = sized(s.nearest, n_lists);
+  for (size_t l = 0; l < n_lists; ++l) nearest[l] = static_cast<uint32_t>(l);
+  std::nth_element(nearest, nearest + exact, nearest + n_lists, [coarse](uint32_t a, uint32_t b) {
+    return coarse[a] < coarse[b] || (coarse[a] == coarse[b] && a < b);
+  });
+  float* d = sized(s.exact, exact);
+  kern.l2_squared_gather(qv, centroids, stride, nearest, exact, dim, d);
+  for (size_t i = 0; i < exact; ++i) coarse[nearest[i]] = d[i];
+}
+
+// Ranks the lists of an L2 or cosine model for one query (qv, in index
+// space). With a coarse graph, rank() ranks only the lists a walk finds
+// nearest by code, as many as rank_every_list_l2 gives exact distances
+// (twice the probes, and 16 more), into s.order[0..returned), with their
+// exact distances in `coarse`; otherwise, or when the walk finds too few,
+// it ranks every list and returns n_lists. (A wider walk found the same
+// lists on 1M grown Fashion-MNIST rows in 4,000 lists: recall@10 equal at
+// 16, 24 and 32 probes.)
+struct L2Ranking {
+  const ivf::CoarseCodes& codes;
+  const ivf::CoarseGraph& graph;
+  const float* centroids;
+  size_t stride, n_lists;
+  const float* qv;
+  size_t dim, n_probes;
+
+  size_t rank(float* coarse, Scratch& s) const {
+    const size_t exact = std::min(n_lists, 2 * n_probes + 16);
+    if (!graph.empty() && 2 * exact < n_lists && codes.quantize(qv, s.query_codes)) {
+      graph.search(codes, s.query_codes.data(), exact, s.graph);
+      const auto& found = s.graph.beam;
+      if (found.size() == exact) {
+        uint32_t* order = sized(s.order, n_lists);
+        for (size_t i = 0; i < exact; ++i) order[i] = found[i].second;
+        float* d = sized(s.exact, exact);
+        kernels::active_kernels().l2_squared_gather(qv, centroids, stride, order, exact, dim, d);
+        for (size_t i = 0; i < exact; ++i) coarse[order[i]] = d[i];
+        return exact;
+      }
+    }
+    rank_every(coarse, s);
+    return n_lists;
+  }
+  void rank_every(float* coarse, Scratch& s) const {
+    rank_every_list_l2(codes, centroids, stride, n_lists, qv, dim, n_probes, coarse, s);
+  }
+};
+
 // Lists in order of centroid distance (ties to the lower list), sorted
 // lazily: the first `probes` up front, the rest only if a filtered search
-// has to widen.
+// has to widen. When L2Ranking ranked only the nearest lists, a search
+// that widens past them ranks every list then and goes on with those it
+// has not probed.
 class ProbeOrder {
  public:
-  ProbeOrder(std::vector<uint32_t>& order, const float* coarse, size_t n_lists, size_t probes)
-      : order_(order), coarse_(coarse), n_lists_(n_lists) {
-    order_.resize(n_lists);
-    for (size_t i = 0; i < n_lists; ++i) order_[i] = static_cast<uint32_t>(i);
-    sort(0, probes);
-  }
+  // Every list ranked: coarse[l] for each l < n_lists.
+  ProbeOrder(Scratch& s, float* coarse, size_t n_lists, size_t probes)
+      : ProbeOrder(s, coarse, n_lists, probes, n_lists, nullptr) {}
+  // By `ranking`: every list, or the `ranked` it left in s.order.
+  ProbeOrder(Scratch& s, float* coarse, size_t n_lists, size_t probes, const L2Ranking& ranking)
+      : ProbeOrder(s, coarse, n_lists, probes, ranking.rank(coarse, s), &ranking) {}
+
   uint32_t operator[](size_t i) {
-    if (i >= sorted_) sort(sorted_, n_lists_);
+    if (i >= sorted_) {
+      if (i >= ranked_) rank_rest();
+      sort(sorted_, ranked_);
+    }
     return order_[i];
   }
 
  private:
+  ProbeOrder(Scratch& s, float* coarse, size_t n_lists, size_t probes, size_t ranked,
+             const L2Ranking* ranking)
+      : s_(s),
+        order_(sized(s.order, n_lists)),
+        coarse_(coarse),
+        n_lists_(n_lists),
+        ranked_(ranked),
+        ranking_(ranking) {
+    if (ranked == n_lists) {
+      for (size_t i = 0; i < n_lists; ++i) order_[i] = static_cast<uint32_t>(i);
+    }
+    sort(0, std::min(probes, ranked));
+  }
   void sort(size_t from, size_t to) {
     auto less = [this](uint32_t a, uint32_t b) {
       return coarse_[a] < coarse_[b] || (coarse_[a] == coarse_[b] && a < b);
     };
-    auto first = order_.begin() + static_cast<std::ptrdiff_t>(from);
-    std::partial_sort(first, order_.begin() + static_cast<std::ptrdiff_t>(to),
-                      order_.begin() + static_cast<std::ptrdiff_t>(n_lists_), less);
+    std::partial_sort(order_ + from, order_ + to, order_ + ranked_, less);
     sorted_ = to;
   }
+  // Ranks every list; those not probed yet follow the probed ones.
+  void rank_rest() {
+    ranking_->rank_every(coarse_, s_);
+    uint8_t* probed = sized(s_.probed, n_lists_);
+    std::fill(probed, probed + n_lists_, uint8_t{0});
+    for (size_t i = 0; i < ranked_; ++i) probed[order_[i]] = 1;
+    size_t m = ranked_;
+    for (size_t l = 0; l < n_lists_; ++l) {
+      if (!probed[l]) order_[m++] = static_cast<uint32_t>(l);
+    }
+    ranked_ = n_lists_;
+  }
 
-  std::vector<uint32_t>& order_;
-  const float* coarse_;
+  Scratch& s_;
+  uint32_t* order_;
+  float* coarse_;
   size_t n_lists_;
+  size_t ranked_;
   size_t sorted_ = 0;
+  const L2Ranking* ranking_;  // null when every list was ranked
 };
 
 // Asks for the first `bytes` of a list's payload ahead of its scan (the
@@ -133,30 +229,6 @@ std::vector<util::Candidate> best_exact(const VectorStore& store, const uint32_t
   std::sort(out.begin(), out.end());
   if (out.size() > k) out.resize(k);
   return out;
-}
-
-// Squared L2 distances from qv (index space) to the n_lists centroids,
-// into `coarse`. With coarse codes, the codes rank every list and only the
-// nearest by code (twice the probes, and 16 more) get exact distances: the
-// probes are chosen by exact distance among those, and lists further out
-// keep their code distance (a filtered search may still widen to them).
-void rank_lists_l2(const ivf::CoarseCodes& codes, const float* centroids, size_t stride,
-                   size_t n_lists, const float* qv, size_t dim, size_t n_probes, float* coarse,
-                   Scratch& s) {
-  const kernels::DistanceKernels& kern = kernels::active_kernels();
-  const size_t exact = std::min(n_lists, 2 * n_probes + 16);
-  if (exact == n_lists || !codes.l2_distances(qv, s.query_codes, coarse)) {
-    kern.l2_squared_block(qv, centroids, stride, n_lists, dim, coarse);
-    return;
-  }
-  uint32_t* nearest = sized(s.nearest, n_lists);
-  for (size_t l = 0; l < n_lists; ++l) nearest[l] = static_cast<uint32_t>(l);
-  std::nth_element(nearest, nearest + exact, nearest + n_lists, [coarse](uint32_t a, uint32_t b) {
-    return coarse[a] < coarse[b] || (coarse[a] == coarse[b] && a < b);
-  });
-  float* d = sized(s.exact, exact);
-  kern.l2_squared_gather(qv, centroids, stride, nearest, exact, dim, d);
-  for (size_t i = 0; i < exact; ++i) coarse[nearest[i]] = d[i];
 }
 
 // Bytes of each shortlisted row asked for before the exact rerank.
@@ -224,25 +296,27 @@ std::vector<util::Candidate> IvfIndex::search_flat(const QueryScorer& query, siz
   float* coarse = sized(s.coarse, n_lists);
   const float* centroids = model_->centroid(0, stride);
   float inv_q = 0.0f;
+  const float* l2_query = nullptr;  // L2 and cosine: ranked by L2Ranking
   switch (metric) {
     case Metric::kCosine: {
       inv_q = inverse_norm(q, dim);
       float* qv = sized(s.query, stride);
       for (size_t d = 0; d < dim; ++d) qv[d] = q[d] * inv_q;
-      rank_lists_l2(model_->coarse, centroids, stride, n_lists, qv, dim, n_probes, coarse, s);
+      l2_query = qv;
       break;
     }
     case Metric::kDot:
       kern.dot_block(q, centroids, stride, n_lists, dim, coarse);
       for (size_t l = 0; l < n_lists; ++l) coarse[l] = -coarse[l];
       break;
-    case Metric::kL2:
-      rank_lists_l2(model_->coarse, centroids, stride, n_lists, q, dim, n_probes, coarse, s);
-      break;
+    case Metric::kL2: l2_query = q; break;
     case Metric::kL1: kern.l1_block(q, centroids, stride, n_lists, dim, coarse); break;
     case Metric::kHamming: kern.hamming_block(q, centroids, stride, n_lists, dim, coarse); break;
   }
-  ProbeOrder order(s.order, coarse, n_lists, n_probes);
+  const L2Ranking ranking{model_->coarse, model_->graph, centroids, stride,
+                          n_lists,        l2_query,      dim,       n_probes};
+  ProbeOrder order = l2_query != nullptr ? ProbeOrder(s, coarse, n_lists, n_probes, ranking)
+                                         : ProbeOrder(s, coarse, n_lists, n_probes);
 
   kernels::BlockFn block = kern.l2_squared_block;
   kernels::GatherFn gather = kern.l2_squared_gather;
@@ -350,10 +424,11 @@ std::vector<util::Candidate> IvfIndex::search_pq(const QueryScorer& query, size_
   if (dot) {
     kern.dot_block(qv, centroids, stride, n_lists, dim, coarse);
     for (size_t l = 0; l < n_lists; ++l) coarse[l] = -coarse[l];
-  } else {
-    rank_lists_l2(model_->coarse, centroids, stride, n_lists, qv, dim, n_probes, coarse, s);
   }
-  ProbeOrder order(s.order, coarse, n_lists, n_probes);
+  const L2Ranking ranking{model_->coarse, model_->graph, centroids, stride, n_lists, qv, dim,
+                          n_probes};
+  ProbeOrder order = dot ? ProbeOrder(s, coarse, n_lists, n_probes)
+                         : ProbeOrder(s, coarse, n_lists, n_probes, ranking);
 
   const size_t m_pad = kernels::fs4_padded_subquantizers(num_sub);
   float* table = sized(s.table, num_sub * pq.ksub());

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <numeric>
 #include <random>
 #include <set>
 #include <string>
@@ -815,12 +816,20 @@ TEST_CASE(
     REQUIRE(index.n_lists() == lists);
     // Dot ranks lists by dot product, which the codes do not serve.
     CHECK(index.ranks_lists_by_codes() == (metric != Metric::kDot));
+    CHECK(!index.ranks_lists_by_graph());
     IvfIndex by_default(f.store, config, quick());
     REQUIRE(by_default.insert_batch(rows).ok());
     CHECK(!by_default.ranks_lists_by_codes());
     auto loaded = save_and_load(f.store, index, config, options);
     REQUIRE_MESSAGE(loaded.ok(), loaded.status().to_string());
     CHECK(loaded->ranks_lists_by_codes() == index.ranks_lists_by_codes());
+    // The same model with the nearest lists found by a walk on the graph
+    // over the codes (by default from 2,048 lists on).
+    IvfIndex::Options graph_options = options;
+    graph_options.coarse_graph_from_lists = 0;
+    auto by_graph = save_and_load(f.store, index, config, graph_options);
+    REQUIRE_MESSAGE(by_graph.ok(), by_graph.status().to_string());
+    CHECK(by_graph->ranks_lists_by_graph() == (metric != Metric::kDot));
 
     const auto queries = clustered(30, dim, metric, 63, 300);
     std::vector<float> qv(index.vector_floats());
@@ -853,13 +862,174 @@ TEST_CASE(
       MaskPredicate in_probed(mask);
       QueryScorer scorer(f.store, query);
       const auto want = flat_search(scorer, k, &in_probed);
-      for (const IvfIndex* ix : {&index, &*loaded}) {
+      for (const IvfIndex* ix : {&index, &*loaded, &*by_graph}) {
         const auto got = ix->search(scorer, k, IvfIndex::SearchOptions{probes, 0}, nullptr);
         REQUIRE(got.size() == want.size());
         for (size_t i = 0; i < got.size(); ++i) {
           CHECK(got[i].distance == doctest::Approx(want[i].distance).epsilon(1e-5));
         }
       }
+    }
+  }
+}
+
+// Centroids like a trained model's: clumps of points, more clumps than the
+// graph has entries.
+std::vector<float> clumped_centroids(size_t k, size_t dim, size_t stride, uint32_t seed) {
+  std::vector<float> rows = clustered(k, dim, Metric::kL2, seed, 300);
+  std::vector<float> out(k * stride, 0.0f);
+  for (size_t j = 0; j < k; ++j) std::copy_n(rows.data() + j * dim, dim, out.data() + j * stride);
+  return out;
+}
+
+TEST_CASE(
+    "ivf coarse graph: every centroid is reachable from the first entry, and a walk finds the "
+    "nearest "
+    "centroids by code") {
+  const size_t dim = 24, stride = 32, k = 3000, ef = 48, n_queries = 60;
+  const auto centroids = clumped_centroids(k, dim, stride, 71);
+  ivf::CoarseCodes codes;
+  codes.build(centroids.data(), stride, k, dim);
+  REQUIRE(!codes.empty());
+  ivf::CoarseGraph graph;
+  graph.build(codes);
+  REQUIRE(!graph.empty());
+  const auto& offsets = graph.offsets();
+  const auto& links = graph.links();
+  REQUIRE(offsets.size() == k + 1);
+  REQUIRE(offsets.back() == links.size());
+  // Links are to other centroids, each at most once; every centroid has some.
+  for (uint32_t j = 0; j < k; ++j) {
+    CAPTURE(j);
+    REQUIRE(offsets[j + 1] > offsets[j]);
+    std::vector<uint32_t> own(links.begin() + offsets[j], links.begin() + offsets[j + 1]);
+    for (uint32_t t : own) REQUIRE((t < k && t != j));
+    std::sort(own.begin(), own.end());
+    CHECK(std::adjacent_find(own.begin(), own.end()) == own.end());
+  }
+  // Every centroid reachable from the first entry.
+  std::vector<uint8_t> seen(k, 0);
+  REQUIRE(!graph.entries().empty());
+  const uint32_t first = graph.entries()[0];
+  std::vector<uint32_t> todo{first};
+  seen[first] = 1;
+  size_t reached = 1;
+  while (!todo.empty()) {
+    const uint32_t v = todo.back();
+    todo.pop_back();
+    for (uint32_t e = offsets[v]; e < offsets[v + 1]; ++e) {
+      if (!seen[links[e]]) seen[links[e]] = 1, ++reached, todo.push_back(links[e]);
+    }
+  }
+  CHECK(reached == k);
+
+  // Walks: the beam holds distinct centroids nearest first, with their code
+  // distances; it finds most of the 10 nearest by code.
+  const auto queries = clustered(n_queries, dim, Metric::kL2, 72, 300);
+  std::vector<uint32_t> all(k);
+  std::iota(all.begin(), all.end(), 0u);
+  std::vector<float> by_code(k);
+  std::vector<int16_t> qc;
+  ivf::CoarseGraph::Scratch scratch;
+  size_t found = 0;
+  for (size_t q = 0; q < n_queries; ++q) {
+    CAPTURE(q);
+    REQUIRE(codes.quantize(queries.data() + q * dim, qc));
+    codes.l2_gather(qc.data(), all.data(), k, by_code.data());
+    graph.search(codes, qc.data(), ef, scratch);
+    const auto& beam = scratch.beam;
+    REQUIRE(beam.size() == ef);
+    std::set<uint32_t> distinct;
+    for (size_t i = 0; i < beam.size(); ++i) {
+      REQUIRE(beam[i].second < k);
+      distinct.insert(beam[i].second);
+      CHECK(beam[i].first == by_code[beam[i].second]);
+      if (i > 0) CHECK(beam[i - 1].first <= beam[i].first);
+    }
+    CHECK(distinct.size() == ef);
+    std::vector<uint32_t> order = all;
+    std::partial_sort(order.begin(), order.begin() + 10, order.end(),
+                      [&](uint32_t a, uint32_t b) { return by_code[a] < by_code[b]; });
+    // Ties at the 10th distance count as found either way.
+    const float tenth = by_code[order[9]];
+    for (size_t i = 0; i < 10; ++i) {
+      found += beam[i].first <= tenth ? 1 : 0;
+    }
+  }
+  CHECK(double(found) / double(10 * n_queries) >= 0.9);
+
+  // No graph for fewer than two centroids or without codes.
+  ivf::CoarseCodes one;
+  one.build(centroids.data(), stride, 1, dim);
+  ivf::CoarseGraph none;
+  none.build(one);
+  CHECK(none.empty());
+  none.build(ivf::CoarseCodes{});
+  CHECK(none.empty());
+  none.search(codes, qc.data(), ef, scratch);
+  CHECK(scratch.beam.empty());
+}
+
+TEST_CASE(
+    "ivf: a filtered search that widens past the lists the coarse graph found goes on through "
+    "every other list") {
+  const size_t dim = 16, lists = 400, k = 10;
+  for (Pq pq : {Pq::kNone, Pq::k4BitFastScan}) {
+    CAPTURE(pq_name(pq));
+    Fixture f(dim, Metric::kL2);
+    IvfIndex::Options options = quick();
+    options.coarse_codes_from_bytes = 0;
+    options.coarse_graph_from_lists = 0;
+    options.plan_filters = false;  // widen through the lists, no exact scan
+    const IvfConfig config = IvfConfig{}.with_n_clusters(lists).with_n_probes(2).with_pq(pq);
+    IvfIndex index(f.store, config, options);
+    REQUIRE(index.insert_batch(f.add_rows(clustered(lists * 40, dim, Metric::kL2, 81, 200))).ok());
+    REQUIRE(index.trained());
+    REQUIRE(index.ranks_lists_by_graph());
+    const auto queries = clustered(12, dim, Metric::kL2, 82, 200);
+    // One match in each of a few lists, some among the 20 the walk ranks
+    // (2 probes: 2 * 2 + 16), most far beyond: fewer than k, so the search
+    // widens through every list and returns each match once.
+    std::vector<uint8_t> few(f.store.slot_end(), 0);
+    std::set<uint32_t> want;
+    for (uint32_t list : {0u, 57u, 133u, 250u, uint32_t(lists - 1)}) {
+      for (uint32_t slot : f.slots) {
+        if (index.list_of(slot) == list) {
+          few[slot] = 1;
+          want.insert(slot);
+          break;
+        }
+      }
+    }
+    REQUIRE(want.size() == 5);
+    MaskPredicate filter_few(few);
+    // Many matches, in every 97th list: k hits, each a match, once, with
+    // its exact distance, nearest first.
+    std::vector<uint8_t> many(f.store.slot_end(), 0);
+    for (uint32_t slot : f.slots) many[slot] = index.list_of(slot) % 97 == 3;
+    MaskPredicate filter_many(many);
+    const kernels::DistanceKernels& kern = kernels::active_kernels();
+    for (size_t q = 0; q < queries.size() / dim; ++q) {
+      CAPTURE(q);
+      const float* query = queries.data() + q * dim;
+      QueryScorer scorer(f.store, query);
+      const auto got_few = index.search(scorer, k, AnnKnobs{}, &filter_few);
+      std::set<uint32_t> slots;
+      for (const auto& c : got_few) slots.insert(c.slot);
+      CHECK(got_few.size() == want.size());
+      CHECK(slots == want);
+      const auto got_many = index.search(scorer, k, AnnKnobs{}, &filter_many);
+      REQUIRE(got_many.size() == k);
+      slots.clear();
+      for (size_t i = 0; i < k; ++i) {
+        const uint32_t slot = got_many[i].slot;
+        CHECK(many[slot] == 1);
+        slots.insert(slot);
+        const float d = kern.l2_squared(query, f.store.row(slot), dim);
+        CHECK(got_many[i].distance == doctest::Approx(d).epsilon(1e-5));
+        if (i > 0) CHECK(got_many[i - 1].distance <= got_many[i].distance);
+      }
+      CHECK(slots.size() == k);
     }
   }
 }

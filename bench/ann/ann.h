@@ -150,6 +150,7 @@ struct ScaleOptions {
   bool rotated = true;
   size_t queries = 1000;
   bool hnsw = true, ivf = true, hnswlib = true;  // the indices measured
+  bool ivf_many = true;                          // IVF-PQ with rows / 256 lists (scale_section.cpp)
 };
 // The cost curve of grow.h's enlarged Fashion-MNIST (and its rotation):
 // build time, bytes per vector, QPS at recall 0.95 / 0.99 and reopen time of

@@ -99,7 +99,7 @@ Options parse(int argc, char** argv) {
           "datasets: plain, rotated (default both; flat, reopen and types run on plain)\n"
           "--scale: build / memory / QPS / reopen of iqdb HNSW, iqdb IVF-PQ and hnswlib at\n"
           "         60k, 250k and 1M rows (up to --scale-max), 1000 queries by default;\n"
-          "         --only picks among hnsw, ivf, hnswlib (default all three)\n");
+          "         --only picks among hnsw, ivf, ivf-many, hnswlib (default all four)\n");
       std::exit(0);
     } else {
       std::fprintf(stderr, "iqdb-ann: unknown option %s\n", a.c_str());
@@ -159,9 +159,11 @@ int main(int argc, char** argv) {
     if (!opt.only.empty()) {
       s.hnsw = listed(opt.only, "hnsw");
       s.ivf = listed(opt.only, "ivf");
+      s.ivf_many = listed(opt.only, "ivf-many");
       s.hnswlib = listed(opt.only, "hnswlib");
-      if (!s.hnsw && !s.ivf && !s.hnswlib) {
-        std::fprintf(stderr, "iqdb-ann: with --scale, --only picks among hnsw, ivf, hnswlib\n");
+      if (!s.hnsw && !s.ivf && !s.ivf_many && !s.hnswlib) {
+        std::fprintf(stderr,
+                     "iqdb-ann: with --scale, --only picks among hnsw, ivf, ivf-many, hnswlib\n");
         return 2;
       }
     }

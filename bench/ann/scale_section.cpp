@@ -7,7 +7,10 @@
 // At each size, one index at a time (so memory holds the rows plus one
 // index):
 //   - iqdb HNSW M=16 (ef_construction 200) and iqdb IVF-PQ 4-bit fast scan
-//     (lists: the default, about sqrt(rows); refine 4), each a file-backed
+//     (lists: the default, about sqrt(rows); refine 4), and, where rows / 256
+//     is more than sqrt(rows), IVF-PQ with rows / 256 lists trained on 64
+//     rows per list (from 2,048 lists its searches find the nearest lists
+//     by the coarse graph, ivf_coarse.h), each a file-backed
 //     Database (fsync never) loaded with one upsert_batch on the TBB pool
 //     (2 threads on this machine); build time is that call;
 //   - hnswlib-native M=16 (ef_construction 200), built on 2 threads.
@@ -45,6 +48,10 @@ const std::vector<size_t> kProbes = {1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 9
 constexpr size_t kRefine = 4;
 const char* const kHnsw = "iqdb HNSW M=16";
 const char* const kIvfPq = "iqdb IVF-PQ 4-bit fs, refine 4";
+const char* const kIvfMany = "iqdb IVF-PQ rows/256 lists";
+// The many-lists configuration: a list per 256 rows where that is more
+// than sqrt(rows), trained on 64 rows per list (k-means costs rows x lists).
+constexpr size_t kRowsPerList = 256, kSamplePerList = 64;
 const char* const kHnswlib = "hnswlib-native M=16";
 
 struct Row {
@@ -201,7 +208,7 @@ void print_summary(const std::vector<Row>& rows, const std::vector<std::string>&
     std::printf("\n%s\n%9s %-32s %9s %12s %16s %16s %11s\n", d.c_str(), "rows", "index", "build s",
                 "bytes/vector", "QPS@0.95 (knob)", "QPS@0.99 (knob)", "reopen ms");
     for (size_t n : sizes) {
-      for (const char* index : {kHnsw, kIvfPq, kHnswlib}) {
+      for (const char* index : {kHnsw, kIvfPq, kIvfMany, kHnswlib}) {
         const Row* r = find(rows, d, n, index);
         if (r == nullptr) continue;
         std::printf("%9zu %-32s %9.1f %12.0f %9.0f (%4zu) %9.0f (%4zu) %11.1f\n", n, index,
@@ -215,7 +222,7 @@ void print_summary(const std::vector<Row>& rows, const std::vector<std::string>&
     for (size_t n : sizes) {
       const Row* peer = find(rows, d, n, kHnswlib);
       if (peer == nullptr) continue;
-      for (const char* index : {kHnsw, kIvfPq}) {
+      for (const char* index : {kHnsw, kIvfPq, kIvfMany}) {
         const Row* r = find(rows, d, n, index);
         if (r == nullptr) continue;
         std::printf("  %9zu %-32s QPS@0.95 %5.2fx  QPS@0.99 %5.2fx  build %5.2fx  memory %5.2fx\n",
@@ -227,7 +234,7 @@ void print_summary(const std::vector<Row>& rows, const std::vector<std::string>&
     if (sizes.size() < 2) continue;
     const size_t lo = sizes.front(), hi = sizes.back();
     std::printf("\n  growth from %zu to %zu rows (x%.2f rows)\n", lo, hi, double(hi) / double(lo));
-    for (const char* index : {kHnsw, kIvfPq, kHnswlib}) {
+    for (const char* index : {kHnsw, kIvfPq, kIvfMany, kHnswlib}) {
       const Row* a = find(rows, d, lo, index);
       const Row* b = find(rows, d, hi, index);
       if (a == nullptr || b == nullptr) continue;
@@ -321,6 +328,22 @@ Status run_scale(const std::string& data_dir, const ScaleOptions& options) {
                     IvfConfig{}.with_pq(IvfConfig::Pq::k4BitFastScan).with_refine_factor(kRefine))
                 .fsync(FsyncPolicy::never()),
             kProbes, false, dir, ivf));
+        rows.push_back(ivf);
+      }
+      const size_t many_lists = n / kRowsPerList;
+      if (options.ivf_many && many_lists * many_lists > n) {
+        Row ivf{qs.name, n, kIvfMany};
+        IQDB_RETURN_IF_ERROR(
+            measure_iqdb(qs, base.data(), n,
+                         Config(dim, Metric::kL2)
+                             .write_threads(std::thread::hardware_concurrency())
+                             .index(IvfConfig{}
+                                        .with_n_clusters(many_lists)
+                                        .with_training_sample_size(kSamplePerList * many_lists)
+                                        .with_pq(IvfConfig::Pq::k4BitFastScan)
+                                        .with_refine_factor(kRefine))
+                             .fsync(FsyncPolicy::never()),
+                         kProbes, false, dir, ivf));
         rows.push_back(ivf);
       }
       if (options.hnswlib && hnswlib_available()) {

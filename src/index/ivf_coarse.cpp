@@ -213,8 +213,10 @@ void CoarseGraph::search(const CoarseCodes& codes, const int16_t* query_codes, s
   if (empty() || ef == 0) return;
   const size_t k = offsets_.size() - 1;
   s.visited.begin(k);
+  // A node's unvisited links, and the entries, are each fewer than k.
+  if (s.ids.size() < k) s.ids.resize(k);
+  if (s.dist.size() < k) s.dist.resize(k);
   const size_t n_entries = entries_.size();
-  if (s.dist.size() < n_entries) s.dist.resize(n_entries);
   codes.l2_gather(query_codes, entries_.data(), n_entries, s.dist.data());
   for (size_t i = 0; i < n_entries; ++i) {
     s.visited.test_and_set(entries_[i]);
@@ -231,12 +233,10 @@ void CoarseGraph::search(const CoarseCodes& codes, const int16_t* query_codes, s
     const uint32_t v = beam[next].second;
     beam[next].second |= kExpanded;
     size_t m = 0;
-    if (s.ids.size() < kMaxNodes) s.ids.resize(kMaxNodes);
     for (uint32_t e = offsets_[v]; e < offsets_[v + 1]; ++e) {
       if (!s.visited.test_and_set(links_[e])) s.ids[m++] = links_[e];
     }
     if (m == 0) continue;
-    if (s.dist.size() < m) s.dist.resize(m);
     codes.l2_gather(query_codes, s.ids.data(), m, s.dist.data());
     for (size_t i = 0; i < m; ++i) {
       const float d = s.dist[i];

@@ -58,7 +58,6 @@ class CoarseCodes {
   // Code distances (in the units of squared L2) from quantised query codes
   // to the centroids ids[0..n).
   void l2_gather(const int16_t* query_codes, const uint32_t* ids, size_t n, float* out) const;
-  size_t size() const noexcept { return k_; }
 
   size_t memory_bytes() const noexcept {
     return codes_.capacity() + offset_.capacity() * sizeof(float);

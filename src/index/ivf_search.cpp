@@ -48,38 +48,19 @@ T* sized(std::vector<T>& v, size_t n) {
   return v.data();
 }
 
-// Squared L2 distances from qv (index space) to every centroid, into
-// `coarse`. With coarse codes, the codes rank every list and only the
-// nearest by code (twice the probes, and 16 more) get exact distances: the
-// probes are chosen by exact distance among those, and lists further out
-// keep their code distance (a filtered search may still widen to them).
-void rank_every_list_l2(const ivf::CoarseCodes& codes, const float* centroids, size_t stride,
-                        size_t n_lists, const float* qv, size_t dim, size_t n_probes, float* coarse,
-                        Scratch& s) {
-  const kernels::DistanceKernels& kern = kernels::active_kernels();
-  const size_t exact = std::min(n_lists, 2 * n_probes + 16);
-  if (exact == n_lists || !codes.l2_distances(qv, s.query_codes, coarse)) {
-    kern.l2_squared_block(qv, centroids, stride, n_lists, dim, coarse);
-    return;
-  }
-  uint32_t* nearest = sized(s.nearest, n_lists);
-  for (size_t l = 0; l < n_lists; ++l) nearest[l] = static_cast<uint32_t>(l);
-  std::nth_element(nearest, nearest + exact, nearest + n_lists, [coarse](uint32_t a, uint32_t b) {
-    return coarse[a] < coarse[b] || (coarse[a] == coarse[b] && a < b);
-  });
-  float* d = sized(s.exact, exact);
-  kern.l2_squared_gather(qv, centroids, stride, nearest, exact, dim, d);
-  for (size_t i = 0; i < exact; ++i) coarse[nearest[i]] = d[i];
-}
-
 // Ranks the lists of an L2 or cosine model for one query (qv, in index
-// space). With a coarse graph, rank() ranks only the lists a walk finds
-// nearest by code, as many as rank_every_list_l2 gives exact distances
-// (twice the probes, and 16 more), into s.order[0..returned), with their
-// exact distances in `coarse`; otherwise, or when the walk finds too few,
-// it ranks every list and returns n_lists. (A wider walk found the same
+// space). Exact distances decide among the exact_count() lists nearest by
+// code (twice the probes, and 16 more); lists further out keep their code
+// distance (a filtered search may still widen to them).
+//
+// rank(): with a coarse graph, only the exact_count() lists a walk finds
+// nearest by code are ranked, into s.order[0..returned), with their exact
+// distances in `coarse`; otherwise, or when the walk finds too few, every
+// list is ranked and the result is n_lists. (A wider walk found the same
 // lists on 1M grown Fashion-MNIST rows in 4,000 lists: recall@10 equal at
 // 16, 24 and 32 probes.)
+// rank_every(): every list's distance into `coarse`, by code where there
+// are codes.
 struct L2Ranking {
   const ivf::CoarseCodes& codes;
   const ivf::CoarseGraph& graph;
@@ -88,25 +69,43 @@ struct L2Ranking {
   const float* qv;
   size_t dim, n_probes;
 
+  size_t exact_count() const { return std::min(n_lists, 2 * n_probes + 16); }
+
   size_t rank(float* coarse, Scratch& s) const {
-    const size_t exact = std::min(n_lists, 2 * n_probes + 16);
+    const size_t exact = exact_count();
     if (!graph.empty() && 2 * exact < n_lists && codes.quantize(qv, s.query_codes)) {
       graph.search(codes, s.query_codes.data(), exact, s.graph);
       const auto& found = s.graph.beam;
       if (found.size() == exact) {
         uint32_t* order = sized(s.order, n_lists);
         for (size_t i = 0; i < exact; ++i) order[i] = found[i].second;
-        float* d = sized(s.exact, exact);
-        kernels::active_kernels().l2_squared_gather(qv, centroids, stride, order, exact, dim, d);
-        for (size_t i = 0; i < exact; ++i) coarse[order[i]] = d[i];
+        set_exact(order, exact, coarse, s);
         return exact;
       }
     }
     rank_every(coarse, s);
     return n_lists;
   }
+
   void rank_every(float* coarse, Scratch& s) const {
-    rank_every_list_l2(codes, centroids, stride, n_lists, qv, dim, n_probes, coarse, s);
+    const size_t exact = exact_count();
+    if (exact == n_lists || !codes.l2_distances(qv, s.query_codes, coarse)) {
+      kernels::active_kernels().l2_squared_block(qv, centroids, stride, n_lists, dim, coarse);
+      return;
+    }
+    uint32_t* nearest = sized(s.nearest, n_lists);
+    for (size_t l = 0; l < n_lists; ++l) nearest[l] = static_cast<uint32_t>(l);
+    std::nth_element(nearest, nearest + exact, nearest + n_lists, [coarse](uint32_t a, uint32_t b) {
+      return coarse[a] < coarse[b] || (coarse[a] == coarse[b] && a < b);
+    });
+    set_exact(nearest, exact, coarse, s);
+  }
+
+  // Exact distances of the lists ids[0..n) into `coarse`.
+  void set_exact(const uint32_t* ids, size_t n, float* coarse, Scratch& s) const {
+    float* d = sized(s.exact, n);
+    kernels::active_kernels().l2_squared_gather(qv, centroids, stride, ids, n, dim, d);
+    for (size_t i = 0; i < n; ++i) coarse[ids[i]] = d[i];
   }
 };
 
